@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint oracles bench clean
+
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+demo: $(VENV)/.runtime
+	$(BIN)/ipsecsim run topologies/site-to-site.yaml --out out/site-to-site
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check ipsecsim tests benchmarks
+
+test: $(VENV)/.dev lint
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+bench: $(VENV)/.runtime
+	$(BIN)/python benchmarks/run.py --json
+
+# tshark and strongSwan (charon with its userland ESP) as independent test peers.
+oracles:
+	apt-get update -qq
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    tshark strongswan-charon strongswan-swanctl libcharon-extra-plugins \
+	    libstrongswan-standard-plugins iproute2 util-linux
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,8 @@
+"""ipsecsim: a discrete-event simulator and teaching visualiser for IPsec.
+
+The sans-IO protocol core lives in :mod:`ipsecsim.core` (codecs, algorithm tables,
+ESP/AH, SPD/SAD, IKEv2); :mod:`ipsecsim.sim` drives it in SimPy time and
+:mod:`ipsecsim.viz` draws what the trace recorded.
+"""
+
+__version__ = "0.1.0"

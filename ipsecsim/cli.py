@@ -1,0 +1,60 @@
+"""The ``ipsecsim`` command line (see README.md and shared INTERFACES.md).
+
+Each subcommand lives in the module that owns it; this file only parses
+arguments and dispatches, importing lazily so ``ipsecsim overhead`` does not
+pay for SimPy or matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ipsecsim",
+        description="Discrete-event simulator and teaching visualiser for IPsec (ESP, AH, IKEv2).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a simulation of a topology file")
+    run.add_argument("topology")
+    run.add_argument("--out", help="output folder (default out/<topology name>/)")
+    run.add_argument("--seed", type=int, help="override the topology's seed")
+    run.add_argument("--until", type=float, help="simulated seconds to run (default: the topology's duration)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    check = sub.add_parser("check", help="validate a topology file")
+    check.add_argument("topology")
+
+    ov = sub.add_parser("overhead", help="bytes on the wire for an IPv4 packet of N bytes")
+    ov.add_argument("--proto", choices=["esp", "ah"], default="esp")
+    ov.add_argument("--mode", choices=["tunnel", "transport"], default="tunnel")
+    ov.add_argument("--proposal", default="aes128gcm16",
+                    help="strongSwan ESP/AH proposal, e.g. aes128gcm16 or aes256-sha256 or sha256 (AH)")
+    ov.add_argument("--size", type=int, required=True, help="original IPv4 packet size, header included")
+    ov.add_argument("--nat-t", action="store_true", help="ESP in UDP (RFC 3948): adds 8 bytes")
+    ov.add_argument("--json", action="store_true")
+
+    peer = sub.add_parser("peer", help="one IPsec endpoint on real UDP sockets")
+    peer.add_argument("config")
+    peer.add_argument("--verbose", "-v", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    if args.command == "overhead":
+        from .overhead_cli import main as cmd
+    elif args.command == "check":
+        from .sim.cli import check as cmd
+    elif args.command == "run":
+        from .sim.cli import run as cmd
+    else:
+        from .peer.cli import main as cmd
+    return int(cmd(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The one append-only trace: every packet event, IKE message and SA change.
+
+Records are plain tuples ``(seq, time, kind, node, *fields)`` -- cheap to make
+on the per-packet path. :data:`SCHEMA` names the fields of each kind; the JSON
+lines writer, the pandas DataFrames, the figures, the pcap writer and the
+tests all read records through it. Same-instant records keep the order they
+were emitted in (``seq``).
+
+Add a kind by adding it to :data:`SCHEMA`; never reuse a field position for
+something else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+#: kind -> names of the fields after (seq, time, kind, node)
+SCHEMA: dict[str, tuple[str, ...]] = {
+    # traffic generator view (end to end)
+    "app_send": ("flow", "pkt_id", "src", "dst", "size"),
+    "app_deliver": ("flow", "pkt_id", "src", "dst", "size", "latency"),
+    # packet view per hop; 'data' is the packet's bytes (hex in JSON), only on link_tx
+    "link_tx": ("link", "pkt_id", "src_node", "dst_node", "size", "data"),
+    "link_rx": ("link", "pkt_id", "size"),
+    "forward": ("pkt_id", "size"),
+    "encrypt": ("pkt_id", "proto", "spi", "seq", "size_in", "size_out"),
+    "decrypt": ("pkt_id", "proto", "spi", "seq", "size_in", "size_out"),
+    "fragment": ("pkt_id", "size", "fragments", "mtu"),
+    "reassemble": ("pkt_id", "size"),
+    "icmp_error": ("pkt_id", "type", "code", "mtu"),
+    "drop": ("pkt_id", "reason", "detail"),
+    # IKE
+    "ike_msg": ("direction", "peer", "exchange", "msg_id", "response", "payloads",
+                "ispi", "rspi", "size", "retransmit"),
+    "ike_state": ("ike_sa", "old_state", "new_state", "detail"),
+    "ike_fail": ("ike_sa", "notify", "reason"),
+    # SAs (child and IKE): event is installed | soft_expired | rekeyed | deleted | hard_expired
+    "sa": ("event", "proto", "spi", "direction", "peer", "child", "old_spi", "detail"),
+    # anything else worth a line (node up/down, link up/down, config notes)
+    "note": ("text",),
+}
+
+
+class Trace:
+    """Append-only list of records with a sequence number per record."""
+
+    __slots__ = ("records", "_seq", "enabled", "keep_bytes")
+
+    def __init__(self, enabled: bool = True, keep_bytes: bool = True) -> None:
+        self.records: list[tuple] = []
+        self._seq = 0
+        self.enabled = enabled
+        self.keep_bytes = keep_bytes
+        """Whether ``link_tx`` records keep the packet bytes (needed for pcaps)."""
+
+    def emit(self, time: float, kind: str, node: str, *fields: Any) -> None:
+        """Append one record. ``fields`` follow :data:`SCHEMA` [kind]."""
+        if self.enabled:
+            self._seq += 1
+            self.records.append((self._seq, time, kind, node, *fields))
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.records)
+
+    def of(self, *kinds: str) -> Iterator[tuple]:
+        """Records of the given kinds, in order."""
+        ks = set(kinds)
+        return (r for r in self.records if r[2] in ks)
+
+    @staticmethod
+    def as_dict(rec: tuple) -> dict[str, Any]:
+        """One record as a dict with named fields (bytes become hex)."""
+        seq, t, kind, node, *fields = rec
+        d: dict[str, Any] = {"seq": seq, "t": t, "kind": kind, "node": node}
+        for name, value in zip(SCHEMA[kind], fields, strict=False):
+            if isinstance(value, bytes | bytearray | memoryview):
+                value = bytes(value).hex()
+            elif isinstance(value, tuple):
+                value = list(value)
+            d[name] = value
+        return d
+
+    def dicts(self, *kinds: str) -> Iterable[dict[str, Any]]:
+        recs = self.of(*kinds) if kinds else iter(self.records)
+        return (self.as_dict(r) for r in recs)
+
+    def write_jsonl(self, fp: IO[str], include_bytes: bool = False) -> None:
+        """Write one JSON object per line; packet bytes only if ``include_bytes``."""
+        dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=False).encode
+        for rec in self.records:
+            d = self.as_dict(rec)
+            if not include_bytes:
+                d.pop("data", None)
+            fp.write(dumps(d))
+            fp.write("\n")
+
+    def dataframe(self, *kinds: str):  # -> pandas.DataFrame
+        """Records of ``kinds`` as a pandas DataFrame (pandas imported on demand)."""
+        import pandas as pd
+
+        rows = list(self.dicts(*kinds))
+        return pd.DataFrame(rows)
