@@ -1,0 +1,134 @@
+"""Events an :class:`~ipsecsim.core.ike.endpoint.IkeEndpoint` hands out via ``next_event()``.
+
+Frozen values, one per thing a shell or the trace wants to know. ``IkeMessageEvent``
+is emitted once per datagram sent or received and feeds the ladder diagram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..keys import ChildSaKeys
+
+
+@dataclass(frozen=True, slots=True)
+class IkeMessageEvent:
+    """One IKE datagram sent or received."""
+
+    direction: str
+    """``out`` or ``in``."""
+    local: tuple[str, int]
+    """Our address and port."""
+    remote: tuple[str, int]
+    """The peer's address and port."""
+    exchange: str
+    """Exchange name, e.g. ``IKE_SA_INIT``."""
+    msg_id: int
+    response: bool
+    """Whether the message is a response."""
+    payloads: str
+    """Summary of the (decrypted) payloads, e.g. ``SA KE No N(NATD_S_IP) N(NATD_D_IP)``."""
+    ispi: bytes
+    rspi: bytes
+    size: int
+    """UDP payload bytes (including a non-ESP marker)."""
+    retransmit: int = 0
+    """0 for the first transmission, n for the n-th retransmission."""
+
+
+@dataclass(frozen=True, slots=True)
+class IkeStateChange:
+    """An IKE_SA moved from one state to another (see ``states.IKE_TRANSITIONS``)."""
+
+    ike_sa: str
+    old: str
+    new: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IkeSaUp:
+    """An IKE_SA is established; carries its keys for the Wireshark export."""
+
+    ike_sa: str
+    connection: str
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    ispi: bytes
+    rspi: bytes
+    initiator: bool
+    """Whether we initiated this IKE_SA."""
+    encr: str
+    """strongSwan name of the negotiated cipher (e.g. ``aes128gcm16``)."""
+    integ: str
+    """Integrity name, empty for AEAD."""
+    prf: str
+    dh: str
+    sk_ei: bytes
+    sk_er: bytes
+    sk_ai: bytes
+    sk_ar: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IkeSaDown:
+    """An IKE_SA is gone (deleted, rekeyed away, failed, dead peer)."""
+
+    ike_sa: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IkeSaRekeyed:
+    """An IKE_SA was replaced by a new one (children moved over)."""
+
+    old_ike_sa: str
+    new: IkeSaUp
+
+
+@dataclass(frozen=True, slots=True)
+class IkeFailure:
+    """An exchange failed: the notify involved and the sentence saying why."""
+
+    ike_sa: str
+    connection: str
+    notify: str
+    """e.g. ``NO_PROPOSAL_CHOSEN``, ``AUTHENTICATION_FAILED``, ``TIMEOUT``."""
+    reason: str
+    sent_by_us: bool
+    """True if we sent the notify (we refused), False if the peer refused us."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSaUp:
+    """A CHILD_SA is negotiated: install both directions into the data plane."""
+
+    keys: ChildSaKeys
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSaRekeyed:
+    """A CHILD_SA was replaced; the new one is already announced by ``ChildSaUp``."""
+
+    old: ChildSaKeys
+    new: ChildSaKeys
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSaDown:
+    """A CHILD_SA is gone: remove it from the data plane."""
+
+    keys: ChildSaKeys
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IkeDrop:
+    """A datagram was dropped without being processed (malformed, forged, late, unknown SPI)."""
+
+    reason: str
+    detail: str = ""
+
+
+Event = (IkeMessageEvent | IkeStateChange | IkeSaUp | IkeSaDown | IkeSaRekeyed | IkeFailure
+         | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop)
