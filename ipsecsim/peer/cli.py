@@ -1,0 +1,70 @@
+"""``ipsecsim peer CONFIG [-v]``: one IPsec endpoint on real UDP sockets, until interrupted.
+
+CONFIG is the swanctl-shaped YAML (``connections``, ``secrets``) plus ``listen`` (the
+address to bind UDP 500 and 4500 on) and ``inner_addrs`` (addresses answered inside
+the CHILD_SAs: ICMP echo and UDP echo on port 7). See INTERFACES.md.
+
+Key material comes from the operating system's random source (a real endpoint must
+not be predictable); the log prints the derived keys so Wireshark can decrypt a capture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from typing import Any
+
+from ..core.errors import ConfigError
+
+
+def load(path: str) -> tuple[dict[str, Any], str, list[str]]:
+    """The YAML as a dict, its ``listen`` address and its ``inner_addrs``; ConfigError if unusable."""
+    import yaml
+
+    try:
+        with open(path) as f:
+            d = yaml.safe_load(f)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not YAML: {exc}") from exc
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'connections', 'secrets' and 'listen'")
+    listen = d.get("listen")
+    if not listen:
+        raise ConfigError(f"{path}: 'listen' is missing: the address to bind UDP 500 and 4500 on")
+    inner = d.get("inner_addrs") or []
+    if isinstance(inner, str):
+        inner = [inner]
+    for a in [listen, *inner]:
+        try:
+            ipaddress.IPv4Address(str(a))
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {a!r} is not an IPv4 address") from exc
+    return d, str(listen), [str(a) for a in inner]
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..core.ike.config import IkeConfig
+    from ..core.ike.endpoint import IkeEndpoint
+    from ..core.rng import Rng
+    from ..core.stack import IPsecStack
+    from .runner import PeerRunner
+
+    try:
+        d, listen, inner = load(args.config)
+        config = IkeConfig.from_dict(d, source=args.config)
+    except ConfigError as exc:
+        print(f"ipsecsim peer: {exc}", file=sys.stderr)
+        return 2
+    rng = Rng(int.from_bytes(os.urandom(16), "big"), "peer")
+    endpoint = IkeEndpoint(config, rng.child("ike"), "peer")
+    stack = IPsecStack(rng.child("stack"), "peer", [listen])
+    try:
+        runner = PeerRunner(endpoint, stack, listen, inner, verbose=bool(getattr(args, "verbose", False)))
+    except OSError as exc:
+        print(f"ipsecsim peer: cannot bind UDP 500/4500 on {listen}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return runner.run()

@@ -1,0 +1,230 @@
+"""The socket loop of ``ipsecsim peer``: the sans-IO engine on UDP 500/4500 and the real clock.
+
+Shaped like aioquic's asyncio adapter, without asyncio: one selector over two UDP
+sockets and a wake-up pipe for signals. Each turn of the loop
+
+1. feeds what arrived to the engine (``receive_datagram``) or, for ESP in UDP, to the
+   stack (answering echo requests for ``inner_addrs`` through the CHILD_SA),
+2. fires the engine's timer when it is due (``handle_timer``),
+3. drains the engine's events (``ChildSaUp`` installs keys into the stack, ...),
+4. sends ``datagrams_to_send`` on the socket bound to their source port,
+5. sleeps until the next timer or datagram.
+
+Time is ``time.monotonic()``; nothing in the core sees a socket.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+from typing import IO, Any
+
+from .dataplane import EspInUdp, classify, echo_reply
+
+IKE_PORT = 500
+NATT_PORT = 4500
+MAX_DATAGRAM = 65535
+
+
+def format_event(ev: Any) -> str:
+    """One line for an event: its class name and fields; bytes as hex, key material included."""
+    parts = [type(ev).__name__]
+    if not dataclasses.is_dataclass(ev):
+        return f"{parts[0]} {ev!r}"
+    for f in dataclasses.fields(ev):
+        v = getattr(ev, f.name)
+        if dataclasses.is_dataclass(v):
+            parts.append(f"{f.name}=[{format_event(v)}]")
+            continue
+        if isinstance(v, (bytes, bytearray)):
+            v = v.hex()
+        elif isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], int) and isinstance(v[0], str):
+            v = f"{v[0]}:{v[1]}"
+        elif isinstance(v, (tuple, list)):
+            v = ",".join(str(x) for x in v)
+        elif hasattr(v, "name") and hasattr(v, "iana"):
+            v = v.name  # an algorithm descriptor
+        s = str(v)
+        parts.append(f"{f.name}={s!r}" if (" " in s or s == "") else f"{f.name}={s}")
+    return " ".join(parts)
+
+
+class PeerRunner:
+    """Runs one :class:`IkeEndpoint` and one :class:`IPsecStack` on sockets bound to ``listen``."""
+
+    def __init__(self, endpoint: Any, stack: Any, listen: str, inner_addrs: list[str],
+                 log: IO[str] | None = None, verbose: bool = False,
+                 ports: tuple[int, int] = (IKE_PORT, NATT_PORT)) -> None:
+        self.endpoint = endpoint
+        self.stack = stack
+        self.esp = EspInUdp(stack)
+        self.listen = listen
+        self.inner_addrs = list(inner_addrs)
+        self.out = log or sys.stderr
+        self.verbose = verbose
+        self.t0 = time.monotonic()
+        self.socks: dict[int, socket.socket] = {}
+        for port in ports:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((listen, port))
+            s.setblocking(False)
+            self.socks[port] = s
+        self.ports = ports
+        self._stop = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+
+    # --- output -------------------------------------------------------------------
+
+    def log(self, line: str) -> None:
+        self.out.write(f"{time.monotonic() - self.t0:9.3f} {line}\n")
+        self.out.flush()
+
+    # --- the loop -----------------------------------------------------------------
+
+    def stop(self, *_: Any) -> None:
+        """Ask the loop to end (safe from a signal handler)."""
+        self._stop = True
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def run(self, until: float | None = None) -> int:
+        """Serve until SIGINT/SIGTERM (or ``until`` seconds); returns an exit status."""
+        old = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        sel = selectors.DefaultSelector()
+        for port, s in self.socks.items():
+            sel.register(s, selectors.EVENT_READ, port)
+        sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self.log(f"listening on {self.listen} UDP {' and '.join(map(str, self.ports))}; "
+                 f"answering echo for {', '.join(self.inner_addrs) or 'nothing'}")
+        try:
+            self.endpoint.start(time.monotonic())
+            self._flush()
+            while not self._stop:
+                now = time.monotonic()
+                if until is not None and now - self.t0 >= until:
+                    break
+                timer = self.endpoint.get_timer()
+                timeout = None if timer is None else max(0.0, timer - now)
+                if until is not None:
+                    left = self.t0 + until - now
+                    timeout = left if timeout is None else min(timeout, left)
+                for key, _mask in sel.select(timeout):
+                    if key.data is None:
+                        os.read(self._wake_r, 64)
+                        continue
+                    self._drain_socket(key.fileobj, key.data)
+                timer = self.endpoint.get_timer()
+                now = time.monotonic()
+                if timer is not None and timer <= now:
+                    self.endpoint.handle_timer(now)
+                self._flush()
+        finally:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+            sel.close()
+            self.close()
+        self.log(f"stopped; esp in={self.esp.received} out={self.esp.sent} drops={self.esp.drops}")
+        return 0
+
+    def close(self) -> None:
+        for s in self.socks.values():
+            s.close()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # --- receive --------------------------------------------------------------------
+
+    def _drain_socket(self, sock: socket.socket, port: int) -> None:
+        while True:
+            try:
+                data, src = sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. ICMP port unreachable reported on a later call
+                self.log(f"socket error on port {port}: {exc}")
+                return
+            self._datagram(data, (src[0], src[1]), (self.listen, port))
+
+    def _datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
+        now = time.monotonic()
+        kind = "ike" if dst[1] != NATT_PORT else classify(data)
+        if kind == "ike":
+            self.endpoint.receive_datagram(data, src, dst, now)
+        elif kind == "esp":
+            for inner in self.esp.inbound(data, src, dst, now):
+                self._deliver(inner, now)
+        elif kind == "keepalive":
+            if self.verbose:
+                self.log(f"NAT keepalive from {src[0]}:{src[1]}")
+        else:
+            self.log(f"dropped {len(data)} bytes from {src[0]}:{src[1]}: not IKE, ESP or keepalive")
+        self._flush()
+
+    def _deliver(self, inner: bytes, now: float) -> None:
+        reply = echo_reply(inner, self.inner_addrs)
+        if self.verbose:
+            self.log(f"ESP in: {len(inner)}-byte inner packet {_describe(inner)}"
+                     + ("" if reply else " (not for us, not answered)"))
+        if reply is None:
+            return
+        for payload, src, dst in self.esp.outbound(reply, now):
+            self._send(payload, src, dst, esp=True)
+
+    # --- send -------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Handle the engine's events, then send what it has queued."""
+        now = time.monotonic()
+        while True:
+            ev = self.endpoint.next_event()
+            if ev is None:
+                break
+            self._event(ev, now)
+        for payload, src, dst in self.endpoint.datagrams_to_send(now):
+            self._send(payload, src, dst)
+        if hasattr(self.stack, "next_event"):
+            while (sev := self.stack.next_event()) is not None:
+                self.log(f"stack {format_event(sev)}")
+
+    def _event(self, ev: Any, now: float) -> None:
+        name = type(ev).__name__
+        if name == "ChildSaUp":
+            self.stack.install_child(ev.keys, now)
+        elif name == "ChildSaDown":
+            try:
+                self.stack.remove_child(ev.keys, now)
+            except Exception as exc:  # noqa: BLE001 - a missing SA must not end the peer
+                self.log(f"remove_child failed: {exc!r}")
+        self.log(format_event(ev))
+
+    def _send(self, payload: bytes, src: tuple[str, int], dst: tuple[str, int], esp: bool = False) -> None:
+        sock = self.socks.get(src[1]) or self.socks[NATT_PORT if esp else IKE_PORT]
+        try:
+            sock.sendto(payload, (dst[0], dst[1]))
+        except OSError as exc:
+            self.log(f"send to {dst[0]}:{dst[1]} failed: {exc}")
+            return
+        if esp and self.verbose:
+            self.log(f"ESP out: {len(payload)} bytes to {dst[0]}:{dst[1]}")
+
+
+def _describe(pkt: bytes) -> str:
+    from ..core import ip
+
+    try:
+        return f"{ip.ntoa(pkt[12:16])} > {ip.ntoa(pkt[16:20])} proto {pkt[9]}"
+    except IndexError:
+        return "(truncated)"
