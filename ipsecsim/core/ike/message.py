@@ -1,0 +1,277 @@
+"""IKEv2 messages (RFC 7296 §3.1-§3.2, §3.14): header, payload chain, SK encryption.
+
+``encode(msg, sk)`` and ``decode(data, sk)`` are the only two entry points the
+engine needs; with an :class:`SkCipher` every payload of the message travels
+inside one SK payload. The payload classes and IKEv2 constants are re-exported
+here, so ``from ipsecsim.core.ike.message import SA, KE, Notify, COOKIE`` works.
+
+Speed matters (every simulated handshake runs through here several times), so
+the hot path is ``struct`` and plain loops, no reflection.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from ..errors import DecodeError
+from .constants import *  # noqa: F403 -- the public constants of this module
+from .constants import (
+    EXCHANGE_NAMES,
+    FLAG_INITIATOR,
+    FLAG_RESPONSE,
+    IKE_HEADER_LEN,
+    INVALID_MAJOR_VERSION,
+    NOTIFY_NAMES,
+    PAYLOAD_NAMES,
+    UNSUPPORTED_CRITICAL_PAYLOAD,
+)
+from .constants import SK as _SK
+from .payloads import (  # noqa: F401 -- re-exported
+    CP,
+    DECODERS,
+    ID,
+    KE,
+    SA,
+    TS,
+    Auth,
+    Cert,
+    CertReq,
+    Delete,
+    Encrypted,
+    Nonce,
+    Notify,
+    Payload,
+    SaProposal,
+    Transform,
+    Unknown,
+    VendorID,
+    proposals_from_sa,
+    sa_proposals_from,
+)
+from .sk import IntegrityError, SkCipher  # noqa: F401 -- re-exported
+
+_HDR = struct.Struct(">8s8sBBBBII")
+_GEN = struct.Struct(">BBH")
+_pack_gen = _GEN.pack
+_unpack_gen = _GEN.unpack_from
+
+
+class UnsupportedCriticalPayload(DecodeError):
+    """A payload of a type we do not know arrived with the Critical bit set (RFC 7296 §2.5)."""
+
+    notify_type = UNSUPPORTED_CRITICAL_PAYLOAD
+
+    def __init__(self, payload_type: int) -> None:
+        super().__init__(f"payload type {payload_type} is unknown and marked critical")
+        self.payload_type = payload_type
+
+
+class InvalidMajorVersion(DecodeError):
+    """The header says a major version other than 2 (RFC 7296 §2.5)."""
+
+    notify_type = INVALID_MAJOR_VERSION
+
+    def __init__(self, major: int) -> None:
+        super().__init__(f"IKE major version {major}, this implementation speaks 2")
+        self.major = major
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The fixed IKE header (RFC 7296 §3.1)."""
+
+    spi_i: bytes
+    """Initiator's IKE SPI (8 bytes)."""
+    spi_r: bytes
+    """Responder's IKE SPI (8 bytes, zero in the first IKE_SA_INIT request)."""
+    next_payload: int
+    major: int
+    minor: int
+    exchange: int
+    flags: int
+    msg_id: int
+    length: int
+    """Total message length from the header, which must equal the datagram's."""
+
+    @property
+    def initiator(self) -> bool:
+        """The I flag: sent by the original initiator of the IKE SA."""
+        return bool(self.flags & FLAG_INITIATOR)
+
+    @property
+    def response(self) -> bool:
+        """The R flag."""
+        return bool(self.flags & FLAG_RESPONSE)
+
+
+@dataclass(slots=True)
+class IkeMessage:
+    """One IKEv2 message, decrypted: header fields and the list of payloads in order."""
+
+    spi_i: bytes
+    spi_r: bytes
+    exchange: int
+    """IKE_SA_INIT=34, IKE_AUTH=35, CREATE_CHILD_SA=36, INFORMATIONAL=37."""
+    msg_id: int
+    initiator: bool
+    """I flag: the sender is the original initiator of the IKE SA."""
+    response: bool
+    """R flag: this message is a response."""
+    payloads: list = field(default_factory=list)
+    """Payload objects (SA, KE, Nonce, ID, Notify, ...) in wire order."""
+
+    def find(self, cls: type) -> Payload | None:
+        """The first payload of class ``cls``, or None."""
+        for p in self.payloads:
+            if type(p) is cls:
+                return p
+        return None
+
+    def find_all(self, cls: type) -> list:
+        """Every payload of class ``cls``, in order."""
+        return [p for p in self.payloads if type(p) is cls]
+
+    def notify(self, notify_type: int) -> Notify | None:
+        """The first Notify of ``notify_type``, or None."""
+        for p in self.payloads:
+            if type(p) is Notify and p.notify_type == notify_type:
+                return p
+        return None
+
+    def find_id(self, initiator: bool) -> ID | None:
+        """IDi (``initiator=True``) or IDr."""
+        for p in self.payloads:
+            if type(p) is ID and p.initiator == initiator:
+                return p
+        return None
+
+    def find_ts(self, initiator: bool) -> TS | None:
+        """TSi (``initiator=True``) or TSr."""
+        for p in self.payloads:
+            if type(p) is TS and p.initiator == initiator:
+                return p
+        return None
+
+    @property
+    def exchange_name(self) -> str:
+        return EXCHANGE_NAMES.get(self.exchange, f"EXCHANGE_{self.exchange}")
+
+    def payload_names(self) -> list[str]:
+        """Short names as a ladder diagram writes them: SA, KE, Ni, N(COOKIE), IDi, TSr, ..."""
+        out = []
+        for p in self.payloads:
+            t = type(p)
+            if t is Notify:
+                out.append(f"N({NOTIFY_NAMES.get(p.notify_type, p.notify_type)})")
+            elif t is Nonce:
+                out.append("Nr" if self.response else "Ni")
+            elif t is Unknown:
+                out.append(PAYLOAD_NAMES.get(p.ptype, f"UNKNOWN({p.ptype})"))
+            else:
+                out.append(PAYLOAD_NAMES[p.ptype])
+        return out
+
+    def summary(self) -> str:
+        """Ladder text: ``IKE_SA_INIT request { SA, KE, Ni, N(NAT_DETECTION_SOURCE_IP) }``."""
+        kind = "response" if self.response else "request"
+        return f"{self.exchange_name} {kind} {{ {', '.join(self.payload_names())} }}"
+
+
+def _chain(payloads: list) -> bytes:
+    """The payloads with their generic headers; each header names the next payload's type."""
+    parts = []
+    n = len(payloads)
+    for i, p in enumerate(payloads):
+        body = p._body()
+        t = type(p)
+        if t is Encrypted:
+            nxt, crit = p.first_payload, 0
+        else:
+            nxt = payloads[i + 1].ptype if i + 1 < n else 0
+            crit = 0x80 if t is Unknown and p.critical else 0
+        parts.append(_pack_gen(nxt, crit, 4 + len(body)))
+        parts.append(body)
+    return b"".join(parts)
+
+
+def encode(msg: IkeMessage, sk: SkCipher | None = None) -> bytes:
+    """The message on the wire; with ``sk`` all payloads go inside one SK payload (§3.14)."""
+    flags = (FLAG_INITIATOR if msg.initiator else 0) | (FLAG_RESPONSE if msg.response else 0)
+    payloads = msg.payloads
+    if sk is None:
+        body = _chain(payloads)
+        first = payloads[0].ptype if payloads else 0
+        return _HDR.pack(msg.spi_i, msg.spi_r, first, 0x20, msg.exchange, flags, msg.msg_id,
+                         IKE_HEADER_LEN + len(body)) + body
+    inner = _chain(payloads)
+    first = payloads[0].ptype if payloads else 0
+    sk_len = 4 + sk.sealed_size(len(inner))
+    aad = _HDR.pack(msg.spi_i, msg.spi_r, _SK, 0x20, msg.exchange, flags, msg.msg_id,
+                    IKE_HEADER_LEN + sk_len) + _pack_gen(first, 0, sk_len)
+    return aad + sk.seal(aad, inner)
+
+
+def decode_header(data: bytes) -> Header:
+    """The fixed IKE header; :class:`DecodeError` if short or its length disagrees with ``data``."""
+    if len(data) < IKE_HEADER_LEN:
+        raise DecodeError(f"IKE message of {len(data)} bytes is shorter than its 28-byte header")
+    spi_i, spi_r, nxt, ver, exch, flags, msg_id, length = _HDR.unpack_from(data)
+    if length != len(data):
+        raise DecodeError(f"IKE header says {length} bytes, datagram has {len(data)}")
+    return Header(spi_i, spi_r, nxt, ver >> 4, ver & 0x0F, exch, flags, msg_id, length)
+
+
+def _parse_chain(data: bytes, off: int, end: int, nxt: int, out: list,
+                 sk: SkCipher | None, outer: bool) -> None:
+    decoders = DECODERS
+    while nxt:
+        ptype = nxt
+        if off + 4 > end:
+            raise DecodeError(f"payload {PAYLOAD_NAMES.get(ptype, ptype)} header runs past the end")
+        nxt, flags, plen = _unpack_gen(data, off)
+        if plen < 4 or off + plen > end:
+            raise DecodeError(f"payload {PAYLOAD_NAMES.get(ptype, ptype)} has bad length {plen}")
+        if ptype == _SK:
+            if not outer:
+                raise DecodeError("SK payload nested inside an SK payload")
+            if off + plen != end:
+                raise DecodeError("SK payload is not the last payload of the message")
+            body = data[off + 4:end]
+            if sk is None:
+                out.append(Encrypted(nxt, body))
+                return
+            plain = sk.open(data[:off + 4], body)
+            _parse_chain(plain, 0, len(plain), nxt, out, None, False)
+            return
+        dec = decoders.get(ptype)
+        if dec is None:
+            critical = bool(flags & 0x80)
+            if critical:
+                raise UnsupportedCriticalPayload(ptype)
+            out.append(Unknown(ptype, False, data[off + 4:off + plen]))
+        else:
+            out.append(dec(data[off + 4:off + plen]))
+        off += plen
+    if off != end:
+        raise DecodeError(f"{end - off} bytes after the last payload")
+
+
+def decode(data: bytes, sk: SkCipher | None = None) -> IkeMessage:
+    """Parse a message; with ``sk``, verify and decrypt its SK payload.
+
+    Raises :class:`DecodeError` (or a subclass carrying ``notify_type``) for
+    malformed bytes and :class:`IntegrityError` when the SK ICV fails. Without
+    ``sk`` an SK payload stays an :class:`Encrypted` placeholder.
+    """
+    h = decode_header(data)
+    if h.major != 2:
+        raise InvalidMajorVersion(h.major)
+    payloads: list = []
+    try:
+        _parse_chain(data, IKE_HEADER_LEN, len(data), h.next_payload, payloads, sk, True)
+    except (struct.error, IndexError) as exc:
+        raise DecodeError(f"truncated payload in {EXCHANGE_NAMES.get(h.exchange, h.exchange)} "
+                          f"message: {exc}") from None
+    return IkeMessage(h.spi_i, h.spi_r, h.exchange, h.msg_id, bool(h.flags & FLAG_INITIATOR),
+                      bool(h.flags & FLAG_RESPONSE), payloads)
