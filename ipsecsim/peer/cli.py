@@ -48,10 +48,6 @@ def load(path: str) -> tuple[dict[str, Any], str, list[str]]:
 
 def main(args: argparse.Namespace) -> int:
     from ..core.ike.config import IkeConfig
-    from ..core.ike.endpoint import IkeEndpoint
-    from ..core.rng import Rng
-    from ..core.stack import IPsecStack
-    from .runner import PeerRunner
 
     try:
         d, listen, inner = load(args.config)
@@ -59,6 +55,12 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)
         return 2
+
+    from ..core.ike.endpoint import IkeEndpoint
+    from ..core.rng import Rng
+    from ..core.stack import IPsecStack
+    from .runner import PeerRunner
+
     rng = Rng(int.from_bytes(os.urandom(16), "big"), "peer")
     endpoint = IkeEndpoint(config, rng.child("ike"), "peer")
     stack = IPsecStack(rng.child("stack"), "peer", [listen])

@@ -1,7 +1,7 @@
 """The peer's data plane: ESP-in-UDP payloads to and from the IPsec stack, and an echo responder.
 
 A UDP socket on port 4500 hands us the UDP *payload* only. RFC 3948 §2.2 tells
-the three kinds apart by their first bytes:
+the three kinds apart by their first bytes (:func:`ipsecsim.core.natt.classify`):
 
 * a single ``0xFF`` byte is a NAT keepalive (§2.3);
 * four zero bytes (the non-ESP marker) start an IKE message;
@@ -19,23 +19,13 @@ from typing import Any
 
 from ..core import ip
 from ..core.errors import DecodeError, PacketDrop
+from ..core.natt import classify
 
-NON_ESP_MARKER = b"\x00\x00\x00\x00"
-NATT_KEEPALIVE = b"\xff"
+__all__ = ["EspInUdp", "classify", "echo_reply"]
+
 UDP_ECHO_PORT = 7
 
 Addr = tuple[str, int]
-
-
-def classify(payload: bytes) -> str:
-    """``keepalive``, ``ike`` or ``esp`` for a UDP payload received on port 4500 (RFC 3948 §2.2)."""
-    if payload == NATT_KEEPALIVE:
-        return "keepalive"
-    if len(payload) >= 4 and payload[:4] == NON_ESP_MARKER:
-        return "ike"
-    if len(payload) < 8:
-        return "malformed"
-    return "esp"
 
 
 def echo_reply(pkt: bytes, inner_addrs: Iterable[str]) -> bytes | None:
