@@ -31,27 +31,42 @@ NATT_PORT = 4500
 MAX_DATAGRAM = 65535
 
 
-def format_event(ev: Any) -> str:
-    """One line for an event: its class name and fields; bytes as hex, key material included."""
-    parts = [type(ev).__name__]
-    if not dataclasses.is_dataclass(ev):
-        return f"{parts[0]} {ev!r}"
-    for f in dataclasses.fields(ev):
-        v = getattr(ev, f.name)
-        if dataclasses.is_dataclass(v):
-            parts.append(f"{f.name}=[{format_event(v)}]")
+def _fields(obj: Any, prefix: str = "") -> list[str]:
+    out = []
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type) and not hasattr(v, "iana"):
+            out += _fields(v, f"{prefix}{f.name}.")
             continue
         if isinstance(v, (bytes, bytearray)):
             v = v.hex()
-        elif isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], int) and isinstance(v[0], str):
+        elif "spi" in f.name and isinstance(v, int) and not isinstance(v, bool):
+            v = f"{v:08x}"
+        elif isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], int):
             v = f"{v[0]}:{v[1]}"
         elif isinstance(v, (tuple, list)):
-            v = ",".join(str(x) for x in v)
-        elif hasattr(v, "name") and hasattr(v, "iana"):
-            v = v.name  # an algorithm descriptor
+            v = ",".join(_short(x) for x in v)
+        else:
+            v = _short(v)
         s = str(v)
-        parts.append(f"{f.name}={s!r}" if (" " in s or s == "") else f"{f.name}={s}")
-    return " ".join(parts)
+        out.append(f"{prefix}{f.name}={s!r}" if (" " in s or s == "") else f"{prefix}{f.name}={s}")
+    return out
+
+
+def _short(v: Any) -> str:
+    if hasattr(v, "iana") and hasattr(v, "name"):
+        return str(v.name)  # an algorithm descriptor
+    return str(v)  # traffic selectors print in swanctl syntax
+
+
+def format_event(ev: Any) -> str:
+    """One line for an event: class name and ``field=value`` pairs, nested ones as ``a.b=``.
+
+    Bytes are hex, key material included: the log is how a capture gets decrypted.
+    """
+    if not dataclasses.is_dataclass(ev):
+        return f"{type(ev).__name__} {ev!r}"
+    return " ".join([type(ev).__name__, *_fields(ev)])
 
 
 class PeerRunner:

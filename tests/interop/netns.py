@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 
 _COUNTER = itertools.count()
@@ -56,6 +57,23 @@ class Side:
                 sent = int(parts[0].split()[0])
                 received = int(parts[1].split()[0])
         return sent, received, proc.stdout + proc.stderr
+
+
+    def udp_echo(self, src: str, dst: str, port: int = 7, payloads: int = 3,
+                 timeout: float = 2.0) -> list[bytes]:
+        """Send ``payloads`` UDP datagrams from ``src`` to ``dst:port``; the answers received."""
+        script = (
+            "import socket,sys\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind((sys.argv[1],0))\n"
+            f"s.settimeout({timeout})\n"
+            "for i in range(int(sys.argv[4])):\n"
+            "    s.sendto(b'echo %d through the tunnel' % i,(sys.argv[2],int(sys.argv[3])))\n"
+            "    try: print(s.recvfrom(2048)[0].hex())\n"
+            "    except OSError: print('-')\n"
+        )
+        proc = self.run(sys.executable, "-c", script, src, dst, str(port), str(payloads),
+                        check=False, timeout=payloads * timeout + 10)
+        return [bytes.fromhex(x) for x in proc.stdout.split() if x != "-"]
 
 
 @dataclass

@@ -1,0 +1,113 @@
+"""ipsecsim against strongSwan: IKEv2 and ESP-in-UDP between ``ipsecsim peer`` and charon.
+
+charon 5.9 (Debian) runs in one network namespace with its userland ESP
+(``kernel-libipsec``: ESP always in UDP 4500), ``ipsecsim peer`` in the other.
+Nobody on this project wrote charon: when its pings come back through the
+CHILD_SA, ipsecsim's IKE (RFC 7296), key derivation (§2.14, §2.17), NAT-T port
+float (RFC 3948) and ESP (RFC 4303/4106/3602/4868) are right on the wire.
+
+Layout (see interop.fixtures): left namespace = charon, 10.99.x.1, inner 192.168.10.1;
+right namespace = ipsecsim peer, 10.99.x.2, inner 192.168.20.1.
+"""
+
+from __future__ import annotations
+
+import pytest
+from interop.charon import established_child
+from interop.fixtures import interop  # noqa: F401 - the fixture
+from interop.logs import child_keys, ike_keys
+from interop.peerlog import events
+from interop.swanctl import site_config
+
+pytestmark = pytest.mark.oracle
+
+CHARON_ID, PEER_ID = "charon.example", "ipsecsim.example"
+
+
+def start_tunnel(env, initiator: str, ike: list[str], esp: list[str],
+                 peer_ike: list[str] | None = None, peer_esp: list[str] | None = None,
+                 expect_up: bool = True, **extra):
+    """charon in ``env.left``, ipsecsim peer in ``env.right``; ``initiator`` is who starts."""
+    charon = env.charon(env.left, "charon")
+    charon.load(site_config(env.left.addr, env.right.addr, env.left.inner, env.right.inner,
+                            CHARON_ID, PEER_ID, ike, esp, **extra))
+    conf = site_config(env.right.addr, env.left.addr, env.right.inner, env.left.inner,
+                       PEER_ID, CHARON_ID, peer_ike or ike, peer_esp or esp,
+                       start_action="start" if initiator == "ipsecsim" else None, **extra)
+    conf.update(listen=env.right.addr, inner_addrs=env.right.inner)
+    peer = env.peer(env.right, conf)
+    assert peer.wait_log("listening on", timeout=15), "ipsecsim peer did not start"
+    if initiator == "charon":
+        charon.initiate("net", "interop", check=expect_up, timeout=10)
+    if expect_up:
+        child = charon.wait_for(lambda sas: established_child(sas, "net"), timeout=10)
+        assert child is not None, "charon has no INSTALLED CHILD_SA with ipsecsim"
+        assert peer.wait_log("ChildSaUp", timeout=5)
+    return charon, peer
+
+
+SUITES = [
+    # (IKE proposal, ESP proposal, charon's names for IKE encr / dh)
+    ("aes256gcm16-prfsha384-ecp384", "aes128gcm16", "AES_GCM_16", "ECP_384"),
+    ("aes128-sha256-x25519", "aes256-sha256", "AES_CBC", "CURVE_25519"),
+    ("aes256-sha512-modp2048", "aes128gcm16", "AES_CBC", "MODP_2048"),
+]
+
+
+@pytest.mark.parametrize("initiator", ["charon", "ipsecsim"])
+@pytest.mark.parametrize("ike, esp, encr, dh", SUITES, ids=[s[0] for s in SUITES])
+def test_tunnel_up_pings_answered_keys_agree(interop, initiator, ike, esp, encr, dh) -> None:  # noqa: F811
+    env = interop
+    charon, peer = start_tunnel(env, initiator, [ike], [esp])
+    sas = charon.list_sas()
+    assert sas[0]["encr-alg"] == encr and sas[0]["dh-group"] == dh
+    assert sas[0]["initiator"] == ("yes" if initiator == "charon" else "no") or initiator == "ipsecsim"
+
+    # 5 pings from charon's side to the peer's inner address, through the CHILD_SA
+    sent, received, out = env.left.ping(env.right.inner[0], count=5, src=env.left.inner[0])
+    assert (sent, received) == (5, 5), out
+    child = established_child(charon.list_sas(), "net")
+    assert int(child["packets-out"]) >= 5 and int(child["packets-in"]) >= 5
+
+    # the IKE keys ipsecsim derived are the ones charon logged (RFC 7296 §2.14)
+    theirs = ike_keys(charon.log())[-1]
+    ours = events(peer.log(), "IkeSaUp")[-1]
+    for k in ("SK_ei", "SK_er", "SK_ai", "SK_ar"):
+        assert ours[k.lower()] == theirs.get(k, b"").hex(), k
+    # and so are the ESP keys (§2.17): the initiator's key protects initiator -> responder
+    ck = child_keys(charon.log())[-1]
+    up = events(peer.log(), "ChildSaUp")[-1]
+    key_in, key_out = ("encr_i", "encr_r") if initiator == "charon" else ("encr_r", "encr_i")
+    assert up["keys.key_in_encr"] == ck[key_in].hex()
+    assert up["keys.key_out_encr"] == ck[key_out].hex()
+    if "integ_i" in ck:
+        i_in, i_out = ("integ_i", "integ_r") if initiator == "charon" else ("integ_r", "integ_i")
+        assert (up["keys.key_in_integ"], up["keys.key_out_integ"]) == (ck[i_in].hex(), ck[i_out].hex())
+    # SPIs: what charon sends with is what ipsecsim receives with
+    assert int(up["keys.spi_in"], 16) == int(child["spi-out"], 16)
+    assert int(up["keys.spi_out"], 16) == int(child["spi-in"], 16)
+
+
+def test_udp_echo_through_the_tunnel(interop) -> None:  # noqa: F811
+    env = interop
+    start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"])
+    answers = env.left.udp_echo(env.left.inner[0], env.right.inner[0], port=7, payloads=3)
+    assert answers == [b"echo %d through the tunnel" % i for i in range(3)]
+
+
+@pytest.mark.parametrize("initiator", ["charon", "ipsecsim"])
+def test_nothing_in_common_is_no_proposal_chosen_on_both_sides(interop, initiator) -> None:  # noqa: F811
+    env = interop
+    charon, peer = start_tunnel(env, initiator, ["aes256gcm16-prfsha384-ecp384"], ["aes128gcm16"],
+                                peer_ike=["aes128-sha256-modp2048"], expect_up=False)
+    assert peer.wait_log("NO_PROPOSAL_CHOSEN", timeout=10), "ipsecsim logged no NO_PROPOSAL_CHOSEN"
+    fail = [e for e in events(peer.log(), "IkeFailure") if e.get("notify") == "NO_PROPOSAL_CHOSEN"]
+    assert fail and fail[-1]["reason"], "the failure must say why"
+    log = charon.log()
+    if initiator == "charon":
+        assert "received NO_PROPOSAL_CHOSEN notify error" in log
+        assert fail[-1]["sent_by_us"] == "True"
+    else:
+        assert "received proposals unacceptable" in log and "N(NO_PROP)" in log
+        assert fail[-1]["sent_by_us"] == "False"
+    assert established_child(charon.list_sas(), "net") is None
