@@ -175,7 +175,8 @@ class IkeMessage:
     def summary(self) -> str:
         """Ladder text: ``IKE_SA_INIT request { SA, KE, Ni, N(NAT_DETECTION_SOURCE_IP) }``."""
         kind = "response" if self.response else "request"
-        return f"{self.exchange_name} {kind} {{ {', '.join(self.payload_names())} }}"
+        names = ", ".join(self.payload_names())
+        return f"{self.exchange_name} {kind} {{ {names} }}" if names else f"{self.exchange_name} {kind} {{ }}"
 
 
 def _chain(payloads: list) -> bytes:
