@@ -1,0 +1,250 @@
+"""IKE ladder diagram from the trace's ``ike_msg``, ``ike_fail`` and ``ike_state`` records.
+
+One lifeline per node that sent or received IKE messages. Each message is one
+arrow from its sender to its receiver, labelled with its exchange, request or
+response, message ID and payload list -- ``IKE_SA_INIT req #0 {SA, KEi, Ni,
+N(NAT_DETECTION_SOURCE_IP)}``. A message sent and never received is drawn as
+an arrow that stops half way with a cross (lost); a retransmission is dashed.
+An ``ike_fail`` record is drawn on its node's lifeline with its notify type
+and explanation sentence.
+
+The vertical axis is event order, not scaled time (an IKE exchange lasts
+milliseconds, a rekey comes hours later); the simulated time of each row is
+printed on the left.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from .data import is_send, payload_list, records
+from .palette import EXCHANGE_COLOURS, OKABE_ITO, new_axes
+
+
+@dataclass
+class LadderMessage:
+    """One IKE message as the ladder shows it."""
+
+    t_send: float
+    """Time the sender emitted it."""
+    src: str
+    """Sending node."""
+    dst: str | None
+    """Receiving node (None if unknown because it was lost and the peer is not identifiable)."""
+    exchange: str
+    msg_id: int
+    response: bool
+    payloads: list[str]
+    retransmit: bool = False
+    t_recv: float | None = None
+    """Time the receiver got it; None when lost."""
+    size: int = 0
+    ispi: Any = None
+    seq: int = 0
+    """Trace sequence number of the send record (display order)."""
+
+    @property
+    def lost(self) -> bool:
+        return self.t_recv is None
+
+    def label(self) -> str:
+        kind = "resp" if self.response else "req"
+        head = f"{self.exchange} {kind} #{self.msg_id}"
+        if self.retransmit:
+            head += " (retransmit)"
+        return head
+
+
+@dataclass
+class Ladder:
+    """Messages and failures in display order."""
+
+    nodes: list[str]
+    messages: list[LadderMessage] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _key(r: dict[str, Any]) -> tuple:
+    return (r.get("exchange"), int(r.get("msg_id") or 0), bool(r.get("response")),
+            str(r.get("ispi")))
+
+
+def build_ladder(data: Any, *, nodes: list[str] | None = None,
+                 window: tuple[float, float] | None = None) -> Ladder:
+    """Pair each sent ``ike_msg`` with its reception (same exchange, message ID,
+    direction flag and initiator SPI; the latest unmatched send before the
+    reception), in a time ``window`` and among ``nodes`` if given."""
+    msgs = records(data, "ike_msg")
+    if window is not None:
+        msgs = [r for r in msgs if window[0] <= float(r["t"]) <= window[1]]
+    sends = [r for r in msgs if is_send(r.get("direction"))]
+    recvs = [r for r in msgs if not is_send(r.get("direction"))]
+    order = list(dict.fromkeys(r["node"] for r in msgs))
+    out: list[LadderMessage] = []
+    by_key: dict[tuple, list[LadderMessage]] = {}
+    for r in sends:
+        m = LadderMessage(float(r["t"]), r["node"], None, str(r.get("exchange")),
+                          int(r.get("msg_id") or 0), bool(r.get("response")),
+                          payload_list(r.get("payloads")), bool(r.get("retransmit")),
+                          None, int(r.get("size") or 0), r.get("ispi"), int(r.get("seq", 0)))
+        out.append(m)
+        by_key.setdefault(_key(r), []).append(m)
+    for r in recvs:
+        cands = [m for m in by_key.get(_key(r), ())
+                 if m.t_recv is None and m.src != r["node"] and m.t_send <= float(r["t"])]
+        if not cands:
+            continue  # received something whose send is outside the window
+        m = max(cands, key=lambda m: m.t_send)
+        m.t_recv = float(r["t"])
+        m.dst = r["node"]
+    # a lost message goes towards the node that handles the same IKE SA, else the only other node
+    peers_of_spi: dict[str, set[str]] = {}
+    for m in out:
+        if m.dst is not None:
+            peers_of_spi.setdefault(str(m.ispi), set()).update({m.src, m.dst})
+    for m in out:
+        if m.dst is None:
+            cand = peers_of_spi.get(str(m.ispi), set()) - {m.src}
+            if not cand:
+                cand = set(order) - {m.src}
+            if len(cand) == 1:
+                m.dst = cand.pop()
+    fails = records(data, "ike_fail")
+    states = records(data, "ike_state")
+    if window is not None:
+        fails = [r for r in fails if window[0] <= float(r["t"]) <= window[1]]
+        states = [r for r in states if window[0] <= float(r["t"]) <= window[1]]
+    for r in fails + states:
+        if r["node"] not in order:
+            order.append(r["node"])
+    if nodes is not None:
+        keep = set(nodes)
+        out = [m for m in out if m.src in keep and (m.dst is None or m.dst in keep)]
+        fails = [r for r in fails if r["node"] in keep]
+        states = [r for r in states if r["node"] in keep]
+        order = [n for n in nodes if n in order]
+    out.sort(key=lambda m: m.t_send)
+    return Ladder(order, out, fails, states)
+
+
+def draw_ike_ladder(data: Any, ax: Any = None, *, nodes: list[str] | None = None,
+                    window: tuple[float, float] | None = None, max_messages: int = 40,
+                    show_states: bool = True, wrap: int = 58, title: str | None = None) -> Any:
+    """Draw the IKE ladder of a trace (see module docstring). Returns the Axes."""
+    lad = build_ladder(data, nodes=nodes, window=window)
+    msgs = lad.messages[:max_messages]
+    t_last = msgs[-1].t_send if len(lad.messages) > max_messages else float("inf")
+    rows: list[tuple[float, str, Any, int]] = [(m.t_send, "msg", m, m.seq) for m in msgs]
+    rows += [(float(f["t"]), "fail", f, f.get("seq", 0)) for f in lad.failures
+             if float(f["t"]) <= t_last]
+    if show_states:
+        rows += [(float(s["t"]), "state", s, s.get("seq", 0)) for s in lad.states
+                 if float(s["t"]) <= t_last and str(s.get("new_state")) != str(s.get("old_state"))]
+    rows.sort(key=lambda r: (r[0], r[3]))
+
+    n_nodes = max(len(lad.nodes), 2)
+    xs = {n: i * 1.0 for i, n in enumerate(lad.nodes)}
+    heights = []
+    for _, kind, item, _seq in rows:
+        if kind == "msg":
+            lines = 1 + len(_wrap_payloads(item.payloads, wrap))
+            heights.append(_TEXT_TOP + _LINE * lines + _ARROW_DROP)
+        elif kind == "fail":
+            heights.append(0.45 + 0.26 * len(_wrap_fail(item, wrap)))
+        else:
+            heights.append(0.45)
+    total = sum(heights) + 0.8
+    ax = new_axes(ax, figsize=(3.2 + 3.4 * (n_nodes - 1), 1.2 + 0.42 * total))
+    ax.set_xlim(-0.55, (n_nodes - 1) + 0.55)
+    ax.set_ylim(total, -0.9)
+    for n, x in xs.items():
+        ax.plot([x, x], [0, total], color="#555555", linewidth=1.2, zorder=1)
+        ax.text(x, -0.35, n, ha="center", va="center", fontsize=10, fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": OKABE_ITO["sky"],
+                      "edgecolor": "none", "alpha": 0.35})
+    y = 0.4
+    seen_ex: set[str] = set()
+    for (t, kind, item, _seq), h in zip(rows, heights, strict=True):
+        if kind == "msg":
+            _draw_message(ax, item, xs, y, h, wrap)
+            seen_ex.add(item.exchange)
+        elif kind == "fail":
+            x = xs.get(item["node"], 0.0)
+            text = "\n".join(_wrap_fail(item, wrap))
+            ha = "left" if x < (n_nodes - 1) / 2 else "right"
+            ax.text(x + (0.04 if ha == "left" else -0.04), y + 0.05, text, ha=ha, va="top",
+                    fontsize=7.5, color="black",
+                    bbox={"boxstyle": "round,pad=0.3", "facecolor": "#FBE3D6",
+                          "edgecolor": OKABE_ITO["vermillion"]})
+            ax.plot([x], [y + 0.1], marker="X", color=OKABE_ITO["vermillion"], markersize=9,
+                    zorder=3)
+        else:
+            x = xs.get(item["node"], 0.0)
+            ha = "left" if x < (n_nodes - 1) / 2 else "right"
+            ax.text(x + (0.03 if ha == "left" else -0.03), y + 0.15,
+                    f"{item.get('ike_sa', '')} -> {item.get('new_state')}".strip(), ha=ha,
+                    va="center", fontsize=7, color="#444444", style="italic")
+            ax.plot([x], [y + 0.15], marker="o", color="#444444", markersize=3, zorder=3)
+        ax.text(-0.53, y + 0.1, f"{t:.3f} s", ha="left", va="center", fontsize=7,
+                color="#666666")
+        y += h
+    if len(lad.messages) > max_messages:
+        ax.text((n_nodes - 1) / 2, y + 0.1,
+                f"... {len(lad.messages) - max_messages} more messages not shown",
+                ha="center", va="top", fontsize=8, color="#666666")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+_TEXT_TOP = 0.05
+_LINE = 0.3
+_ARROW_DROP = 0.5
+
+
+def _wrap_payloads(payloads: list[str], width: int) -> list[str]:
+    if not payloads:
+        return ["{ }"]
+    text = "{ " + ", ".join(payloads) + " }"
+    return textwrap.wrap(text, width=width, break_long_words=False, subsequent_indent="  ")
+
+
+def _wrap_fail(f: dict[str, Any], width: int) -> list[str]:
+    head = f"{f.get('notify') or 'failure'}"
+    return [head] + textwrap.wrap(str(f.get("reason") or ""), width=width - 8)
+
+
+
+def _draw_message(ax: Any, m: LadderMessage, xs: dict[str, float], y: float, h: float,
+                  wrap: int) -> None:
+    """Header and payload text first, the arrow under them (text never crosses the arrow)."""
+    colour = EXCHANGE_COLOURS.get(m.exchange, OKABE_ITO["black"])
+    x0 = xs.get(m.src, 0.0)
+    x1 = xs.get(m.dst, x0 + 1.0) if m.dst is not None else x0 + (1.0 if x0 == 0 else -1.0)
+    payload_lines = _wrap_payloads(m.payloads, wrap)
+    xc = (x0 + x1) / 2
+    ax.text(xc, y + _TEXT_TOP, m.label() + (f"  [{m.size} B]" if m.size else ""), ha="center",
+            va="top", fontsize=8, color=colour, fontweight="bold")
+    ax.text(xc, y + _TEXT_TOP + _LINE, "\n".join(payload_lines), ha="center", va="top",
+            fontsize=7.2, color="#222222", linespacing=1.2)
+    y0 = y + _TEXT_TOP + _LINE * (1 + len(payload_lines)) + 0.08
+    y1 = y + h - 0.06
+    style = "--" if m.retransmit else "-"
+    if m.lost:
+        xm = x0 + (x1 - x0) * 0.5
+        ym = y0 + (y1 - y0) * 0.5
+        ax.annotate("", xy=(xm, ym), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-", "color": colour, "linestyle": style,
+                                "linewidth": 1.4, "shrinkA": 0, "shrinkB": 0})
+        ax.plot([xm], [ym], marker="x", color=OKABE_ITO["vermillion"], markersize=10,
+                markeredgewidth=2.5, zorder=4)
+        ax.text(xm + 0.04, ym, "lost", ha="left", va="center", fontsize=7.5,
+                color=OKABE_ITO["vermillion"], fontweight="bold")
+    else:
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "color": colour, "linestyle": style,
+                                "linewidth": 1.4, "shrinkA": 0, "shrinkB": 0})
