@@ -1,0 +1,451 @@
+"""One IPsec Security Association: ESP or AH, tunnel or transport, over IPv4.
+
+:meth:`SecurityAssociation.encapsulate` takes a whole IPv4 packet and returns
+the whole outer packet to send; :meth:`SecurityAssociation.decapsulate` takes
+a received outer packet and returns the inner packet (tunnel) or the
+reconstructed original (transport), or raises
+:class:`~ipsecsim.core.errors.PacketDrop` with a reason -- after counting it.
+
+* Tunnel mode (RFC 4303 §3.1.2, RFC 4302 §3.1.2): a new outer IPv4 header
+  ``tunnel_src -> tunnel_dst``, next header 4 (IP-in-IP). Outer TTL 64, TOS 0,
+  DF clear, identification from a per-SA counter.
+* Transport mode (§3.1.1): the original header is kept, its protocol becomes
+  50/51 and the original protocol moves into the next-header field.
+* ``encap=(sport, dport)``: ESP inside UDP (RFC 3948). In transport mode the
+  receiver recomputes TCP/UDP checksums (§3.1.2), since a NAT changed the
+  addresses they were computed over.
+
+The per-packet path builds no objects beyond the byte strings it returns:
+header templates, AEAD and MAC keys are prepared once in the constructor.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+
+from . import algorithms as A
+from .ah import AhTransform
+from .errors import (
+    BAD_ICV,
+    BAD_PADDING,
+    MALFORMED,
+    SA_EXPIRED,
+    SEQ_OVERFLOW,
+    UNKNOWN_SPI,
+    ConfigError,
+    DecodeError,
+    PacketDrop,
+)
+from .esp import PAD, AeadTransform, EspTransform, make_transform, trailer
+from .ip import (
+    IPPROTO_AH,
+    IPPROTO_ESP,
+    IPPROTO_IPIP,
+    IPPROTO_UDP,
+    addr,
+    fix_l4_checksum,
+    header_checksum,
+    parse_ipv4,
+    set_ipv4_checksum,
+)
+from .natt import udp_header
+from .replay import ReplayWindow
+from .rng import Rng
+
+_M32 = 0xFFFFFFFF
+_HDR = struct.Struct("!BBHHHBBH4s4s")
+_HDR_ESP_IV = struct.Struct("!BBHHHBBH4s4sIIQ")  # outer IPv4 + ESP header + 8-byte IV
+_HDR_SPI_SEQ = struct.Struct("!II")
+_ESN_AAD = struct.Struct("!III")
+_TRAILER_IPIP = tuple(trailer(IPPROTO_IPIP, n) for n in range(4))
+_U32 = struct.Struct("!I")
+_H2 = struct.Struct("!H")
+_UDP = struct.Struct("!HHHH")
+OUTER_TTL = 64
+
+
+@dataclass(frozen=True, slots=True)
+class SaLimits:
+    """Byte and packet lifetimes of an SA (RFC 4301 §4.4.2.1); 0 means no limit."""
+
+    soft_bytes: int = 0
+    """Bytes after which a soft event asks IKE to rekey."""
+    hard_bytes: int = 0
+    """Bytes after which the SA refuses traffic (``sa_expired``)."""
+    soft_packets: int = 0
+    hard_packets: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, int] | None) -> SaLimits:
+        d = d or {}
+        return cls(d.get("soft_bytes", 0), d.get("hard_bytes", 0),
+                   d.get("soft_packets", 0), d.get("hard_packets", 0))
+
+    @property
+    def any(self) -> bool:
+        return bool(self.soft_bytes or self.hard_bytes or self.soft_packets or self.hard_packets)
+
+
+@dataclass(frozen=True, slots=True)
+class SaLimitReached:
+    """An SA crossed a byte or packet limit (pulled with ``IPsecStack.next_event()``)."""
+
+    spi: int
+    which: str
+    """``soft`` (rekey now) or ``hard`` (the SA no longer passes traffic)."""
+    kind: str
+    """``bytes`` or ``packets``."""
+    proto: str = "esp"
+    value: int = 0
+    """The counter value when the limit was crossed."""
+
+
+class SecurityAssociation:
+    """One direction of an IPsec SA. The same object can encapsulate and decapsulate
+    (tests use one SA for both ends); normally the stack uses it for one direction."""
+
+    def __init__(
+        self,
+        proto: str,
+        spi: int,
+        mode: str,
+        encr: A.EncrAlg | None,
+        encr_key: bytes,
+        integ: A.IntegAlg | None,
+        integ_key: bytes,
+        tunnel_src: str | None = None,
+        tunnel_dst: str | None = None,
+        esn: bool = False,
+        replay_window: int = 32,
+        encap: tuple[int, int] | None = None,
+        rng: Rng | None = None,
+        limits: SaLimits | dict[str, int] | None = None,
+        tfc_pad: int = 0,
+        name: str = "",
+    ) -> None:
+        if proto not in ("esp", "ah"):
+            raise ConfigError(f"SA protocol {proto!r} must be 'esp' or 'ah'")
+        if mode not in ("tunnel", "transport"):
+            raise ConfigError(f"SA mode {mode!r} must be 'tunnel' or 'transport'")
+        if not 0 < spi <= _M32:
+            raise ConfigError(f"SPI {spi} is not a non-zero 32-bit value")
+        self.proto = proto
+        self.spi = spi
+        self.mode = mode
+        self.encr = encr
+        self.integ = integ
+        self.esn = esn
+        self.encap = encap
+        self.tfc_pad = tfc_pad
+        """Tunnel mode: pad the inner packet with zeros to at least this many bytes (RFC 4303 §2.4)."""
+        self.name = name
+        """Child SA name, for traces and explanations."""
+        self.limits = limits if isinstance(limits, SaLimits) else SaLimits.from_dict(limits)
+        self.tunnel_src = tunnel_src
+        self.tunnel_dst = tunnel_dst
+        self.seq = 0
+        """Last sequence number sent (64-bit counter; the wire carries the low 32 bits)."""
+        self.replay = ReplayWindow(replay_window, esn)
+        self.packets = 0
+        self.bytes = 0
+        """Bytes of plaintext IP packets processed (as strongSwan counts them)."""
+        self.drops: Counter[str] = Counter()
+        self.events: list[SaLimitReached] = []
+        """Limit events not yet pulled by the stack."""
+        self.expired = False
+        self._soft_sent = False
+        self._limited = self.limits.any
+        self._ident = 0
+        self._max_seq = (1 << 64) - 1 if esn else _M32
+        self.esp: EspTransform | None = None
+        self.ah: AhTransform | None = None
+        if proto == "esp":
+            if encr is None:
+                raise ConfigError("an ESP SA needs an encryption algorithm (ENCR_NULL for none)")
+            self.esp = make_transform(encr, encr_key, integ, integ_key, esn, rng)
+            self._next = IPPROTO_UDP if encap else IPPROTO_ESP
+        else:
+            if integ is None:
+                raise ConfigError("an AH SA needs an integrity algorithm")
+            if encap:
+                raise ConfigError("AH cannot be UDP-encapsulated (RFC 3948 covers ESP only)")
+            self.ah = AhTransform(integ, integ_key, esn)
+            self._next = IPPROTO_AH
+        if mode == "tunnel":
+            if not (tunnel_src and tunnel_dst):
+                raise ConfigError("a tunnel-mode SA needs tunnel_src and tunnel_dst")
+            self._src, self._dst = addr(tunnel_src), addr(tunnel_dst)
+            # sum of the outer header's fixed 16-bit words; length and id are added per packet
+            self._hsum = (0x4500 + ((OUTER_TTL << 8) | self._next) + sum(struct.unpack("!4H", self._src + self._dst)))
+        # fast path: AEAD ESP in tunnel mode without UDP encapsulation (the common case)
+        self._fast = isinstance(self.esp, AeadTransform) and mode == "tunnel" and not encap
+        self._fast_out = self._fast and not tfc_pad
+        if self._fast:
+            self._aead = self.esp._aead  # type: ignore[union-attr]
+            self._salt = self.esp._salt  # type: ignore[union-attr]
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _count(self, n: int) -> None:
+        self.packets += 1
+        self.bytes += n
+        if self._limited:
+            self._check_limits()
+
+    def _check_limits(self) -> None:
+        lim = self.limits
+        if not self._soft_sent:
+            for kind, val, soft in (("bytes", self.bytes, lim.soft_bytes),
+                                    ("packets", self.packets, lim.soft_packets)):
+                if soft and val >= soft:
+                    self._soft_sent = True
+                    self.events.append(SaLimitReached(self.spi, "soft", kind, self.proto, val))
+                    break
+        if not self.expired:
+            for kind, val, hard in (("bytes", self.bytes, lim.hard_bytes),
+                                    ("packets", self.packets, lim.hard_packets)):
+                if hard and val >= hard:
+                    self.expired = True
+                    self.events.append(SaLimitReached(self.spi, "hard", kind, self.proto, val))
+                    break
+
+    def _drop(self, exc: PacketDrop) -> PacketDrop:
+        self.drops[exc.reason] += 1
+        return exc
+
+    def _outer(self, payload_len: int) -> bytes:
+        ident = self._ident = (self._ident + 1) & 0xFFFF
+        tlen = 20 + payload_len
+        s = self._hsum + tlen + ident
+        s = (s & 0xFFFF) + (s >> 16)
+        s = (s & 0xFFFF) + (s >> 16)
+        return _HDR.pack(0x45, 0, tlen, ident, 0, OUTER_TTL, self._next, ~s & 0xFFFF, self._src, self._dst)
+
+    # ------------------------------------------------------------ outbound
+
+    def next_seq(self) -> int:
+        """Take the next sequence number; ``seq_overflow`` when the space is used up
+        (RFC 4303 §3.3.3: without ESN the last one sent is 2**32 - 1)."""
+        if self.seq >= self._max_seq:
+            raise self._drop(PacketDrop(SEQ_OVERFLOW, f"SPI 0x{self.spi:08x} sent sequence {self.seq}; "
+                                                      "rekey needed"))
+        self.seq += 1
+        return self.seq
+
+    def encapsulate(self, ip_packet: bytes) -> bytes:
+        """Protect one IPv4 packet; returns the whole outer IPv4 packet."""
+        if self._fast_out and not self.expired and self.seq < self._max_seq:
+            # the general path below, inlined for AEAD tunnel mode: one struct.pack for
+            # outer IPv4 + ESP header + IV, one AEAD call, one concatenation
+            seq = self.seq = self.seq + 1
+            n = len(ip_packet)
+            pad = -(n + 2) & 3
+            tlen = 54 + n + pad  # 20 IP + 8 ESP + 8 IV + payload + pad + 2 + 16 ICV
+            ident = self._ident = (self._ident + 1) & 0xFFFF
+            c = self._hsum + tlen + ident
+            c = (c & 0xFFFF) + (c >> 16)
+            c = (c & 0xFFFF) + (c >> 16)
+            hdr = _HDR_ESP_IV.pack(0x45, 0, tlen, ident, 0, OUTER_TTL, IPPROTO_ESP, ~c & 0xFFFF,
+                                   self._src, self._dst, self.spi, seq & _M32, seq)
+            aad = _ESN_AAD.pack(self.spi, seq >> 32, seq & _M32) if self.esn else hdr[20:28]
+            ct = self._aead.encrypt(self._salt + hdr[28:36], ip_packet + _TRAILER_IPIP[pad], aad)
+            self.packets += 1
+            self.bytes += n
+            if self._limited:
+                self._check_limits()
+            return hdr + ct
+        if self.expired:
+            raise self._drop(PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit"))
+        seq = self.next_seq()
+        n = len(ip_packet)
+        try:
+            if self.esp is not None:
+                if self.mode == "tunnel":
+                    if n < self.tfc_pad:
+                        ip_packet = ip_packet + bytes(self.tfc_pad - n)
+                    esp = self.esp.seal(self.spi, seq, ip_packet, IPPROTO_IPIP)
+                    if self.encap:
+                        esp = udp_header(self.encap[0], self.encap[1], len(esp)) + esp
+                    out = self._outer(len(esp)) + esp
+                else:
+                    out = self._transport_esp(ip_packet, seq)
+            else:
+                out = self._ah_out(ip_packet, seq)
+        except (IndexError, struct.error) as exc:
+            raise self._drop(PacketDrop(MALFORMED, f"cannot protect: {exc}")) from None
+        self._count(n)
+        return out
+
+    def _transport_esp(self, pkt: bytes, seq: int) -> bytes:
+        hl = (pkt[0] & 15) * 4
+        tlen = (pkt[2] << 8) | pkt[3]
+        if (pkt[6] & 0x3F) or pkt[7]:
+            raise PacketDrop(MALFORMED, "transport mode cannot protect a fragment (RFC 4303 §3.1.1)")
+        esp = self.esp.seal(self.spi, seq, pkt[hl:tlen], pkt[9])  # type: ignore[union-attr]
+        if self.encap:
+            esp = udp_header(self.encap[0], self.encap[1], len(esp)) + esp
+        hdr = bytearray(pkt[:hl])
+        hdr[9] = self._next
+        _H2.pack_into(hdr, 2, hl + len(esp))
+        set_ipv4_checksum(hdr)
+        return bytes(hdr) + esp
+
+    def _ah_out(self, pkt: bytes, seq: int) -> bytes:
+        ah = self.ah
+        assert ah is not None
+        if self.mode == "tunnel":
+            inner = pkt
+            out_hdr = self._outer(ah.ah_len + len(inner))
+            return ah.seal(out_hdr, self.spi, seq, IPPROTO_IPIP, inner)
+        hl = (pkt[0] & 15) * 4
+        tlen = (pkt[2] << 8) | pkt[3]
+        if (pkt[6] & 0x3F) or pkt[7]:
+            raise PacketDrop(MALFORMED, "transport mode cannot protect a fragment")
+        hdr = bytearray(pkt[:hl])
+        nh = hdr[9]
+        hdr[9] = IPPROTO_AH
+        _H2.pack_into(hdr, 2, tlen + ah.ah_len)
+        set_ipv4_checksum(hdr)
+        return ah.seal(bytes(hdr), self.spi, seq, nh, pkt[hl:tlen])
+
+    # ------------------------------------------------------------ inbound
+
+    def decapsulate(self, ip_packet: bytes) -> bytes:
+        """Verify and remove the protection of one received IPv4 packet."""
+        pkt = ip_packet
+        n = len(pkt)
+        if (self._fast and n >= 56 and pkt[0] == 0x45 and pkt[9] == IPPROTO_ESP
+                and ((pkt[2] << 8) | pkt[3]) == n and not self.expired):
+            # the general path below, inlined for AEAD tunnel mode
+            try:
+                if -int.from_bytes(pkt[:20], "big") % 0xFFFF:
+                    raise PacketDrop(MALFORMED, "outer IPv4 header checksum is wrong")
+                spi, seq_lo = _HDR_SPI_SEQ.unpack_from(pkt, 20)
+                if spi != self.spi:
+                    raise PacketDrop(UNKNOWN_SPI, f"SPI 0x{spi:08x} is not this SA's 0x{self.spi:08x}")
+                if (n - 52) & 3:
+                    raise PacketDrop(MALFORMED, f"ESP ciphertext of {n - 52} bytes is not 4-byte aligned")
+                seq = self.replay.check(seq_lo)
+                aad = _ESN_AAD.pack(spi, seq >> 32, seq_lo) if self.esn else pkt[20:28]
+                try:
+                    pt = self._aead.decrypt(self._salt + pkt[28:36], memoryview(pkt)[36:], aad)
+                except InvalidTag:
+                    raise PacketDrop(BAD_ICV, f"{self.esp.encr.name} tag check failed") from None  # type: ignore[union-attr]
+                padlen = pt[-2]
+                end = len(pt) - 2 - padlen
+                if end < 0 or (padlen and pt[end:-2] != PAD[padlen]):
+                    raise PacketDrop(BAD_PADDING, f"pad length {padlen} / padding bytes are wrong")
+                self.replay.accept(seq)
+                if pt[-1] != IPPROTO_IPIP or end < 20 or pt[0] >> 4 != 4:
+                    raise PacketDrop(MALFORMED, f"tunnel payload (next header {pt[-1]}) is not IPv4")
+                itl = (pt[2] << 8) | pt[3]
+                if itl > end:
+                    raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {end}-byte payload")
+            except PacketDrop as exc:
+                raise self._drop(exc) from None
+            self.packets += 1
+            self.bytes += itl
+            if self._limited:
+                self._check_limits()
+            return pt[:itl]
+        try:
+            if self.expired:
+                raise PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit")
+            if len(pkt) < 20 or pkt[0] != 0x45:
+                h = parse_ipv4(pkt)  # options or garbage: the slow path says what is wrong
+                hl = h.header_length
+            else:
+                hl = 20
+                if header_checksum(pkt) != 0:
+                    raise PacketDrop(MALFORMED, "outer IPv4 header checksum is wrong")
+            tlen = (pkt[2] << 8) | pkt[3]
+            if tlen > len(pkt) or tlen < hl:
+                raise PacketDrop(MALFORMED, f"IPv4 total length {tlen} does not fit {len(pkt)} bytes")
+            if len(pkt) != tlen:
+                pkt = pkt[:tlen]
+            if self.esp is not None:
+                out = self._esp_in(pkt, hl)
+            else:
+                out = self._ah_in(pkt, hl)
+        except PacketDrop as exc:
+            raise self._drop(exc) from None
+        except (DecodeError, IndexError, struct.error) as exc:
+            raise self._drop(PacketDrop(MALFORMED, str(exc))) from None
+        self._count(len(out))
+        return out
+
+    def _esp_in(self, pkt: bytes, hl: int) -> bytes:
+        proto = pkt[9]
+        off = hl
+        if proto == IPPROTO_UDP:
+            if pkt[hl + 8:hl + 12] == b"\0\0\0\0" or len(pkt) < hl + 16:
+                raise PacketDrop(MALFORMED, "UDP payload is not ESP (non-ESP marker or too short)")
+            off = hl + 8
+        elif proto != IPPROTO_ESP:
+            raise PacketDrop(MALFORMED, f"IP protocol {proto} is not ESP")
+        spi, seq_lo = _HDR_SPI_SEQ.unpack_from(pkt, off)
+        if spi != self.spi:
+            raise PacketDrop(UNKNOWN_SPI, f"SPI 0x{spi:08x} is not this SA's 0x{self.spi:08x}")
+        seq = self.replay.check(seq_lo)
+        payload, nh = self.esp.open(pkt[off:], seq)  # type: ignore[union-attr]
+        self.replay.accept(seq)
+        if self.mode == "tunnel":
+            if nh != IPPROTO_IPIP:
+                raise PacketDrop(MALFORMED, f"tunnel-mode next header {nh}, expected 4 (IPv4)")
+            if len(payload) < 20 or payload[0] >> 4 != 4:
+                raise PacketDrop(MALFORMED, "tunnel payload is not an IPv4 packet")
+            itl = (payload[2] << 8) | payload[3]
+            if itl > len(payload):
+                raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {len(payload)}-byte payload")
+            return payload[:itl] if itl < len(payload) else payload
+        hdr = bytearray(pkt[:hl])
+        hdr[9] = nh
+        _H2.pack_into(hdr, 2, hl + len(payload))
+        set_ipv4_checksum(hdr)
+        out = bytes(hdr) + payload
+        return fix_l4_checksum(out) if self.encap else out
+
+    def _ah_in(self, pkt: bytes, hl: int) -> bytes:
+        ah = self.ah
+        assert ah is not None
+        if pkt[9] != IPPROTO_AH:
+            raise PacketDrop(MALFORMED, f"IP protocol {pkt[9]} is not AH")
+        nh, spi, seq_lo = ah.parse(pkt, hl)
+        if spi != self.spi:
+            raise PacketDrop(UNKNOWN_SPI, f"SPI 0x{spi:08x} is not this SA's 0x{self.spi:08x}")
+        seq = self.replay.check(seq_lo)
+        nh, rest = ah.verify(pkt, hl, seq)
+        self.replay.accept(seq)
+        if self.mode == "tunnel":
+            if nh != IPPROTO_IPIP:
+                raise PacketDrop(MALFORMED, f"tunnel-mode next header {nh}, expected 4 (IPv4)")
+            parse_ipv4(rest)
+            return rest
+        hdr = bytearray(pkt[:hl])
+        hdr[9] = nh
+        _H2.pack_into(hdr, 2, hl + len(rest))
+        set_ipv4_checksum(hdr)
+        return bytes(hdr) + rest
+
+    # ------------------------------------------------------------ introspection
+
+    def overhead(self, ip_len: int) -> int:
+        """Bytes added to an IPv4 packet of ``ip_len`` bytes (with a 20-byte header)."""
+        if self.esp is not None:
+            payload = max(ip_len, self.tfc_pad) if self.mode == "tunnel" else ip_len - 20
+            size = self.esp.wire_size(payload) + (8 if self.encap else 0)
+            return size + 20 - ip_len
+        assert self.ah is not None
+        return self.ah.ah_len + (20 if self.mode == "tunnel" else 0)
+
+    def __repr__(self) -> str:
+        alg = self.encr.name if self.encr else ""
+        if self.integ:
+            alg = f"{alg}-{self.integ.name}" if alg else self.integ.name
+        return (f"<SA {self.proto} {self.mode} spi=0x{self.spi:08x} {alg} seq={self.seq} "
+                f"packets={self.packets}>")
+
