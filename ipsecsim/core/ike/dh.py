@@ -118,14 +118,13 @@ class KeyExchange:
 class ModpKeyExchange(KeyExchange):
     __slots__ = ("_p", "_x", "_size")
 
-    def __init__(self, group: int, rng: Rng) -> None:
+    def __init__(self, group: int, x: int) -> None:
         bits = _MODP_BITS[group]
         self.group = group
         self._p = MODP_PRIMES[bits]
         self._size = bits // 8
-        x = 0
-        while x < 2:
-            x = rng.int_bits(_MODP_EXP_BITS[bits])
+        if not 1 < x < self._p - 1:
+            raise ValueError("MODP private exponent out of range")
         self._x = x
         self.public_bytes = pow(MODP_GENERATOR, x, self._p).to_bytes(self._size, "big")
 
@@ -141,21 +140,12 @@ class ModpKeyExchange(KeyExchange):
 class EcpKeyExchange(KeyExchange):
     __slots__ = ("_key", "_curve", "_coord")
 
-    def __init__(self, group: int, rng: Rng) -> None:
+    def __init__(self, group: int, value: int) -> None:
         curve_cls, coord = _ECP[group]
         self.group = group
         self._curve = curve_cls()
         self._coord = coord
-        bits = self._curve.key_size
-        while True:  # rejection sampling: uniform in [1, n-1]
-            value = rng.int_bits(bits)
-            if value == 0:
-                continue
-            try:
-                self._key = ec.derive_private_key(value, self._curve)
-                break
-            except ValueError:
-                continue
+        self._key = ec.derive_private_key(value, self._curve)  # ValueError unless 1 <= value < n
         nums = self._key.public_key().public_numbers()
         self.public_bytes = nums.x.to_bytes(coord, "big") + nums.y.to_bytes(coord, "big")
 
@@ -172,13 +162,13 @@ class EcpKeyExchange(KeyExchange):
 class CurveKeyExchange(KeyExchange):
     __slots__ = ("_key", "_pub_cls")
 
-    def __init__(self, group: int, rng: Rng) -> None:
+    def __init__(self, group: int, private: bytes) -> None:
         self.group = group
         if group == A.CURVE25519:
-            self._key = x25519.X25519PrivateKey.from_private_bytes(rng.bytes(32))
+            self._key = x25519.X25519PrivateKey.from_private_bytes(private)
             self._pub_cls = x25519.X25519PublicKey
         else:
-            self._key = x448.X448PrivateKey.from_private_bytes(rng.bytes(56))
+            self._key = x448.X448PrivateKey.from_private_bytes(private)
             self._pub_cls = x448.X448PublicKey
         self.public_bytes = self._key.public_key().public_bytes_raw()
 
@@ -195,11 +185,33 @@ SUPPORTED_GROUPS: tuple[int, ...] = (*_MODP_BITS, *_ECP, A.CURVE25519, A.CURVE44
 
 
 def new_key_exchange(group: int, rng: Rng) -> KeyExchange:
-    """A fresh key pair for DH ``group``; ValueError for a group not implemented."""
+    """A fresh key pair for DH ``group`` drawn from ``rng``; ValueError for a group not implemented."""
     if group in _ECP:
-        return EcpKeyExchange(group, rng)
+        bits = _ECP[group][0]().key_size
+        while True:  # rejection sampling: uniform in [1, n-1]
+            value = rng.int_bits(bits)
+            if value:
+                try:
+                    return EcpKeyExchange(group, value)
+                except ValueError:
+                    continue
     if group in (A.CURVE25519, A.CURVE448):
-        return CurveKeyExchange(group, rng)
+        return CurveKeyExchange(group, rng.bytes(32 if group == A.CURVE25519 else 56))
     if group in _MODP_BITS:
-        return ModpKeyExchange(group, rng)
+        while True:
+            x = rng.int_bits(_MODP_EXP_BITS[_MODP_BITS[group]])
+            if x > 1:
+                return ModpKeyExchange(group, x)
+    raise ValueError(f"DH group {A.transform_name(A.TRANSFORM_DH, group)} is not implemented")
+
+
+def key_exchange_from_private(group: int, private: bytes) -> KeyExchange:
+    """A key pair from a known private value (test vectors): the big-endian scalar or exponent
+    for ECP/MODP, the raw 32/56-byte scalar for Curve25519/448."""
+    if group in _ECP:
+        return EcpKeyExchange(group, int.from_bytes(private, "big"))
+    if group in (A.CURVE25519, A.CURVE448):
+        return CurveKeyExchange(group, private)
+    if group in _MODP_BITS:
+        return ModpKeyExchange(group, int.from_bytes(private, "big"))
     raise ValueError(f"DH group {A.transform_name(A.TRANSFORM_DH, group)} is not implemented")
