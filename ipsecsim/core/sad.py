@@ -1,0 +1,69 @@
+"""The Security Association Database (RFC 4301 §4.4.2).
+
+Inbound SAs are found by SPI (and IPsec protocol) -- the SPI was chosen by us,
+so it is unique among our inbound SAs. Outbound SAs are reached from their
+policy, and also kept here by SPI so they can be listed and removed. The two
+SPI spaces are separate: the peer chose our outbound SPIs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sa import SecurityAssociation
+from .selectors import TrafficSelector
+
+
+@dataclass(eq=False, slots=True)
+class SadEntry:
+    """One SA with what the stack needs to know around it."""
+
+    sa: SecurityAssociation
+    direction: str
+    """``in`` or ``out``."""
+    child: str
+    """Child config name."""
+    src_ts: tuple[TrafficSelector, ...]
+    """Inner sources the SA may carry (inbound: the peer's side)."""
+    dst_ts: tuple[TrafficSelector, ...]
+    """Inner destinations the SA may carry."""
+    installed_at: float = 0.0
+    unique_id: int = 0
+    """Generation of the child (rekeys make new ones)."""
+    ike_sa: str = ""
+
+    def allows(self, src: int, dst: int, proto: int, sport: int, dport: int) -> bool:
+        """Whether an inner packet with this 5-tuple fits the SA's selectors (RFC 4301 §5.2 step 4)."""
+        return (any(t.matches(src, proto, sport) for t in self.src_ts)
+                and any(t.matches(dst, proto, dport) for t in self.dst_ts))
+
+
+class Sad:
+    """Inbound and outbound SAs by SPI."""
+
+    def __init__(self) -> None:
+        self.inbound: dict[int, SadEntry] = {}
+        self.outbound: dict[int, SadEntry] = {}
+
+    def add(self, entry: SadEntry) -> None:
+        table = self.inbound if entry.direction == "in" else self.outbound
+        if entry.sa.spi in table:
+            raise ValueError(f"{entry.direction}bound SPI 0x{entry.sa.spi:08x} is already installed")
+        table[entry.sa.spi] = entry
+
+    def get_inbound(self, spi: int) -> SadEntry | None:
+        return self.inbound.get(spi)
+
+    def remove(self, spi: int, direction: str | None = None) -> list[SadEntry]:
+        """Remove the SA(s) with this SPI (both directions unless ``direction`` says which)."""
+        out = []
+        for d, table in (("in", self.inbound), ("out", self.outbound)):
+            if direction in (None, d) and spi in table:
+                out.append(table.pop(spi))
+        return out
+
+    def entries(self) -> list[SadEntry]:
+        return [*self.inbound.values(), *self.outbound.values()]
+
+    def __len__(self) -> int:
+        return len(self.inbound) + len(self.outbound)

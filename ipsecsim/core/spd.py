@@ -1,0 +1,137 @@
+"""The Security Policy Database (RFC 4301 §4.4.1): ordered policies, first match wins.
+
+A policy matches a packet when the packet's source matches one of its source
+selectors and its destination one of its destination selectors (address
+range, protocol, port range; :class:`~ipsecsim.core.selectors.TrafficSelector`).
+Policies are kept sorted by ``priority`` (lower first), then by insertion
+order. Child SA policies get a priority from how narrow their selectors are,
+so a /32 policy is found before a /16 one, as strongSwan orders them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .selectors import TrafficSelector, ip_to_int
+
+if TYPE_CHECKING:
+    from .sa import SecurityAssociation
+
+PROTECT = "protect"
+BYPASS = "bypass"
+DISCARD = "discard"
+ACTIONS = (PROTECT, BYPASS, DISCARD)
+
+OUT = "out"
+IN = "in"
+
+_order = itertools.count()
+
+
+def _selectors(value: TrafficSelector | str | tuple | list) -> tuple[TrafficSelector, ...]:
+    if isinstance(value, TrafficSelector):
+        return (value,)
+    if isinstance(value, str):
+        return (TrafficSelector.parse(value),)
+    return tuple(v if isinstance(v, TrafficSelector) else TrafficSelector.parse(v) for v in value)
+
+
+@dataclass(eq=False, slots=True)
+class Policy:
+    """One SPD entry."""
+
+    name: str
+    """Child config name for PROTECT policies; free text otherwise."""
+    direction: str
+    """``out`` (packets we send or forward) or ``in`` (packets we receive)."""
+    action: str
+    """``protect``, ``bypass`` or ``discard``."""
+    src: tuple[TrafficSelector, ...]
+    """Selectors the packet's source must match (one of them)."""
+    dst: tuple[TrafficSelector, ...]
+    """Selectors the packet's destination must match (one of them)."""
+    priority: int = 0
+    """Lower is consulted first."""
+    sa: SecurityAssociation | None = None
+    """The outbound SA a PROTECT/out policy uses now (None: no SA yet, ``no_sa``)."""
+    proto: str = "esp"
+    """IPsec protocol a PROTECT policy requires (``esp`` or ``ah``)."""
+    mode: str = "tunnel"
+    hits: int = 0
+    """Packets that matched this policy."""
+    order: int = field(default_factory=lambda: next(_order))
+
+    def matches(self, src: int, dst: int, proto: int, sport: int, dport: int) -> bool:
+        """Whether a packet with this 5-tuple falls under the policy."""
+        for s in self.src:
+            if s.matches(src, proto, sport):
+                break
+        else:
+            return False
+        for d in self.dst:
+            if d.matches(dst, proto, dport):
+                return True
+        return False
+
+    def describe(self) -> str:
+        src = ",".join(str(s) for s in self.src)
+        dst = ",".join(str(d) for d in self.dst)
+        return f"{self.name} {self.direction} {src} -> {dst} {self.action.upper()}"
+
+
+def specificity(src: tuple[TrafficSelector, ...], dst: tuple[TrafficSelector, ...]) -> int:
+    """A priority for child policies: fewer covered addresses/ports means consulted earlier."""
+    def bits(ts: tuple[TrafficSelector, ...]) -> int:
+        return max(((t.end - t.start + 1).bit_length() + (0 if t.proto else 8)
+                    + (t.port_end - t.port_start + 1).bit_length() for t in ts), default=64)
+    return 1000 + bits(src) + bits(dst)
+
+
+class Spd:
+    """Ordered policies per direction."""
+
+    def __init__(self) -> None:
+        self._policies: dict[str, list[Policy]] = {OUT: [], IN: []}
+
+    def add(self, policy: Policy) -> Policy:
+        if policy.direction not in self._policies:
+            raise ValueError(f"policy direction {policy.direction!r} must be 'in' or 'out'")
+        if policy.action not in ACTIONS:
+            raise ValueError(f"policy action {policy.action!r} must be one of {ACTIONS}")
+        lst = self._policies[policy.direction]
+        lst.append(policy)
+        lst.sort(key=lambda p: (p.priority, p.order))
+        return policy
+
+    def add_rule(self, direction: str, action: str, src: TrafficSelector | str | list,
+                 dst: TrafficSelector | str | list, name: str = "", priority: int = 0) -> Policy:
+        """Add a BYPASS/DISCARD (or trap PROTECT) rule from swanctl-style selector strings."""
+        return self.add(Policy(name or f"{action}-{direction}", direction, action,
+                               _selectors(src), _selectors(dst), priority))
+
+    def remove(self, policy: Policy) -> None:
+        lst = self._policies[policy.direction]
+        if policy in lst:
+            lst.remove(policy)
+
+    def policies(self, direction: str) -> list[Policy]:
+        """Policies of one direction, in the order they are consulted."""
+        return list(self._policies[direction])
+
+    def lookup(self, direction: str, src: int, dst: int, proto: int, sport: int,
+               dport: int) -> Policy | None:
+        """The first policy matching the 5-tuple, or None."""
+        for p in self._policies[direction]:
+            if p.matches(src, dst, proto, sport, dport):
+                return p
+        return None
+
+    def lookup_addrs(self, direction: str, src: str, dst: str, proto: int = 0, sport: int = 0,
+                     dport: int = 0) -> Policy | None:
+        """:meth:`lookup` with dotted-quad addresses (for tests and explanations)."""
+        return self.lookup(direction, ip_to_int(src), ip_to_int(dst), proto, sport, dport)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._policies.values())

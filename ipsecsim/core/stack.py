@@ -1,0 +1,293 @@
+"""An IPsec implementation for one node (RFC 4301 §5): SPD + SAD + packet processing.
+
+Sans-IO: it takes packets and ``now`` and returns packets; the caller sends
+them. Every refused packet raises :class:`~ipsecsim.core.errors.PacketDrop`
+after being counted in :attr:`IPsecStack.drops` (and in the SA's own
+counter when an SA was involved).
+
+Return values of :meth:`IPsecStack.inbound`:
+
+* ``bytes`` (non-empty): the packet to deliver or forward -- the inner packet
+  of an ESP/AH packet addressed to us, checked against the SA's selectors;
+* ``b""``: consumed, nothing to deliver (a NAT-keepalive on UDP 4500);
+* ``None``: not IPsec for us -- handle ``pkt`` yourself. This covers plain
+  packets that policy allows, IKE on UDP 500, and **IKE on UDP 4500**: the
+  UDP payload then still starts with the 4-byte non-ESP marker
+  (:func:`ipsecsim.core.natt.strip_non_esp_marker` removes it).
+
+IKE (UDP 500/4500 to or from a local address) always bypasses the SPD, as
+strongSwan's socket policies make it do. Fragments must be reassembled by the
+caller before :meth:`inbound` (:class:`ipsecsim.core.ip.Reassembler`), as
+Linux reassembles before IPsec input.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+from .errors import (
+    CLEARTEXT_REFUSED,
+    MALFORMED,
+    NO_SA,
+    POLICY_DISCARD,
+    POLICY_MISMATCH,
+    UNKNOWN_SPI,
+    DecodeError,
+    PacketDrop,
+)
+from .ip import IPPROTO_AH, IPPROTO_ESP, IPPROTO_UDP, addr, header_checksum, ipv4_ports, parse_ipv4
+from .keys import ChildSaKeys
+from .natt import IKE_PORT, KIND_ESP, KIND_IKE, KIND_KEEPALIVE, NATT_PORT, classify
+from .rng import Rng
+from .sa import SaLimitReached, SaLimits, SecurityAssociation
+from .sad import Sad, SadEntry
+from .spd import BYPASS, DISCARD, IN, OUT, PROTECT, Policy, Spd, specificity
+
+_IKE_PORTS = (IKE_PORT, NATT_PORT)
+
+
+class NoSa(PacketDrop):
+    """``no_sa``: a PROTECT policy matched but has no SA yet. ``policy`` / ``child`` say which,
+    so the caller can start IKE for it (strongSwan's trap policies)."""
+
+    def __init__(self, policy: Policy) -> None:
+        super().__init__(NO_SA, policy.name)
+        self.policy = policy
+        self.child = policy.name
+
+
+class IPsecStack:
+    """SPD, SAD and the per-packet processing of one node."""
+
+    def __init__(self, rng: Rng, name: str = "", local_addrs: tuple[str, ...] | list[str] = ()) -> None:
+        self.rng = rng
+        self.name = name
+        self.spd = Spd()
+        self.sad = Sad()
+        self.local_addrs: set[bytes] = {addr(a) for a in local_addrs}
+        """Our addresses (4 bytes each); ESP/AH/UDP-4500 to one of them is ours to process."""
+        self.drops: Counter[str] = Counter()
+        """Refused packets by drop reason."""
+        self.counters: Counter[str] = Counter()
+        """protected, bypassed, decapsulated, keepalives, ike, plain_in."""
+        self.last_sa: SecurityAssociation | None = None
+        """The SA the last successful outbound/inbound call used (for traces)."""
+        self._events: deque[SaLimitReached] = deque()
+        self._children: dict[str, tuple[Policy, Policy]] = {}
+        self._generations: dict[str, list[ChildSaKeys]] = {}
+
+    # ------------------------------------------------------------ configuration
+
+    def add_local_addr(self, address: str) -> None:
+        self.local_addrs.add(addr(address))
+
+    def install_child(self, keys: ChildSaKeys, now: float = 0.0) -> tuple[SecurityAssociation, SecurityAssociation]:
+        """Install both SAs of a child and its PROTECT policies; returns (inbound, outbound).
+
+        Make-before-break: a new generation of an installed child switches the
+        outbound policy to the new SA at once, while the old inbound SA stays
+        in the SAD (packets in flight still decrypt) until :meth:`remove_sa` or
+        :meth:`remove_child` removes it.
+        """
+        limits = SaLimits.from_dict(keys.lifetime)
+        common = dict(proto=keys.proto, mode=keys.mode, encr=keys.encr, integ=keys.integ,
+                      esn=keys.esn, limits=limits, name=keys.name)
+        sa_in = SecurityAssociation(spi=keys.spi_in, encr_key=keys.key_in_encr, integ_key=keys.key_in_integ,
+                                    tunnel_src=keys.remote_addr, tunnel_dst=keys.local_addr,
+                                    replay_window=keys.replay_window, encap=keys.encap,
+                                    rng=self.rng.child(f"sa-in-{keys.spi_in:08x}"), **common)
+        sa_out = SecurityAssociation(spi=keys.spi_out, encr_key=keys.key_out_encr,
+                                     integ_key=keys.key_out_integ, tunnel_src=keys.local_addr,
+                                     tunnel_dst=keys.remote_addr, replay_window=0, encap=keys.encap,
+                                     rng=self.rng.child(f"sa-out-{keys.spi_out:08x}"), **common)
+        self.sad.add(SadEntry(sa_in, IN, keys.name, keys.remote_ts, keys.local_ts, now,
+                              keys.unique_id, keys.ike_sa))
+        self.sad.add(SadEntry(sa_out, OUT, keys.name, keys.local_ts, keys.remote_ts, now,
+                              keys.unique_id, keys.ike_sa))
+        self.local_addrs.add(addr(keys.local_addr))
+        pols = self._children.get(keys.name)
+        if pols is None:
+            prio = specificity(keys.local_ts, keys.remote_ts)
+            out = self.spd.add(Policy(keys.name, OUT, PROTECT, keys.local_ts, keys.remote_ts, prio,
+                                      sa_out, keys.proto, keys.mode))
+            inp = self.spd.add(Policy(keys.name, IN, PROTECT, keys.remote_ts, keys.local_ts, prio,
+                                      None, keys.proto, keys.mode))
+            self._children[keys.name] = (out, inp)
+        else:
+            out, inp = pols
+            out.sa = sa_out
+            out.src, out.dst = keys.local_ts, keys.remote_ts
+            inp.src, inp.dst = keys.remote_ts, keys.local_ts
+        self._generations.setdefault(keys.name, []).append(keys)
+        return sa_in, sa_out
+
+    def remove_sa(self, spi: int, direction: str | None = None) -> int:
+        """Remove the SA(s) with SPI ``spi``; returns how many. A PROTECT policy whose
+        outbound SA goes stays, without SA (its packets then raise :class:`NoSa`)."""
+        removed = self.sad.remove(spi, direction)
+        for e in removed:
+            if e.direction == OUT:
+                pols = self._children.get(e.child)
+                if pols and pols[0].sa is e.sa:
+                    pols[0].sa = None
+        return len(removed)
+
+    def remove_child(self, keys: ChildSaKeys) -> None:
+        """Remove one generation of a child; its policies go with the last generation."""
+        self.sad.remove(keys.spi_in, IN)
+        self.sad.remove(keys.spi_out, OUT)
+        gens = self._generations.get(keys.name, [])
+        gens[:] = [g for g in gens if g.spi_in != keys.spi_in]
+        pols = self._children.get(keys.name)
+        if pols is None:
+            return
+        if not gens:
+            for p in pols:
+                self.spd.remove(p)
+            del self._children[keys.name]
+            self._generations.pop(keys.name, None)
+        elif pols[0].sa is not None and pols[0].sa.spi == keys.spi_out:
+            newest = gens[-1]
+            entry = self.sad.outbound.get(newest.spi_out)
+            pols[0].sa = entry.sa if entry else None
+
+    def add_policy(self, direction: str, action: str, src: str | list, dst: str | list,
+                   name: str = "", priority: int = 0) -> Policy:
+        """A BYPASS / DISCARD rule (or a PROTECT trap without SA) from selector strings."""
+        return self.spd.add_rule(direction, action, src, dst, name, priority)
+
+    def next_event(self) -> SaLimitReached | None:
+        """The next soft/hard limit event, or None."""
+        return self._events.popleft() if self._events else None
+
+    def sa_entries(self) -> list[SadEntry]:
+        return self.sad.entries()
+
+    # ------------------------------------------------------------ packet path
+
+    def _drop(self, exc: PacketDrop) -> PacketDrop:
+        self.drops[exc.reason] += 1
+        return exc
+
+    def _pull_events(self, sa: SecurityAssociation) -> None:
+        self._events.extend(sa.events)
+        sa.events.clear()
+
+    def outbound(self, pkt: bytes, now: float = 0.0) -> bytes:
+        """The packet to send for IPv4 packet ``pkt``: protected, or as it is (BYPASS / no policy).
+
+        Raises :class:`NoSa` (``no_sa``) or PacketDrop ``policy_discard``,
+        ``sa_expired``, ``seq_overflow``, ``malformed``.
+        """
+        if len(pkt) < 20:
+            raise self._drop(PacketDrop(MALFORMED, f"{len(pkt)}-byte packet has no IPv4 header"))
+        proto = pkt[9]
+        sport, dport = ipv4_ports(pkt)
+        if proto == IPPROTO_UDP and (sport in _IKE_PORTS or dport in _IKE_PORTS) \
+                and pkt[12:16] in self.local_addrs:
+            self.counters["ike"] += 1
+            return pkt
+        pol = self.spd.lookup(OUT, int.from_bytes(pkt[12:16], "big"), int.from_bytes(pkt[16:20], "big"),
+                              proto, sport, dport)
+        if pol is None or pol.action == BYPASS:
+            self.counters["bypassed"] += 1
+            return pkt
+        pol.hits += 1
+        if pol.action == DISCARD:
+            raise self._drop(PacketDrop(POLICY_DISCARD, pol.name))
+        sa = pol.sa
+        if sa is None:
+            raise self._drop(NoSa(pol))
+        try:
+            out = sa.encapsulate(pkt)
+        except PacketDrop as exc:
+            self._pull_events(sa)
+            raise self._drop(exc) from None
+        if sa.events:
+            self._pull_events(sa)
+        self.last_sa = sa
+        self.counters["protected"] += 1
+        return out
+
+    def _is_local(self, dst: bytes) -> bool:
+        return not self.local_addrs or dst in self.local_addrs
+
+    def inbound(self, pkt: bytes, now: float = 0.0) -> bytes | None:
+        """Process a received IPv4 packet; see the module docstring for the return values."""
+        if len(pkt) < 20 or header_checksum(pkt) != 0 and (pkt[0] & 15) == 5:
+            raise self._drop(PacketDrop(MALFORMED, "bad IPv4 header"))
+        try:
+            parse_ipv4(pkt, verify=(pkt[0] & 15) != 5)
+        except DecodeError as exc:
+            raise self._drop(PacketDrop(MALFORMED, str(exc))) from None
+        proto = pkt[9]
+        dst = pkt[16:20]
+        if self._is_local(dst):
+            if proto == IPPROTO_ESP or proto == IPPROTO_AH:
+                return self._ipsec_in(pkt, pkt[(pkt[0] & 15) * 4:], now)
+            if proto == IPPROTO_UDP:
+                sport, dport = ipv4_ports(pkt)
+                if dport == NATT_PORT:
+                    hl = (pkt[0] & 15) * 4
+                    payload = pkt[hl + 8:(pkt[2] << 8) | pkt[3]]
+                    kind = classify(payload)
+                    if kind == KIND_KEEPALIVE:
+                        self.counters["keepalives"] += 1
+                        return b""
+                    if kind == KIND_ESP:
+                        return self._ipsec_in(pkt, payload, now)
+                    if kind == KIND_IKE:
+                        self.counters["ike"] += 1
+                        return None
+                    raise self._drop(PacketDrop(MALFORMED, f"{len(payload)}-byte UDP-4500 payload"))
+                if dport in _IKE_PORTS or sport in _IKE_PORTS:
+                    self.counters["ike"] += 1
+                    return None
+        sport, dport = ipv4_ports(pkt)
+        pol = self.spd.lookup(IN, int.from_bytes(pkt[12:16], "big"), int.from_bytes(dst, "big"),
+                              proto, sport, dport)
+        if pol is not None and pol.action != BYPASS:
+            pol.hits += 1
+            if pol.action == DISCARD:
+                raise self._drop(PacketDrop(POLICY_DISCARD, pol.name))
+            raise self._drop(PacketDrop(CLEARTEXT_REFUSED, f"policy {pol.name} requires {pol.proto.upper()}"))
+        self.counters["plain_in"] += 1
+        return None
+
+    def _ipsec_in(self, pkt: bytes, ipsec: bytes, now: float) -> bytes:
+        if len(ipsec) < 8:
+            raise self._drop(PacketDrop(MALFORMED, "ESP/AH header truncated"))
+        spi = int.from_bytes(ipsec[4:8] if pkt[9] == IPPROTO_AH else ipsec[:4], "big")
+        entry = self.sad.inbound.get(spi)
+        if entry is None:
+            raise self._drop(PacketDrop(UNKNOWN_SPI, f"no inbound SA with SPI 0x{spi:08x}"))
+        sa = entry.sa
+        want = IPPROTO_AH if sa.proto == "ah" else IPPROTO_ESP
+        if pkt[9] != want and not (pkt[9] == IPPROTO_UDP and want == IPPROTO_ESP):
+            raise self._drop(PacketDrop(UNKNOWN_SPI, f"SPI 0x{spi:08x} is an {sa.proto.upper()} SA"))
+        try:
+            inner = sa.decapsulate(pkt)
+        except PacketDrop as exc:
+            if sa.events:
+                self._pull_events(sa)
+            raise self._drop(exc) from None
+        if sa.events:
+            self._pull_events(sa)
+        sport, dport = ipv4_ports(inner)
+        if not entry.allows(int.from_bytes(inner[12:16], "big"), int.from_bytes(inner[16:20], "big"),
+                            inner[9], sport, dport):
+            sa.drops[POLICY_MISMATCH] += 1
+            raise self._drop(PacketDrop(POLICY_MISMATCH, f"inner packet does not fit child {entry.child}"))
+        self.last_sa = sa
+        self.counters["decapsulated"] += 1
+        return inner
+
+    def stats(self) -> dict:
+        """Counters of the stack and of every SA, as plain dicts (for summaries)."""
+        return {
+            "drops": dict(self.drops),
+            "counters": dict(self.counters),
+            "sas": [{"spi": f"0x{e.sa.spi:08x}", "direction": e.direction, "child": e.child,
+                     "proto": e.sa.proto, "packets": e.sa.packets, "bytes": e.sa.bytes,
+                     "drops": dict(e.sa.drops)} for e in self.sad.entries()],
+        }
