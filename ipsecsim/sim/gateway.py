@@ -1,0 +1,312 @@
+"""Security gateways: a host or router with an IPsec stack (SPD/SAD) and an IKEv2 endpoint.
+
+The node is a thin shell around the sans-IO core, as aioquic's asyncio adapter
+is around its ``QuicConnection``: packets and ``now`` go in, datagrams, timers
+and events come out. This module
+
+* runs every packet the node originates or forwards through ``stack.outbound``
+  (PROTECT -> encrypted bytes; ``no_sa`` -> counted drop and an IKE ``acquire``),
+  and checks the *encrypted* size against the egress MTU: an inner packet with DF
+  that no longer fits is dropped and its source gets ICMP "fragmentation needed"
+  with the MTU minus the IPsec overhead (RFC 4301 §8.2); without DF the outer
+  packet is fragmented;
+* hands ESP, AH and ESP-in-UDP addressed to the node to ``stack.inbound`` and
+  re-injects the inner packet; IKE datagrams (UDP 500, UDP 4500 with the non-ESP
+  marker) go to the IKE endpoint;
+* drives the endpoint's timer with one scheduled SimPy event, and turns its
+  events into trace records and SAD installs/removals.
+
+Manual keying (``ipsec: {manual: [...]}``) installs a :class:`ChildSaKeys` built
+from the seed instead of running IKE: both ends derive the same key from the
+SPI, so the data plane can be exercised alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from simpy.events import Timeout
+
+from ..core import algorithms as A
+from ..core.errors import NO_SA, DecodeError, PacketDrop
+from ..core.keys import ChildSaKeys
+from ..core.proposals import parse_proposal
+from ..core.rng import Rng
+from ..core.selectors import TrafficSelector
+from . import packet as P
+from .nodes import Node
+
+if TYPE_CHECKING:
+    from .network import Network
+
+IKE_PORT = 500
+NATT_PORT = 4500
+
+
+class _IkePort:
+    """UDP listener for 500/4500 that feeds the gateway's IKE endpoint or its stack."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    def udp_receive(self, node: Node, data: bytes, pkt_id: int) -> None:
+        self.gw.udp_ike(data, pkt_id)
+
+
+class Gateway(Node):
+    """A node with an IPsec stack and (unless manually keyed) an IKEv2 endpoint."""
+
+    role = "gateway"
+
+    def __init__(self, net: Network, name: str, addrs: list[str], forwarding: bool,
+                 ipsec: dict[str, Any], rng: Rng, ca: Any = None) -> None:
+        super().__init__(net, name, addrs, forwarding)
+        from ..core.stack import IPsecStack
+
+        self.rng = rng
+        self.stack = IPsecStack(rng.child("stack"), name, [i.name for i in self.ifaces])
+        self.ike = None
+        self._timer_at: float | None = None
+        self._timer_gen = 0
+        self.acquired: dict[str, float] = {}
+        self.children: dict[tuple[str, int], ChildSaKeys] = {}
+        """Installed child SAs by (name, unique_id), for the Wireshark export."""
+        self.udp_listeners[IKE_PORT] = _IkePort(self)
+        self.udp_listeners[NATT_PORT] = _IkePort(self)
+        if ipsec.get("connections"):
+            from ..core.ike.config import IkeConfig
+            from ..core.ike.endpoint import IkeEndpoint
+
+            cfg = IkeConfig.from_dict({k: v for k, v in ipsec.items() if k != "manual"},
+                                      source=f"node {name}")
+            kwargs = {"ca": ca} if ca is not None else {}
+            self.ike = IkeEndpoint(cfg, rng.child("ike"), name, **kwargs)
+        self.manual = [manual_keys(m, net.seed) for m in ipsec.get("manual", [])]
+
+    # --- start -------------------------------------------------------------------
+    def start(self) -> None:
+        now = self.net.env.now
+        for keys in self.manual:
+            self._install(keys, now)
+        if self.ike is not None:
+            self.ike.start(now)
+            self._pump()
+
+    # --- data plane --------------------------------------------------------------
+    def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
+        net = self.net
+        now = net.env.now
+        try:
+            res = self.stack.outbound(data, now)
+        except PacketDrop as exc:
+            net.drop(now, self.name, pkt_id, exc.reason, exc.detail)
+            if exc.reason == NO_SA:
+                self._acquire(exc, data)
+            self._stack_events()
+            return
+        except DecodeError as exc:
+            net.drop(now, self.name, pkt_id, "malformed", str(exc))
+            return
+        outs = _packets(res)
+        if len(outs) == 1 and outs[0] == data:
+            self.transmit(data, pkt_id)
+            return
+        for out in outs:
+            self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
+            hop = self.lookup(out[16:20])
+            if hop is not None and hop[0].link is not None and len(out) > hop[0].link.cfg.mtu:
+                if P.has_df(data):
+                    # RFC 4301 §8.2: report the MTU the inner packet must fit, after overhead
+                    self.too_big(data, pkt_id, hop[0].link.cfg.mtu - (len(out) - len(data)))
+                    continue
+                self.transmit(out, pkt_id, df_override=False)
+            else:
+                self.transmit(out, pkt_id)
+        self._stack_events()
+
+    def deliver(self, data: bytes, pkt_id: int) -> None:
+        proto = data[9]
+        if proto == P.IPPROTO_ESP or proto == P.IPPROTO_AH:
+            self._inbound(data, pkt_id)
+        else:
+            super().deliver(data, pkt_id)
+
+    def udp_ike(self, data: bytes, pkt_id: int) -> None:
+        """UDP 500/4500 addressed to us: IKE, NAT keepalive, or ESP in UDP."""
+        sport, dport = P.ports(data)
+        payload = P.l4(data)[8:]
+        if dport == NATT_PORT and payload[:4] != b"\0\0\0\0":
+            if len(payload) == 1 and payload[0] == 0xFF:
+                return  # NAT keepalive (RFC 3948 §2.3)
+            self._inbound(data, pkt_id)
+            return
+        if self.ike is None:
+            self.net.drop(self.net.env.now, self.name, pkt_id, "no_listener", f"udp/{dport}: no IKE")
+            return
+        src = (P.ntoa(data[12:16]), sport)
+        dst = (P.ntoa(data[16:20]), dport)
+        try:
+            self.ike.receive_datagram(payload, src=src, dst=dst, now=self.net.env.now)
+        except Exception as exc:  # noqa: BLE001 - a core bug must be a trace record, not a crash
+            self.net.drop(self.net.env.now, self.name, pkt_id, "ike_error", repr(exc))
+        self._pump()
+
+    def _inbound(self, data: bytes, pkt_id: int) -> None:
+        net = self.net
+        now = net.env.now
+        try:
+            res = self.stack.inbound(data, now)
+        except PacketDrop as exc:
+            net.drop(now, self.name, pkt_id, exc.reason, exc.detail)
+            self._stack_events()
+            return
+        except DecodeError as exc:
+            net.drop(now, self.name, pkt_id, "malformed", str(exc))
+            return
+        inner = [p for p in _packets(res) if p != data]
+        if not inner:
+            net.drop(now, self.name, pkt_id, "no_listener", "IPsec packet the stack did not take")
+            return
+        for p in inner:
+            self._trace_crypto("decrypt", pkt_id, data, len(data), len(p))
+            self.receive(p, pkt_id, None)
+        self._stack_events()
+
+    def _trace_crypto(self, kind: str, pkt_id: int, outer: bytes, size_in: int, size_out: int) -> None:
+        tr = self.net.trace
+        if not tr.enabled:
+            return
+        h = P.header_len(outer)
+        proto = outer[9]
+        if proto == P.IPPROTO_UDP:
+            h += 8
+            name = "esp"
+        elif proto == P.IPPROTO_AH:
+            h += 4
+            name = "ah"
+        else:
+            name = "esp"
+        spi = int.from_bytes(outer[h:h + 4], "big")
+        seq = int.from_bytes(outer[h + 4:h + 8], "big")
+        tr.emit(self.net.env.now, kind, self.name, pkt_id, name, spi, seq, size_in, size_out)
+
+    def _acquire(self, exc: PacketDrop, data: bytes) -> None:
+        if self.ike is None:
+            return
+        now = self.net.env.now
+        names = [c for conn in self.ike.config.connections.values() for c in conn.children]
+        child = getattr(exc, "child", None) or ""
+        if child not in names:
+            child = self._child_for(data, names)
+        if not child or now - self.acquired.get(child, -1e9) < 1.0:
+            return
+        self.acquired[child] = now
+        try:
+            self.ike.acquire(child, now)
+        except Exception as exc2:  # noqa: BLE001
+            self.net.trace.emit(now, "note", self.name, f"acquire {child} failed: {exc2!r}")
+        self._pump()
+
+    def _child_for(self, data: bytes, names: list[str]) -> str:
+        """The child whose selectors cover this packet (for acquire)."""
+        src, dst = int.from_bytes(data[12:16], "big"), int.from_bytes(data[16:20], "big")
+        for conn in self.ike.config.connections.values():  # type: ignore[union-attr]
+            for name, ch in conn.children.items():
+                lts = [TrafficSelector.parse(t) for t in ch.local_ts if t != "dynamic"]
+                rts = [TrafficSelector.parse(t) for t in ch.remote_ts if t != "dynamic"]
+                if (not lts or any(t.contains_addr(src) for t in lts)) and (
+                        not rts or any(t.contains_addr(dst) for t in rts)):
+                    return name
+        return names[0] if names else ""
+
+    # --- IKE driving -------------------------------------------------------------
+    def _pump(self) -> None:
+        """Handle the endpoint's events, send its datagrams, re-arm its timer."""
+        ike = self.ike
+        if ike is None:
+            return
+        net = self.net
+        now = net.env.now
+        from .ikeevents import handle_event
+
+        while (ev := ike.next_event()) is not None:
+            handle_event(self, ev, now)
+        for payload, src, dst in ike.datagrams_to_send(now):
+            pkt = P.udp(P.aton(src[0]), P.aton(dst[0]), src[1], dst[1], payload, self.next_ident())
+            self.transmit(pkt, net.control_id())
+        self._stack_events()
+        t = ike.get_timer()
+        if t is not None and (self._timer_at is None or t < self._timer_at or self._timer_at < now):
+            self._timer_gen += 1
+            self._timer_at = t
+            ev = Timeout(net.env, max(0.0, t - now), self._timer_gen)
+            ev.callbacks.append(self._on_timer)
+
+    def _on_timer(self, ev: Timeout) -> None:
+        if ev.value != self._timer_gen:
+            return
+        self._timer_at = None
+        try:
+            self.ike.handle_timer(self.net.env.now)  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001
+            self.net.trace.emit(self.net.env.now, "note", self.name, f"IKE timer error: {exc!r}")
+        self._pump()
+
+    def _stack_events(self) -> None:
+        stack = self.stack
+        if not hasattr(stack, "next_event"):
+            return
+        from .ikeevents import handle_stack_event
+
+        while (ev := stack.next_event()) is not None:
+            handle_stack_event(self, ev, self.net.env.now)
+
+    def _install(self, keys: ChildSaKeys, now: float) -> None:
+        self.stack.install_child(keys, now)
+        self.children[(keys.name, keys.unique_id)] = keys
+        self.net.child_keys.append(keys)
+        tr = self.net.trace
+        for direction, spi in (("in", keys.spi_in), ("out", keys.spi_out)):
+            tr.emit(now, "sa", self.name, "installed", keys.proto, spi, direction, keys.remote_addr,
+                    keys.name, None, f"{keys.mode} {keys.encr.name if keys.encr else ''}"
+                    f"{'/' + keys.integ.name if keys.integ else ''}")
+
+
+def _packets(result: Any) -> list[bytes]:
+    """The stack may return one packet, None, or a list: always a list."""
+    if result is None:
+        return []
+    if isinstance(result, bytes | bytearray | memoryview):
+        return [bytes(result)]
+    return [bytes(p) for p in result if p]
+
+
+def manual_keys(m: dict[str, Any], seed: int | str) -> ChildSaKeys:
+    """A :class:`ChildSaKeys` from a topology's ``manual`` entry; keys derived from seed and SPI.
+
+    Both ends list the same pair of SPIs (swapped), so each derives the same key
+    for the same SPI: key(spi) = SHA-512(seed / spi) truncated.
+    """
+    proto = "ah" if m.get("ah_proposal") else "esp"
+    prop = parse_proposal(m.get("ah_proposal") or m.get("esp_proposal", "aes128gcm16"), proto)[0]
+    encr = A.encr(*prop.encr[0]) if prop.encr else None
+    integ = A.INTEG_ALGS[prop.integ[0]] if prop.integ and prop.integ[0] else None
+
+    def key(spi: int, what: str, n: int) -> bytes:
+        return hashlib.sha512(f"{seed}/{spi}/{what}".encode()).digest()[:n]
+
+    spi_in, spi_out = int(m["spi_in"]), int(m["spi_out"])
+    ek = encr.keymat_size if encr else 0
+    ik = integ.key_size if integ else 0
+    encap = (NATT_PORT, NATT_PORT) if m.get("encap") else None
+    return ChildSaKeys(
+        name=m.get("name", "manual"), proto=proto, mode=m.get("mode", "tunnel"),
+        spi_in=spi_in, spi_out=spi_out, encr=encr, integ=integ,
+        key_in_encr=key(spi_in, "e", ek), key_in_integ=key(spi_in, "a", ik),
+        key_out_encr=key(spi_out, "e", ek), key_out_integ=key(spi_out, "a", ik),
+        local_addr=m["local_addr"], remote_addr=m["remote_addr"],
+        local_ts=tuple(TrafficSelector.parse(t) for t in m.get("local_ts", [m["local_addr"]])),
+        remote_ts=tuple(TrafficSelector.parse(t) for t in m.get("remote_ts", [m["remote_addr"]])),
+        encap=encap,
+    )

@@ -1,0 +1,85 @@
+"""IKE endpoint and IPsec stack events -> trace records, SAD changes and summary counters.
+
+Events are matched by class name so the simulation keeps running (and records
+what it saw) whatever subset of the engine's events exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+
+
+def _hex(b: Any) -> str:
+    return bytes(b).hex() if isinstance(b, bytes | bytearray) else str(b)
+
+
+def handle_event(gw: Gateway, ev: Any, now: float) -> None:
+    """One ``IkeEndpoint.next_event()`` result."""
+    net = gw.net
+    tr = net.trace
+    c = net.counters
+    kind = type(ev).__name__
+    if kind == "IkeMessageEvent":
+        tr.emit(now, "ike_msg", gw.name, ev.direction, f"{ev.remote[0]}:{ev.remote[1]}", ev.exchange,
+                ev.msg_id, ev.response, ev.payloads, _hex(ev.ispi), _hex(ev.rspi), ev.size,
+                ev.retransmit)
+        if ev.retransmit:
+            c["ike_retransmits"] += 1
+    elif kind == "IkeStateChange":
+        tr.emit(now, "ike_state", gw.name, ev.ike_sa, ev.old, ev.new, ev.detail)
+    elif kind == "IkeSaUp":
+        net.ike_keys.append(ev)
+        c["ike_established"] += 1
+        tr.emit(now, "sa", gw.name, "installed", "ike", _hex(ev.ispi) + "_" + _hex(ev.rspi), "both",
+                ev.remote[0], ev.connection, None,
+                f"{ev.encr}{'/' + ev.integ if ev.integ else ''}/{ev.prf}/{ev.dh}")
+    elif kind == "IkeSaRekeyed":
+        net.ike_keys.append(ev.new)
+        c["ike_rekeyed"] += 1
+        tr.emit(now, "sa", gw.name, "rekeyed", "ike",
+                _hex(ev.new.ispi) + "_" + _hex(ev.new.rspi), "both", ev.new.remote[0],
+                ev.new.connection, ev.old_ike_sa, "")
+    elif kind == "IkeSaDown":
+        c["ike_down"] += 1
+        tr.emit(now, "sa", gw.name, "deleted", "ike", ev.ike_sa, "both", "", "", None, ev.reason)
+    elif kind == "IkeFailure":
+        c["ike_failed"] += 1
+        tr.emit(now, "ike_fail", gw.name, ev.ike_sa, ev.notify, ev.reason)
+    elif kind == "ChildSaUp":
+        c["child_installed"] += 1
+        gw._install(ev.keys, now)
+    elif kind == "ChildSaRekeyed":
+        c["child_rekeyed"] += 1
+        tr.emit(now, "sa", gw.name, "rekeyed", ev.new.proto, ev.new.spi_in, "in", ev.new.remote_addr,
+                ev.new.name, ev.old.spi_in, "")
+    elif kind == "ChildSaDown":
+        reason = str(ev.reason)
+        c["child_expired" if "expire" in reason else "child_deleted"] += 1
+        try:
+            gw.stack.remove_child(ev.keys)
+        except Exception as exc:  # noqa: BLE001 - a missing SA must not end the run
+            tr.emit(now, "note", gw.name, f"remove_child {ev.keys.name} failed: {exc!r}")
+        for direction, spi in (("in", ev.keys.spi_in), ("out", ev.keys.spi_out)):
+            tr.emit(now, "sa", gw.name, "hard_expired" if "expire" in reason else "deleted",
+                    ev.keys.proto, spi, direction, ev.keys.remote_addr, ev.keys.name, None, reason)
+    elif kind == "IkeDrop":
+        net.all_drops[f"ike_{ev.reason}"] += 1
+        tr.emit(now, "drop", gw.name, 0, f"ike_{ev.reason}", ev.detail)
+    else:
+        tr.emit(now, "note", gw.name, f"IKE event {kind}: {ev!r}")
+
+
+def handle_stack_event(gw: Gateway, ev: Any, now: float) -> None:
+    """One ``IPsecStack.next_event()`` result (soft/hard SA limits): tell IKE and trace it."""
+    tr = gw.net.trace
+    kind = getattr(ev, "kind", None) or getattr(ev, "event", None) or type(ev).__name__
+    spi = getattr(ev, "spi", 0)
+    tr.emit(now, "sa", gw.name, "soft_expired" if "soft" in str(kind) else str(kind),
+            getattr(ev, "proto", ""), spi, getattr(ev, "direction", ""), "", getattr(ev, "name", ""),
+            None, repr(ev))
+    ike = gw.ike
+    if ike is not None and hasattr(ike, "sa_limit_reached"):
+        ike.sa_limit_reached(ev, now)

@@ -1,0 +1,238 @@
+"""Hosts and routers: local delivery, forwarding, routing lookups, fragmentation and PMTU.
+
+A :class:`Node` receives ``(bytes, pkt_id)`` from a link, delivers what is
+addressed to it (reassembling fragments, answering ICMP echo, handing UDP to
+the traffic sinks) and forwards the rest when it is a router. Its egress path
+does the longest-prefix route lookup (cached per destination), the MTU check
+and either fragments or, with DF set, drops and sends ICMP "fragmentation
+needed" (type 3 code 4, RFC 1191) back to the source.
+
+Security gateways (:mod:`.gateway`) and NATs (:mod:`.nat`) subclass this and
+hook :meth:`Node.output` / :meth:`Node.receive`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import packet as P
+
+if TYPE_CHECKING:
+    from .link import Link
+    from .network import Network
+
+NO_ROUTE = "no_route"
+TTL_EXCEEDED = "ttl_exceeded"
+FRAG_NEEDED = "frag_needed"
+NOT_FOR_ME = "not_for_me"
+NO_LISTENER = "no_listener"
+
+
+class Interface:
+    """One address of a node, attached to one link."""
+
+    __slots__ = ("node", "addr", "net", "link", "name")
+
+    def __init__(self, node: Node, addr: ipaddress.IPv4Interface) -> None:
+        self.node = node
+        self.addr = addr
+        self.net = addr.network
+        self.link: Link | None = None
+        self.name = str(addr.ip)
+
+    @property
+    def ip(self) -> bytes:
+        return self.addr.ip.packed
+
+    @property
+    def mtu(self) -> int:
+        return self.link.cfg.mtu if self.link else 65535
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One routing table entry."""
+
+    prefix: ipaddress.IPv4Network
+    """Destination prefix."""
+    via: bytes | None
+    """Next-hop address (None: directly connected)."""
+    iface: Interface
+    """Egress interface."""
+    source: str = "static"
+    """``connected``, ``static`` or ``auto`` (networkx shortest path)."""
+
+
+class Node:
+    """A host (``forwarding=False``) or router (``forwarding=True``)."""
+
+    role = "host"
+
+    def __init__(self, net: Network, name: str, addrs: list[str], forwarding: bool = False) -> None:
+        self.net = net
+        self.name = name
+        self.forwarding = forwarding
+        self.ifaces = [Interface(self, ipaddress.IPv4Interface(a)) for a in addrs]
+        self.local: set[bytes] = {i.ip for i in self.ifaces}
+        self.routes: list[Route] = []
+        self._cache: dict[bytes, tuple[Interface, bytes] | None] = {}
+        self.pmtu: dict[bytes, int] = {}
+        """Path MTU learnt from ICMP fragmentation-needed, per destination."""
+        self.reasm = P.Reassembler()
+        self.ident = 0
+        self.udp_listeners: dict[int, object] = {}
+        """UDP port -> object with ``udp_receive(node, packet, pkt_id)``."""
+        self.stack = None
+        """The IPsec stack (security gateways only)."""
+
+    # --- routing ---------------------------------------------------------------
+    def add_route(self, route: Route) -> None:
+        self.routes.append(route)
+        self._cache.clear()
+
+    def lookup(self, dst: bytes) -> tuple[Interface, bytes] | None:
+        """(egress interface, next-hop address) by longest prefix match; None when no route."""
+        hit = self._cache.get(dst, 0)
+        if hit != 0:
+            return hit  # type: ignore[return-value]
+        a = int.from_bytes(dst, "big")
+        best = None
+        for r in self.routes:
+            n = r.prefix
+            if (a & int(n.netmask)) == int(n.network_address) and (
+                    best is None or n.prefixlen > best.prefix.prefixlen):
+                best = r
+        res = None if best is None else (best.iface, best.via or dst)
+        self._cache[dst] = res
+        return res
+
+    def primary_addr(self, toward: bytes) -> bytes:
+        """The source address to use toward ``toward``: the egress interface's."""
+        hop = self.lookup(toward)
+        return hop[0].ip if hop else self.ifaces[0].ip
+
+    def next_ident(self) -> int:
+        self.ident = (self.ident + 1) & 0xFFFF
+        return self.ident
+
+    # --- receive ----------------------------------------------------------------
+    def receive(self, data: bytes, pkt_id: int, iface: Interface | None) -> None:
+        """A packet arrived on ``iface`` (None: from inside the node, e.g. decrypted)."""
+        if data[16:20] in self.local:
+            self.local_in(data, pkt_id)
+        elif self.forwarding:
+            out = P.decrement_ttl(data)
+            if out is None:
+                self.net.drop(self.net.env.now, self.name, pkt_id, TTL_EXCEEDED, "")
+                return
+            if self.net.trace.enabled:
+                self.net.trace.emit(self.net.env.now, "forward", self.name, pkt_id, len(out))
+            self.output(out, pkt_id, forwarded=True)
+        else:
+            self.net.drop(self.net.env.now, self.name, pkt_id, NOT_FOR_ME, P.ntoa(data[16:20]))
+
+    def local_in(self, data: bytes, pkt_id: int) -> None:
+        """Deliver a packet addressed to this node."""
+        net = self.net
+        if P.is_fragment(data):
+            whole = self.reasm.add(data, net.env.now)
+            if whole is None:
+                return
+            data = whole
+            if net.trace.enabled:
+                net.trace.emit(net.env.now, "reassemble", self.name, pkt_id, len(data))
+        self.deliver(data, pkt_id)
+
+    def deliver(self, data: bytes, pkt_id: int) -> None:
+        """A whole (reassembled) packet for this node: ICMP, UDP listeners, else a drop."""
+        net = self.net
+        proto = data[9]
+        if proto == P.IPPROTO_ICMP:
+            self.icmp_in(data, pkt_id)
+        elif proto == P.IPPROTO_UDP:
+            sport, dport = P.ports(data)
+            lst = self.udp_listeners.get(dport)
+            if lst is None:
+                net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, f"udp/{dport}")
+            else:
+                lst.udp_receive(self, data, pkt_id)  # type: ignore[attr-defined]
+        else:
+            net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, f"protocol {proto}")
+
+    def icmp_in(self, data: bytes, pkt_id: int) -> None:
+        net = self.net
+        h = P.header_len(data)
+        t, code = data[h], data[h + 1]
+        if t == P.ICMP_ECHO_REQUEST:
+            body = data[h + 4:]
+            reply = P.icmp(data[16:20], data[12:16], P.ICMP_ECHO_REPLY, 0, body[:4], body[4:],
+                           self.next_ident(), P.has_df(data))
+            self.output(reply, pkt_id)
+        elif t == P.ICMP_ECHO_REPLY:
+            net.app_deliver(self, data, pkt_id)
+        elif t == P.ICMP_DEST_UNREACH and code == P.ICMP_FRAG_NEEDED:
+            mtu = (data[h + 6] << 8) | data[h + 7]
+            inner = data[h + 8:]
+            dst = inner[16:20]
+            old = self.pmtu.get(dst, 65535)
+            if mtu < old:
+                self.pmtu[dst] = mtu
+            if net.trace.enabled:
+                net.trace.emit(net.env.now, "note", self.name,
+                               f"PMTU to {P.ntoa(dst)} is now {self.pmtu.get(dst)} (ICMP from {P.ntoa(data[12:16])})")
+        else:
+            net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, f"icmp type {t} code {code}")
+
+    # --- send -------------------------------------------------------------------
+    def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
+        """Route ``data`` out: lookup, MTU check (fragment or ICMP), hand to the link."""
+        self.transmit(data, pkt_id)
+
+    def transmit(self, data: bytes, pkt_id: int, df_override: bool | None = None,
+                 icmp_to: bytes | None = None, overhead: int = 0) -> None:
+        """Lookup + MTU + link. ``icmp_to``/``overhead``: where a too-big error goes (IPsec)."""
+        net = self.net
+        hop = self.lookup(data[16:20])
+        if hop is None:
+            net.drop(net.env.now, self.name, pkt_id, NO_ROUTE, P.ntoa(data[16:20]))
+            return
+        iface = hop[0]
+        link = iface.link
+        if link is None:
+            net.drop(net.env.now, self.name, pkt_id, NO_ROUTE, f"{iface.name} has no link")
+            return
+        mtu = link.cfg.mtu
+        if len(data) <= mtu:
+            link.send(iface, data, pkt_id)
+            return
+        df = P.has_df(data) if df_override is None else df_override
+        if df:
+            self.too_big(data, pkt_id, mtu - overhead, icmp_to)
+            return
+        frags = P.fragment(data, mtu)
+        if net.trace.enabled:
+            net.trace.emit(net.env.now, "fragment", self.name, pkt_id, len(data), len(frags), mtu)
+        for f in frags:
+            link.send(iface, f, pkt_id)
+
+    def too_big(self, data: bytes, pkt_id: int, mtu: int, icmp_to: bytes | None = None) -> None:
+        """Drop a DF packet over the MTU and tell its source (ICMP 3/4, RFC 1191 §4)."""
+        net = self.net
+        src = icmp_to or data[12:16]
+        net.drop(net.env.now, self.name, pkt_id, FRAG_NEEDED, f"{len(data)} > MTU {mtu}")
+        if net.trace.enabled:
+            net.trace.emit(net.env.now, "icmp_error", self.name, pkt_id, P.ICMP_DEST_UNREACH,
+                           P.ICMP_FRAG_NEEDED, mtu)
+        if src in self.local:
+            self.pmtu[data[16:20]] = mtu
+            return
+        rest = (0).to_bytes(2, "big") + mtu.to_bytes(2, "big")
+        err = P.icmp(self.primary_addr(src), src, P.ICMP_DEST_UNREACH, P.ICMP_FRAG_NEEDED, rest,
+                     data[:28], self.next_ident())
+        self.output(err, net.control_id())
+
+    def send_packet(self, data: bytes, pkt_id: int) -> None:
+        """Originate a packet (traffic generators, IKE)."""
+        self.output(data, pkt_id)

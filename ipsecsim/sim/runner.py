@@ -1,0 +1,180 @@
+"""The Python API for notebooks and the CLI: build a network from a topology, run it, look.
+
+>>> sim = Simulation.from_file("topologies/site-to-site.yaml")   # doctest: +SKIP
+>>> sim.run(5)                                                    # doctest: +SKIP
+>>> sim.summary()["packets"]                                      # doctest: +SKIP
+>>> sim.dataframes()["drops"]                                     # doctest: +SKIP
+>>> sim.node("gw-a").stack                                        # doctest: +SKIP
+
+``run`` may be called repeatedly with increasing times to step the simulation.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..trace import Trace
+from . import topology as T
+from .link import Link, LinkConfig
+from .nat import Nat
+from .network import Network
+from .nodes import Node
+from .routing import install_routes
+from .traffic import FlowConfig, make_flow
+
+
+class Simulation:
+    """One simulated network built from a validated topology."""
+
+    def __init__(self, topo: dict[str, Any], name: str = "topology", seed: int | str | None = None,
+                 trace: Trace | None = None) -> None:
+        self.topo = topo
+        self.name = str(topo.get("name") or name)
+        self.seed = seed if seed is not None else topo.get("seed", 1)
+        self.duration = T.parse_time(topo.get("duration", 10))
+        self.net = Network(self.seed, trace)
+        self.ca = None
+        self._build()
+
+    # --- construction ------------------------------------------------------------------
+    @classmethod
+    def from_file(cls, path: str | Path, seed: int | str | None = None, **kw: Any) -> Simulation:
+        """Load, validate (raises :class:`~.topology.TopologyError`) and build."""
+        topo = T.load(path)
+        return cls(topo, name=Path(path).stem, seed=seed, **kw)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], seed: int | str | None = None, **kw: Any) -> Simulation:
+        """Validate a topology given as a dict (lines reported as 0) and build."""
+        T.validate(d, "<dict>")
+        return cls(d, seed=seed, **kw)
+
+    def _needs_ca(self) -> bool:
+        for n in self.topo["nodes"].values():
+            for conn in ((n.get("ipsec") or {}).get("connections") or {}).values():
+                for side in ("local", "remote"):
+                    if (conn.get(side) or {}).get("auth") == "pubkey":
+                        return True
+        return False
+
+    def _build(self) -> None:
+        net = self.net
+        topo = self.topo
+        if self._needs_ca():
+            from ..core.ike.ca import CertificateAuthority
+
+            self.ca = CertificateAuthority(net.rng.child("ca"))
+        for name, n in topo["nodes"].items():
+            role = n["role"]
+            addrs = list(n["addresses"])
+            if role == "gateway":
+                from .gateway import Gateway
+
+                node: Node = Gateway(net, name, addrs, bool(n.get("forward", True)), n["ipsec"],
+                                     net.rng.child(f"node/{name}"), self.ca)
+            elif role == "nat":
+                c = n["nat"]
+                node = Nat(net, name, addrs, c["outside"], c.get("behaviour", "port_restricted"),
+                           T.parse_time(c.get("timeout", 120)))
+            else:
+                node = Node(net, name, addrs, forwarding=bool(n.get("forward", role == "router")))
+                node.role = role
+            net.add_node(node)
+        for lname, l_ in (topo.get("links") or {}).items():
+            a, b = net.nodes[l_["a"]], net.nodes[l_["b"]]
+            ia, ib = _pair(a, b)
+            sched: list[tuple[float, bool]] = []
+            for t0, t1 in l_.get("down", []) or []:
+                sched += [(T.parse_time(t0), False), (T.parse_time(t1), True)]
+            cfg = LinkConfig(
+                name=lname, bandwidth=T.parse_rate(l_.get("bandwidth", 1e9)),
+                delay=T.parse_time(l_.get("delay", 0.001)), jitter=T.parse_time(l_.get("jitter", 0)),
+                loss=float(l_.get("loss", 0.0)), gilbert=dict(l_["gilbert"]) if l_.get("gilbert") else None,
+                mtu=int(l_.get("mtu", 1500)), queue=int(l_.get("queue", 1000)), schedule=sched)
+            net.links[lname] = Link(net, cfg, ia, ib, net.rng.child(f"link/{lname}"))
+        install_routes(net, {name: [(r["to"], r["via"]) for r in n.get("routes", []) or []]
+                             for name, n in topo["nodes"].items()})
+        for i, (fname, f) in enumerate((topo.get("traffic") or {}).items()):
+            cfg = FlowConfig(
+                name=fname, type=f["type"], src=f["from"], dst=f["to"],
+                start=T.parse_time(f.get("start", 1.0)),
+                stop=T.parse_time(f["stop"]) if "stop" in f else None,
+                size=int(f.get("size", 84 if f["type"] == "ping" else 1000)),
+                rate=float(f.get("rate", 1.0 if f["type"] == "ping" else 10.0)),
+                count=int(f.get("count", 0)), df=bool(f.get("df", False)),
+                window=int(f.get("window", 16)), ack_size=int(f.get("ack_size", 40)))
+            make_flow(net, cfg, i).start()
+        for node in net.nodes.values():
+            if hasattr(node, "start"):
+                node.start()
+
+    # --- running -------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return float(self.net.env.now)
+
+    def run(self, until: float | None = None, progress: bool = False) -> Simulation:
+        """Advance simulated time to ``until`` (default: the topology's duration)."""
+        end = self.duration if until is None else float(until)
+        env = self.net.env
+        if end <= env.now:
+            return self
+        if not progress:
+            env.run(until=end)
+            return self
+        from tqdm import tqdm
+
+        steps = 100
+        start = float(env.now)
+        with tqdm(total=round(end - start, 3), unit="sim s", file=sys.stderr, desc=self.name,
+                  bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} sim s [{elapsed}<{remaining}]") as bar:
+            for k in range(1, steps + 1):
+                t = start + (end - start) * k / steps
+                env.run(until=t)
+                bar.update(round(t - start, 6) - bar.n)
+        return self
+
+    # --- looking -------------------------------------------------------------------------
+    @property
+    def trace(self) -> Trace:
+        return self.net.trace
+
+    def node(self, name: str) -> Node:
+        """A node by name (``.stack`` on gateways gives the SAD/SPD)."""
+        try:
+            return self.net.nodes[name]
+        except KeyError:
+            raise KeyError(f"no node {name!r}{T.did_you_mean(name, self.net.nodes)}") from None
+
+    def summary(self) -> dict[str, Any]:
+        from .summary import build_summary
+
+        return build_summary(self)
+
+    def dataframes(self) -> dict[str, Any]:
+        """pandas DataFrames: packets, ike, sas, drops (plus app and notes)."""
+        tr = self.trace
+        return {
+            "packets": tr.dataframe("link_tx", "link_rx", "forward", "encrypt", "decrypt", "fragment",
+                                    "reassemble", "icmp_error").drop(columns=["data"], errors="ignore"),
+            "app": tr.dataframe("app_send", "app_deliver"),
+            "ike": tr.dataframe("ike_msg", "ike_state", "ike_fail"),
+            "sas": tr.dataframe("sa"),
+            "drops": tr.dataframe("drop"),
+            "notes": tr.dataframe("note"),
+        }
+
+
+def _pair(a: Node, b: Node) -> tuple[Any, Any]:
+    """The interfaces of ``a`` and ``b`` on their common subnet (validated to exist)."""
+    for ia in a.ifaces:
+        for ib in b.ifaces:
+            if ia.net == ib.net and ia.link is None and ib.link is None:
+                return ia, ib
+    for ia in a.ifaces:
+        for ib in b.ifaces:
+            if ia.net == ib.net:
+                return ia, ib
+    raise ValueError(f"{a.name} and {b.name} share no subnet")

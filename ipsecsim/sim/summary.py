@@ -1,0 +1,56 @@
+"""``summary.json``: the run in numbers (shape fixed by /work/shared/INTERFACES.md, extended).
+
+``packets`` counts the traffic generators' packets end to end; ``sent =
+delivered + sum(dropped) + in_flight`` always holds. ``drops_all`` counts every
+drop record (fragments, IKE and ICMP packets included), ``links`` the bytes and
+packets each link carried, ``flows`` each generator's view.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import Simulation
+
+
+def build_summary(sim: Simulation) -> dict[str, Any]:
+    net = sim.net
+    c = net.counters
+    sa_events: dict[str, int] = {}
+    for rec in net.trace.of("sa"):
+        if rec[6] != "ike" and rec[4] in ("soft_expired", "hard_expired"):
+            sa_events[rec[4]] = sa_events.get(rec[4], 0) + 1
+    return {
+        "topology": sim.name,
+        "seed": sim.seed,
+        "time": round(float(net.env.now), 9),
+        "packets": {
+            "sent": net.sent,
+            "delivered": net.delivered,
+            "dropped": dict(sorted(net.dropped.items())),
+            "in_flight": net.in_flight,
+        },
+        "ike": {
+            "established": c["ike_established"],
+            "failed": c["ike_failed"],
+            "rekeyed": c["ike_rekeyed"],
+            "deleted": c["ike_down"],
+            "retransmits": c["ike_retransmits"],
+            "failures": [{"node": r[3], "ike_sa": r[4], "notify": r[5], "reason": r[6]}
+                         for r in net.trace.of("ike_fail")],
+        },
+        "child_sas": {
+            "installed": c["child_installed"] + sum(len(getattr(n, "manual", [])) for n in net.nodes.values()),
+            "rekeyed": c["child_rekeyed"],
+            "expired": c["child_expired"],
+            "deleted": c["child_deleted"],
+            "limit_events": dict(sorted(sa_events.items())),
+        },
+        "drops_all": dict(sorted(net.all_drops.items())),
+        "flows": {name: f.summary() for name, f in net.flows.items()},
+        "links": {name: {"packets": lk.tx_packets, "bytes": lk.tx_bytes, "mtu": lk.cfg.mtu,
+                         "bandwidth_bps": lk.cfg.bandwidth}
+                  for name, lk in net.links.items()},
+        "trace_records": len(net.trace),
+    }
