@@ -73,13 +73,18 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
 
 
 def handle_stack_event(gw: Gateway, ev: Any, now: float) -> None:
-    """One ``IPsecStack.next_event()`` result (soft/hard SA limits): tell IKE and trace it."""
-    tr = gw.net.trace
-    kind = getattr(ev, "kind", None) or getattr(ev, "event", None) or type(ev).__name__
+    """One ``IPsecStack.next_event()`` result (an SA crossed a soft/hard byte or packet limit):
+    trace it and tell IKE, which rekeys (soft) or expires (hard) the child."""
+    which = getattr(ev, "which", "soft")
     spi = getattr(ev, "spi", 0)
-    tr.emit(now, "sa", gw.name, "soft_expired" if "soft" in str(kind) else str(kind),
-            getattr(ev, "proto", ""), spi, getattr(ev, "direction", ""), "", getattr(ev, "name", ""),
-            None, repr(ev))
+    gw.net.trace.emit(now, "sa", gw.name, "soft_expired" if which == "soft" else "hard_expired",
+                      getattr(ev, "proto", "esp"), spi, "", "", "", None,
+                      f"{which} {getattr(ev, 'kind', '')} limit at {getattr(ev, 'value', '')}")
     ike = gw.ike
+    # the engine names a child by our inbound SPI; an outbound SA's limit maps to its pair
+    spi = next((k.spi_in for k in gw.children.values() if k.spi_out == spi), spi)
     if ike is not None and hasattr(ike, "sa_limit_reached"):
-        ike.sa_limit_reached(ev, now)
+        try:
+            ike.sa_limit_reached(spi, which, now)
+        except Exception as exc:  # noqa: BLE001 - recorded, never ends the run
+            gw.net.trace.emit(now, "note", gw.name, f"sa_limit_reached failed: {exc!r}")

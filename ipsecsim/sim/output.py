@@ -2,15 +2,13 @@
 
 Everything is read from the trace and from the keys the run installed; nothing
 reaches into node internals. The pcap and Wireshark writers of the data-plane
-modules (``ipsecsim.pcap``, ``ipsecsim.wireshark``) are used when present; the
-small writers here are the fallback and follow the same formats (pcap with
-LINKTYPE_RAW = 101; tshark 4.0's ``esp_sa`` and ``ikev2_decryption_table`` UATs).
+module (``ipsecsim.pcap``, ``ipsecsim.wireshark``) write the files (pcap with
+LINKTYPE_RAW; tshark 4.0's ``esp_sa`` and ``ikev2_decryption_table`` UATs).
 """
 
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +16,6 @@ from ..core import algorithms as A
 
 if TYPE_CHECKING:
     from .runner import Simulation
-
-LINKTYPE_RAW = 101
-
 
 def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[str, Any]:
     """Write every output of a finished run into ``out``; returns the summary."""
@@ -41,7 +36,10 @@ def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[st
 
 # --- pcap -------------------------------------------------------------------------------------
 def write_pcaps(sim: Simulation, folder: Path) -> list[Path]:
-    """One classic pcap per link (LINKTYPE_RAW: each record is an IPv4 packet), from ``link_tx``."""
+    """One pcap per link (LINKTYPE_RAW: each record is an IPv4 packet), from ``link_tx``,
+    in time order (the two directions of a link interleave)."""
+    from ..pcap import write_pcap
+
     folder.mkdir(parents=True, exist_ok=True)
     per_link: dict[str, list[tuple[float, int, bytes]]] = {name: [] for name in sim.net.links}
     for rec in sim.trace.of("link_tx"):
@@ -52,51 +50,12 @@ def write_pcaps(sim: Simulation, folder: Path) -> list[Path]:
     for name, pkts in per_link.items():
         pkts.sort(key=lambda p: (p[0], p[1]))
         path = folder / f"{name}.pcap"
-        _write_pcap(path, [(t, d) for t, _, d in pkts])
+        write_pcap(path, [(t, d) for t, _, d in pkts])
         paths.append(path)
     return paths
 
 
-def _write_pcap(path: Path, packets: list[tuple[float, bytes]]) -> None:
-    with open(path, "wb") as fp:
-        # magic, v2.4, thiszone, sigfigs, snaplen, linktype (pcap-savefile(5))
-        fp.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_RAW))
-        for t, data in packets:
-            sec = int(t)
-            usec = int(round((t - sec) * 1e6))
-            if usec >= 1_000_000:
-                sec, usec = sec + 1, usec - 1_000_000
-            fp.write(struct.pack("<IIII", sec, usec, len(data), len(data)))
-            fp.write(data)
-
-
 # --- wireshark --------------------------------------------------------------------------------
-def _q(s: str) -> str:
-    return '"' + s + '"'
-
-
-def esp_sa_lines(child_keys: list[Any]) -> list[str]:
-    """tshark 4.0 ``esp_sa`` rows (8 fields). Addresses are wildcards so NAT-rewritten
-    copies of a packet decrypt on both sides of the NAT; the SPI identifies the SA."""
-    rows: dict[int, str] = {}
-    for k in child_keys:
-        if k.proto != "esp":
-            continue
-        encr = k.encr
-        ename = encr.wireshark_esp if encr else "NULL"
-        if ename is None:
-            continue
-        iname = k.integ.wireshark_esp if k.integ else "NULL"
-        if iname is None:
-            continue
-        for spi, ek, ik in ((k.spi_in, k.key_in_encr, k.key_in_integ),
-                            (k.spi_out, k.key_out_encr, k.key_out_integ)):
-            rows[spi] = ",".join([_q("IPv4"), _q("*"), _q("*"), _q(f"0x{spi:08x}"), _q(ename),
-                                  _q("0x" + ek.hex()) if ek else _q(""), _q(iname),
-                                  _q("0x" + ik.hex()) if ik else _q("")])
-    return [rows[s] for s in sorted(rows)]
-
-
 def _by_name(table: Any, name: str) -> Any:
     for a in table.values():
         if a.name == name:
@@ -104,35 +63,41 @@ def _by_name(table: Any, name: str) -> Any:
     return None
 
 
+def esp_lines(child_keys: list[Any]) -> list[str]:
+    """``esp_sa`` rows for every ESP child installed. Addresses are wildcards so NAT-rewritten
+    copies of a packet decrypt on both sides of the NAT; the SPI identifies the SA."""
+    from ..wireshark import esp_sa_lines
+
+    rows: dict[str, None] = {}
+    for k in child_keys:
+        try:
+            for line in esp_sa_lines(k, any_address=True):
+                rows[line] = None
+        except ValueError:  # an algorithm tshark 4.0 cannot decrypt (ChaCha20-Poly1305)
+            continue
+    return list(rows)
+
+
 def ikev2_lines(ike_ups: list[Any]) -> list[str]:
-    """tshark ``ikev2_decryption_table`` rows: ISPI,RSPI,SK_ei,SK_er,encr,SK_ai,SK_ar,integ."""
-    rows: dict[tuple[bytes, bytes], str] = {}
+    """``ikev2_decryption_table`` rows from the IkeSaUp events of the run."""
+    from ..wireshark import ikev2_decryption_table
+
+    rows: dict[str, None] = {}
     for ev in ike_ups:
         encr = _by_name(A.ENCR_ALGS, ev.encr)
         integ = _by_name(A.INTEG_ALGS, ev.integ) if ev.integ else None
-        if encr is None or encr.wireshark_ikev2 is None:
+        if encr is None:
             continue
-        iname = integ.wireshark_ikev2 if integ else "NONE [RFC4306]"
-        rows[(ev.ispi, ev.rspi)] = ",".join([
-            ev.ispi.hex(), ev.rspi.hex(), ev.sk_ei.hex(), ev.sk_er.hex(), _q(encr.wireshark_ikev2),
-            ev.sk_ai.hex(), ev.sk_ar.hex(), _q(iname or "NONE [RFC4306]")])
-    return [rows[k] for k in sorted(rows)]
-
-
-PREFERENCES = """# ipsecsim: decrypt ESP and check its ICV, decrypt IKEv2 (keys in esp_sa, ikev2_decryption_table)
-esp.enable_encryption_decode: TRUE
-esp.enable_authentication_check: TRUE
-esp.enable_null_encryption_decode_heuristic: TRUE
-"""
+        try:
+            rows[ikev2_decryption_table(ev.ispi, ev.rspi, ev.sk_ei, ev.sk_er, encr, ev.sk_ai,
+                                        ev.sk_ar, integ)] = None
+        except ValueError:
+            continue
+    return list(rows)
 
 
 def write_wireshark(sim: Simulation, folder: Path) -> None:
     """``esp_sa``, ``ikev2_decryption_table`` and ``preferences`` for ``WIRESHARK_CONFIG_DIR``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    esp = esp_sa_lines(sim.net.child_keys)
-    ike = ikev2_lines(sim.net.ike_keys)
-    (folder / "esp_sa").write_text("# This file is automatically generated, DO NOT MODIFY.\n"
-                                   + "".join(line + "\n" for line in esp))
-    (folder / "ikev2_decryption_table").write_text(
-        "# This file is automatically generated, DO NOT MODIFY.\n" + "".join(line + "\n" for line in ike))
-    (folder / "preferences").write_text(PREFERENCES)
+    from ..wireshark import write_config
+
+    write_config(folder, esp_lines(sim.net.child_keys), ikev2_lines(sim.net.ike_keys))
