@@ -47,6 +47,20 @@ class IkeStateChange:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildStateChange:
+    """A CHILD_SA moved from one state to another (see ``states.CHILD_TRANSITIONS``)."""
+
+    ike_sa: str
+    child: str
+    """Child config name."""
+    spi_in: int
+    """Our inbound SPI of this CHILD_SA (identifies the generation)."""
+    old: str
+    new: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class IkeSaUp:
     """An IKE_SA is established; carries its keys for the Wireshark export."""
 
@@ -130,5 +144,5 @@ class IkeDrop:
     detail: str = ""
 
 
-Event = (IkeMessageEvent | IkeStateChange | IkeSaUp | IkeSaDown | IkeSaRekeyed | IkeFailure
+Event = (IkeMessageEvent | IkeStateChange | ChildStateChange | IkeSaUp | IkeSaDown | IkeSaRekeyed | IkeFailure
          | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop)

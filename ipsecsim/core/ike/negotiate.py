@@ -125,7 +125,7 @@ def _suite(protocol: str, num: int, spi: bytes, chosen: dict[int, tuple[int, int
     integ_id = chosen.get(T_INTEG, (0, 0))[0]
     integ = A.INTEG_ALGS.get(integ_id) if integ_id else None
     prf = A.PRF_ALGS.get(chosen[T_PRF][0]) if T_PRF in chosen else None
-    return Suite(protocol, num, spi, transforms, spi, encr, integ, prf,
+    return Suite(protocol, num, transforms, spi, encr, integ, prf,
                  chosen.get(T_DH, (0, 0))[0], chosen.get(T_ESN, (0, 0))[0] == A.ESN_YES)
 
 

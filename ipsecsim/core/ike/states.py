@@ -27,6 +27,8 @@ IKE_TRANSITIONS: dict[str, dict[str, str]] = {
     CREATED: {
         "send_init": CONNECTING,  # initiator sent IKE_SA_INIT
         "recv_init": CONNECTING,  # responder answered IKE_SA_INIT
+        "adopt": ESTABLISHED,  # born from an IKE_SA rekey (CREATE_CHILD_SA)
+        "peer_delete": DESTROYED,  # a redundant SA of a rekey collision, deleted by the peer
         "fail": DESTROYED,
     },
     CONNECTING: {

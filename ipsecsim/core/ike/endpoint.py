@@ -1,0 +1,556 @@
+"""The sans-IO IKEv2 endpoint (aioquic's ``QuicConnection`` shape).
+
+Datagrams and time go in (:meth:`IkeEndpoint.receive_datagram`,
+:meth:`~IkeEndpoint.handle_timer`), datagrams and events come out
+(:meth:`~IkeEndpoint.datagrams_to_send`, :meth:`~IkeEndpoint.next_event`,
+:meth:`~IkeEndpoint.get_timer`). No sockets, no clock, no threads: the same
+object runs under SimPy, on real UDP sockets (``ipsecsim peer``) and in a unit
+test that pumps bytes by hand.
+
+Bad input never raises: malformed, forged, late or unknown messages are
+counted in :attr:`IkeEndpoint.drops` and reported as :class:`~.events.IkeDrop`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Any
+
+from ..errors import ConfigError, DecodeError
+from ..rng import Rng
+from . import events as E
+from . import message as M
+from . import states as S
+from . import taskmanager as tm
+from .auth import AuthError, LocalCredential, PeerCredential
+from .config import ConnectionConfig, IkeConfig
+from .ids import ANY, Identity
+from .ikesa import ChildSa, IkeError, IkeSa
+from .sk import IntegrityError
+from .tasks import child_create, child_rekey, ike_init, ike_rekey, informational
+from .tasks.ike_auth import IkeAuth
+
+NON_ESP_MARKER = b"\x00\x00\x00\x00"
+HALF_OPEN_TIMEOUT = 30.0
+"""strongSwan's ``half_open_timeout``: a responder forgets an unfinished IKE_SA after 30 s."""
+
+
+class IkeEndpoint:
+    """One IKEv2 daemon: all IKE_SAs of one node, for every connection in its config."""
+
+    def __init__(self, config: IkeConfig, rng: Rng, name: str = "", ca: Any = None,
+                 trust: list[bytes] | tuple[bytes, ...] = ()) -> None:
+        self.config = config
+        self.rng = rng
+        self.name = name
+        self.ca = ca
+        """A ``ca.CertificateAuthority`` minting our certificate for ``auth: pubkey``."""
+        self.trust = list(trust)
+        """DER CA certificates we trust for peers (the CA's own is added)."""
+        self.drops: Counter[str] = Counter()
+        self.ike_sas: dict[bytes, IkeSa] = {}
+        """Our IKE SPI -> IKE_SA (every SA not yet destroyed)."""
+        self._half_open: dict[tuple[bytes, tuple[str, int]], IkeSa] = {}
+        self._out: list[tuple[bytes, tuple[str, int], tuple[str, int]]] = []
+        self._events: deque = deque()
+        self._cookie_secret = rng.bytes(16)
+        self._count = 0
+        self._uid = 0
+        self._issued: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ public API
+
+    def start(self, now: float) -> None:
+        """Initiate every child whose ``start_action`` is ``start``."""
+        for conn in self.config.connections:
+            for child in conn.children:
+                if child.start_action == "start":
+                    self.initiate(conn.name, now, child.name)
+
+    def initiate(self, connection: str, now: float, child: str | None = None) -> str:
+        """Bring up ``connection`` (and ``child`` over it); returns the IKE_SA's name."""
+        conn = self.config.connection(connection)
+        if child is not None:
+            conn.child(child)
+        sa = self._active_sa(conn)
+        if sa is not None:
+            if child is not None and not any(c.name == child and c.state != S.C_DELETED
+                                             for c in sa.children) and sa.first_child != child:
+                if sa.state == S.ESTABLISHED:
+                    tm.queue(self, sa, child_create.ChildCreate(conn.child(child)), now)
+                else:
+                    sa.tasks.append(child_create.ChildCreate(conn.child(child)))
+            return sa.name
+        if not conn.remote_addrs:
+            raise ConfigError(f"connection {conn.name!r} has no remote_addrs to initiate to")
+        local = (conn.local_addrs[0] if conn.local_addrs else "0.0.0.0", conn.local_port)
+        sa = self._new_sa(conn, True, self.rng.bytes(8), bytes(8), local,
+                          (conn.remote_addrs[0], conn.remote_port))
+        sa.first_child = child
+        sa.last_heard = now
+        sa.tasks.append(ike_init.IkeInit())
+        sa.tasks.append(IkeAuth())
+        tm.kick(self, sa, now)
+        return sa.name
+
+    def acquire(self, child_name: str, now: float) -> None:
+        """The data plane found no SA for a trap policy of ``child_name``: negotiate one."""
+        for conn in self.config.connections:
+            if any(c.name == child_name for c in conn.children):
+                self.initiate(conn.name, now, child_name)
+                return
+        raise ConfigError(f"no connection has a child named {child_name!r}")
+
+    def receive_datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int],
+                         now: float) -> None:
+        """Process one UDP payload that arrived from ``src`` at ``dst``."""
+        if dst[1] == 4500:
+            if data == b"\xff":
+                return  # NAT keepalive (RFC 3948 §2.3)
+            if data[:4] != NON_ESP_MARKER:
+                self._drop("not_ike", "ESP on port 4500 (the data plane's, not IKE's)")
+                return
+            data = data[4:]
+        try:
+            self._receive(bytes(data), src, dst, now)
+        except (DecodeError, IntegrityError) as exc:
+            self._drop("malformed", str(exc))
+
+    def datagrams_to_send(self, now: float) -> list[tuple[bytes, tuple[str, int], tuple[str, int]]]:
+        """(UDP payload, source, destination) to send now; clears the list."""
+        out, self._out = self._out, []
+        return out
+
+    def get_timer(self) -> float | None:
+        """The earliest time :meth:`handle_timer` has work to do, or None."""
+        times = []
+        for sa in self.ike_sas.values():
+            if sa.pending is not None:
+                times.append(sa.pending.deadline)
+            times += [t for t in (sa.rekey_at, sa.expire_at, sa.keepalive_at, sa.dpd_at)
+                      if t is not None]
+            for c in sa.children:
+                if c.state != S.C_DELETED:
+                    times += [t for t in (c.rekey_at, c.expire_at) if t is not None]
+        return min(times) if times else None
+
+    def handle_timer(self, now: float) -> None:
+        """Retransmit, rekey, expire, check liveness, send keepalives: whatever is due."""
+        for sa in list(self.ike_sas.values()):
+            if sa.state == S.DESTROYED:
+                continue
+            tm.check_retransmit(self, sa, now)
+            if sa.state == S.DESTROYED:
+                continue
+            informational.timers(self, sa, now)
+            if sa.state == S.DESTROYED:
+                continue
+            child_rekey.timers(self, sa, now)
+            ike_rekey.timers(self, sa, now)
+
+    def next_event(self) -> E.Event | None:
+        """The next event, or None."""
+        return self._events.popleft() if self._events else None
+
+    def close(self, now: float) -> None:
+        """Delete every IKE_SA (INFORMATIONAL { D })."""
+        for sa in list(self.ike_sas.values()):
+            if sa.state in (S.ESTABLISHED, S.REKEYING, S.REKEYED):
+                informational.delete_ike(self, sa, now, "closed locally")
+            elif sa.state != S.DESTROYED:
+                self._destroy(sa, "closed locally", now)
+
+    def sa_limit_reached(self, spi_in: int, kind: str, now: float) -> None:
+        """The data plane hit a byte/packet limit of the CHILD_SA with ``spi_in`` (soft|hard)."""
+        for sa in self.ike_sas.values():
+            child = sa.child_by_spi_in(spi_in)
+            if child is None or child.state == S.C_DELETED:
+                continue
+            if kind == "soft":
+                child_rekey.start(self, sa, child, now)
+            else:
+                child_rekey.expire(self, sa, child, now, "hard byte/packet limit")
+            return
+
+    def rekey_child(self, spi_in: int, now: float) -> None:
+        """Rekey the CHILD_SA with our inbound SPI ``spi_in`` now."""
+        for sa in self.ike_sas.values():
+            child = sa.child_by_spi_in(spi_in)
+            if child is not None:
+                child_rekey.start(self, sa, child, now)
+                return
+        raise KeyError(f"no CHILD_SA with inbound SPI {spi_in:08x}")
+
+    def rekey_ike(self, name: str, now: float) -> None:
+        """Rekey the IKE_SA called ``name`` now."""
+        ike_rekey.start(self, self._by_name(name), now)
+
+    def delete_child(self, spi_in: int, now: float) -> None:
+        for sa in self.ike_sas.values():
+            child = sa.child_by_spi_in(spi_in)
+            if child is not None:
+                informational.delete_child(self, sa, child, now, "deleted locally")
+                return
+        raise KeyError(f"no CHILD_SA with inbound SPI {spi_in:08x}")
+
+    def delete_ike(self, name: str, now: float) -> None:
+        informational.delete_ike(self, self._by_name(name), now, "deleted locally")
+
+    def established(self) -> list[IkeSa]:
+        return [sa for sa in self.ike_sas.values() if sa.state == S.ESTABLISHED]
+
+    def children(self) -> list[ChildSa]:
+        """Every CHILD_SA not deleted, over all IKE_SAs."""
+        return [c for sa in self.ike_sas.values() for c in sa.children if c.state != S.C_DELETED]
+
+    # ------------------------------------------------------------------ receive path
+
+    def _receive(self, data: bytes, src: tuple[str, int], dst: tuple[str, int], now: float) -> None:
+        h = M.decode_header(data)
+        if h.exchange == M.IKE_SA_INIT and not h.response:
+            self._init_request(data, h, src, dst, now)
+            return
+        our_spi = h.spi_r if h.initiator else h.spi_i
+        sa = self.ike_sas.get(our_spi)
+        if sa is None:
+            self._drop("unknown_ike_spi", f"{M.EXCHANGE_NAMES.get(h.exchange, h.exchange)} "
+                       f"for unknown SPI {our_spi.hex()}")
+            return
+        if h.initiator == sa.initiator:
+            self._drop("bad_flags", "I flag does not match our role")
+            return
+        if h.response:
+            p = sa.pending
+            if p is None or p.msg_id != h.msg_id:
+                self._drop("unexpected_response", f"response with message ID {h.msg_id} we "
+                           f"are not waiting for")
+                return
+            if h.exchange == M.IKE_SA_INIT:
+                if h.spi_i != sa.spi_i:
+                    self._drop("unknown_ike_spi", "IKE_SA_INIT response for another SPI")
+                    return
+                msg = M.decode(data)
+            else:
+                if h.spi_r != sa.spi_r:
+                    self._drop("unknown_ike_spi", "response for another responder SPI")
+                    return
+                msg = self._open(sa, data)
+                if msg is None:
+                    return
+            sa.last_heard = now
+            self._event_in(sa, msg, data, src, dst)
+            tm.handle_response(self, sa, msg, data, now)
+            return
+        # a request from the peer
+        if h.spi_i != sa.spi_i:
+            self._drop("unknown_ike_spi", "request for another initiator SPI")
+            return
+        if h.msg_id + 1 == sa.next_recv_mid and sa.last_response:
+            if data == sa.last_request:
+                self._drop("retransmitted_request", f"message ID {h.msg_id}: resending our response")
+                for d in sa.last_response:
+                    self._out.append((d, sa.local, sa.remote))
+                name = M.EXCHANGE_NAMES.get(h.exchange, str(h.exchange))
+                self._emit(E.IkeMessageEvent("out", sa.local, sa.remote, name, h.msg_id, True,
+                                             "(cached response)", sa.spi_i, sa.spi_r,
+                                             len(sa.last_response[0]), 1))
+            else:
+                self._drop("invalid_message_id", f"message ID {h.msg_id} was already answered")
+            return
+        if h.msg_id != sa.next_recv_mid:
+            self._drop("invalid_message_id",
+                       f"request with message ID {h.msg_id}, expected {sa.next_recv_mid}")
+            return
+        msg = self._open(sa, data)
+        if msg is None:
+            return
+        sa.last_heard = now
+        if dst[1] == 4500 and (sa.remote != src or sa.local[1] != 4500):
+            sa.remote, sa.local = src, dst  # the initiator floated (or its NAT mapping moved)
+        self._event_in(sa, msg, data, src, dst)
+        tm.handle_request(self, sa, msg, data, now)
+
+    def _open(self, sa: IkeSa, data: bytes) -> M.IkeMessage | None:
+        if sa.sk_in is None:
+            self._drop("unexpected_message", "encrypted message before keys exist")
+            return None
+        try:
+            return M.decode(data, sa.sk_in)
+        except IntegrityError as exc:
+            self._drop("integrity", f"SK payload of {sa.name} failed its check: {exc}")
+        except DecodeError as exc:
+            self._drop("malformed", str(exc))
+        return None
+
+    def _init_request(self, data: bytes, h: M.Header, src: tuple[str, int],
+                      dst: tuple[str, int], now: float) -> None:
+        old = self._half_open.get((h.spi_i, src))
+        if old is not None:
+            if data == old.init_request and old.last_response:
+                self._drop("retransmitted_request", "IKE_SA_INIT: resending our response")
+                for d in old.last_response:
+                    self._out.append((d, old.local, old.remote))
+            else:
+                self._drop("invalid_message_id", "second IKE_SA_INIT for a half-open SA")
+            return
+        msg = M.decode(data)
+        conns = self._responder_conns(dst[0], src[0])
+        if not conns:
+            self._stateless(msg, src, dst, M.NO_PROPOSAL_CHOSEN, b"",
+                            f"no connection accepts {src[0]} -> {dst[0]}", now)
+            return
+        if len(self._half_open) >= self.config.cookie_threshold:
+            ni = msg.find(M.Nonce)
+            want = ike_init.cookie_for(self, ni.data if ni else b"", src[0], h.spi_i)
+            got = msg.payloads[0] if msg.payloads else None
+            if not (isinstance(got, M.Notify) and got.notify_type == M.COOKIE
+                    and got.data == want):
+                self._stateless(msg, src, dst, M.COOKIE, want, "", now)
+                return
+        err: IkeError | None = None
+        for conn in conns:
+            sa = self._new_sa(conn, False, h.spi_i, self.rng.bytes(8), dst, src)
+            sa.init_request = data
+            sa.last_heard = now
+            self._event_in(sa, msg, data, src, dst)
+            try:
+                payloads = ike_init.respond(self, sa, msg, now)
+            except IkeError as exc:
+                del self.ike_sas[sa.our_spi]
+                err = err or exc
+                continue
+            self._half_open[(h.spi_i, src)] = sa
+            resp = M.IkeMessage(sa.spi_i, sa.spi_r, M.IKE_SA_INIT, 0, False, True, payloads)
+            out = M.encode(resp)
+            sa.init_response = out
+            sa.last_request = data
+            sa.last_response = [out]
+            sa.next_recv_mid = 1
+            self._transmit(sa, [out], resp, resp.summary(), 0)
+            ike_init.float_ports(sa) if sa.conn.encap else None
+            return
+        assert err is not None
+        self._stateless(msg, src, dst, err.notify, err.data, err.sentence, now,
+                        conn=conns[0].name)
+
+    def _stateless(self, req: M.IkeMessage, src: tuple[str, int], dst: tuple[str, int],
+                   notify: int, data: bytes, sentence: str, now: float, conn: str = "") -> None:
+        resp = M.IkeMessage(req.spi_i, bytes(8), M.IKE_SA_INIT, 0, False, True,
+                            [M.Notify(notify, data=data)])
+        out = M.encode(resp)
+        self._out.append((out, dst, src))
+        self._emit(E.IkeMessageEvent("out", dst, src, "IKE_SA_INIT", 0, True, resp.summary(),
+                                     req.spi_i, bytes(8), len(out), 0))
+        if notify != M.COOKIE:
+            self._emit(E.IkeFailure("", conn, M.NOTIFY_NAMES.get(notify, str(notify)), sentence,
+                                    True))
+
+    # ------------------------------------------------------------------ helpers for tasks
+
+    def new_spi(self) -> int:
+        """A fresh inbound ESP/AH SPI, unique on this endpoint."""
+        used = {c.spi_in for sa in self.ike_sas.values() for c in sa.children}
+        while True:
+            spi = self.rng.spi()
+            if spi not in used:
+                return spi
+
+    def _next_uid(self) -> int:
+        self._uid += 1
+        return self._uid
+
+    def _new_sa(self, conn: ConnectionConfig, initiator: bool, spi_i: bytes, spi_r: bytes,
+                local: tuple[str, int], remote: tuple[str, int]) -> IkeSa:
+        self._count += 1
+        sa = IkeSa(f"{conn.name}[{self._count}]", conn, initiator, spi_i, spi_r, local, remote)
+        self.ike_sas[sa.our_spi] = sa
+        return sa
+
+    def _active_sa(self, conn: ConnectionConfig) -> IkeSa | None:
+        for sa in self.ike_sas.values():
+            if sa.conn.name == conn.name and sa.state in (S.CREATED, S.CONNECTING, S.ESTABLISHED,
+                                                          S.REKEYING):
+                return sa
+        return None
+
+    def _by_name(self, name: str) -> IkeSa:
+        for sa in self.ike_sas.values():
+            if sa.name == name:
+                return sa
+        raise KeyError(f"no IKE_SA named {name!r}")
+
+    def _responder_conns(self, local: str, remote: str) -> list[ConnectionConfig]:
+        return [c for c in self.config.connections
+                if (not c.local_addrs or local in c.local_addrs or "%any" in c.local_addrs)
+                and (not c.remote_addrs or remote in c.remote_addrs)]
+
+    def _pick_conn_for_id(self, sa: IkeSa, peer_id: Identity) -> None:
+        """Switch the responder's IKE_SA to a connection whose ``remote.id`` fits the peer."""
+        if not sa.conn.remote.id or peer_id.matches(sa.conn.remote.id):
+            return
+        for conn in self._responder_conns(sa.local[0], sa.remote[0]):
+            if conn.proposals == sa.conn.proposals and conn.remote.id and \
+                    peer_id.matches(conn.remote.id):
+                sa.conn = conn
+                return
+
+    def _local_cred(self, sa: IkeSa) -> LocalCredential:
+        conn = sa.conn
+        ident = Identity.parse(conn.local.id or sa.local[0])
+        if conn.local.auth == "psk":
+            peer = conn.remote.id or (str(sa.peer_id) if sa.peer_id else sa.remote[0])
+            psk = self.config.psk(conn.local.id or sa.local[0], peer)
+            if psk is None:
+                raise AuthError(f"no shared secret for {ident} and {peer} in secrets")
+            return LocalCredential(ident, psk=psk)
+        return self._pubkey_cred(conn, ident)
+
+    def _pubkey_cred(self, conn: ConnectionConfig, ident: Identity) -> LocalCredential:
+        from .ca import load_pem_certs, load_pem_key
+
+        if conn.local.certs and conn.local.key and conn.local.key not in ("rsa", "ecdsa", "ed25519"):
+            with open(conn.local.key, "rb") as fp:
+                key = load_pem_key(fp.read())
+            certs: list[bytes] = []
+            for path in conn.local.certs:
+                with open(path, "rb") as fp:
+                    certs += [c.public_bytes(_der()) for c in load_pem_certs(fp.read())]
+            return LocalCredential(ident, key=key, certs=tuple(certs))
+        if self.ca is None:
+            raise AuthError(f"auth: pubkey for {ident} needs certs:/key: files or a CA")
+        key_type = conn.local.key or "ecdsa"
+        text = conn.local.id or str(ident)
+        issued = self._issued.get(f"{text}/{key_type}")
+        if issued is None:
+            issued = self._issued[f"{text}/{key_type}"] = self.ca.issue(text, key_type)
+        return LocalCredential(ident, key=issued.key, certs=(issued.cert_der,))
+
+    def _anchors(self, conn: ConnectionConfig) -> tuple[bytes, ...]:
+        from .ca import load_pem_certs
+
+        out = list(self.trust)
+        if self.ca is not None:
+            out.append(self.ca.cert_der)
+        for path in conn.remote.cacerts:
+            with open(path, "rb") as fp:
+                out += [c.public_bytes(_der()) for c in load_pem_certs(fp.read())]
+        return tuple(out)
+
+    def _peer_cred(self, sa: IkeSa, peer_id: Identity) -> PeerCredential:
+        conn = sa.conn
+        expected = Identity.parse(conn.remote.id) if conn.remote.id else ANY
+        if conn.remote.auth == "psk":
+            local = conn.local.id or sa.local[0]
+            peer = conn.remote.id or str(peer_id)
+            psk = self.config.psk(local, peer)
+            if psk is None:
+                raise AuthError(f"no shared secret for {local} and {peer} in secrets")
+            return PeerCredential(expected, psk=psk, psk_ids=(local, peer))
+        return PeerCredential(expected, anchors=self._anchors(conn))
+
+    def _certreq(self) -> M.CertReq | None:
+        import hashlib
+
+        from cryptography.hazmat.primitives import serialization as ser
+
+        anchors = self.trust + ([self.ca.cert_der] if self.ca is not None else [])
+        if not anchors:
+            return None
+        from cryptography import x509
+
+        digests = b""
+        for der in anchors:
+            spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+                ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
+            digests += hashlib.sha1(spki).digest()
+        return M.CertReq(4, digests)
+
+    def _wrap(self, sa: IkeSa, data: bytes) -> bytes:
+        return NON_ESP_MARKER + data if sa.local[1] == 4500 else data
+
+    def _transmit(self, sa: IkeSa, datagrams: list[bytes], msg: M.IkeMessage | None,
+                  summary: str, retransmit: int, exchange: int = 0, msg_id: int = 0) -> None:
+        for d in datagrams:
+            self._out.append((d, sa.local, sa.remote))
+            if msg is not None:
+                exchange, msg_id, response = msg.exchange, msg.msg_id, msg.response
+            else:
+                response = False
+            self._emit(E.IkeMessageEvent("out", sa.local, sa.remote,
+                                         M.EXCHANGE_NAMES.get(exchange, str(exchange)), msg_id,
+                                         response, summary, sa.spi_i, sa.spi_r, len(d), retransmit))
+
+    def _event_in(self, sa: IkeSa, msg: M.IkeMessage, data: bytes, src: tuple[str, int],
+                  dst: tuple[str, int]) -> None:
+        size = len(data) + (4 if dst[1] == 4500 else 0)
+        self._emit(E.IkeMessageEvent("in", dst, src, msg.exchange_name, msg.msg_id, msg.response,
+                                     msg.summary(), msg.spi_i, msg.spi_r, size, 0))
+
+    def _emit(self, event: Any) -> None:
+        self._events.append(event)
+
+    def _drop(self, reason: str, detail: str = "") -> None:
+        self.drops[reason] += 1
+        self._emit(E.IkeDrop(reason, detail))
+
+    def _state_changed(self, sa: IkeSa, old: str, new: str, detail: str) -> None:
+        self._emit(E.IkeStateChange(sa.name, old, new, detail))
+
+    def _child_state_changed(self, sa: IkeSa, child: ChildSa, old: str, new: str,
+                             detail: str) -> None:
+        self._emit(E.ChildStateChange(sa.name, child.name, child.spi_in, old, new, detail))
+
+    def _failure(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool,
+                 recovered: bool = False) -> None:
+        self._emit(E.IkeFailure(sa.name, sa.conn.name, notify, reason, sent_by_us))
+
+    def _fail(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool, now: float) -> None:
+        """An exchange failed in a way that ends the IKE_SA."""
+        self._failure(sa, notify, reason, sent_by_us)
+        self._destroy(sa, f"{notify}: {reason}", now)
+
+    def _established(self, sa: IkeSa, now: float) -> None:
+        sa.move(self, "authenticated", now, f"{sa.local_id} <-> {sa.peer_id}")
+        self._half_open.pop((sa.spi_i, sa.remote), None)
+        for key, val in list(self._half_open.items()):
+            if val is sa:
+                del self._half_open[key]
+        sa.established_at = now
+        ike_rekey.schedule(self, sa, now)
+        informational.schedule(self, sa, now)
+        self._emit(ike_rekey.sa_up_event(sa))
+
+    def _destroy(self, sa: IkeSa, reason: str, now: float, dead: bool = False) -> None:
+        """Tear the IKE_SA and its children down (no messages); apply dpd_action if ``dead``."""
+        if sa.state == S.DESTROYED:
+            return
+        restart = []
+        for child in sa.children:
+            if child.state != S.C_DELETED:
+                if dead and child.cfg.dpd_action == "restart":
+                    restart.append(child.cfg.name)
+                child.move(self, sa, "fail", reason)
+                if child.keys is not None:
+                    self._emit(E.ChildSaDown(child.keys, reason))
+        was_up = sa.state in (S.ESTABLISHED, S.REKEYING, S.REKEYED, S.DELETING)
+        sa.move(self, "fail", now, reason)
+        sa.down_reason = reason
+        sa.pending = None
+        sa.tasks.clear()
+        self.ike_sas.pop(sa.our_spi, None)
+        for key, val in list(self._half_open.items()):
+            if val is sa:
+                del self._half_open[key]
+        if was_up or sa.initiator:
+            self._emit(E.IkeSaDown(sa.name, reason))
+        for name in restart:
+            self.initiate(sa.conn.name, now, name)
+
+
+def _der() -> Any:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.DER
+
+
+__all__ = ["IkeEndpoint", "IkeError"]

@@ -1,0 +1,158 @@
+"""The state one IKE_SA and its CHILD_SAs hold (strongSwan's ``ike_sa_t`` / ``child_sa_t``).
+
+Plain mutable objects: the tasks (``tasks/``) fill them in, the task manager
+moves messages, the endpoint owns them. State changes go only through
+:meth:`IkeSa.move` / :meth:`ChildSa.move`, which consult ``states.py``'s tables.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..keys import ChildSaKeys
+from ..selectors import TrafficSelector
+from . import states as S
+from .config import ChildConfig, ConnectionConfig
+from .negotiate import Suite
+
+if TYPE_CHECKING:
+    from .endpoint import IkeEndpoint
+
+
+class IkeError(Exception):
+    """A request we refuse: the notify to answer with and the sentence saying why."""
+
+    def __init__(self, notify: int, sentence: str, data: bytes = b"", fatal: bool = True) -> None:
+        super().__init__(sentence)
+        self.notify = notify
+        self.sentence = sentence
+        self.data = data
+        self.fatal = fatal
+        """Whether the IKE_SA dies with this error (False: only a CHILD_SA failed)."""
+
+
+@dataclass
+class Pending:
+    """Our outstanding request (window of one, RFC 7296 §2.3)."""
+
+    msg_id: int
+    exchange: int
+    datagrams: list[bytes]
+    """Encoded UDP payloads (with non-ESP marker when on port 4500)."""
+    summary: str
+    task: Any
+    sent_at: float
+    deadline: float
+    tries: int = 0
+    """Retransmissions done so far."""
+
+
+@dataclass
+class ChildSa:
+    """One CHILD_SA (a pair of ESP/AH SAs) as IKE sees it."""
+
+    cfg: ChildConfig
+    state: str = S.C_CREATED
+    spi_in: int = 0
+    spi_out: int = 0
+    keys: ChildSaKeys | None = None
+    suite: Suite | None = None
+    local_ts: tuple[TrafficSelector, ...] = ()
+    remote_ts: tuple[TrafficSelector, ...] = ()
+    installed_at: float = 0.0
+    rekey_at: float | None = None
+    expire_at: float | None = None
+    unique_id: int = 0
+    rekeyed_by: ChildSa | None = None
+    """Successor once a rekey completed."""
+    collision: tuple[bytes, bytes, ChildSa] | None = None
+    """(peer's Ni, our Nr, SA we created as responder) if the peer rekeyed us while we rekeyed."""
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    def move(self, ep: IkeEndpoint, ike: IkeSa, event: str, detail: str = "") -> None:
+        old = self.state
+        self.state = S.child_next(old, event)
+        ep._child_state_changed(ike, self, old, self.state, detail)
+
+
+@dataclass
+class IkeSa:
+    """One IKE_SA with its keys, message IDs and children."""
+
+    name: str
+    conn: ConnectionConfig
+    initiator: bool
+    """Whether we are the original initiator of *this* IKE_SA (§2.2)."""
+    spi_i: bytes
+    spi_r: bytes
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    state: str = S.CREATED
+    suite: Suite | None = None
+    keys: Any = None
+    """``kdf.IkeKeys`` once IKE_SA_INIT is done."""
+    sk_in: Any = None
+    sk_out: Any = None
+    ni: bytes = b""
+    nr: bytes = b""
+    init_request: bytes = b""
+    """Raw IKE_SA_INIT request (without marker): the initiator signs it (§2.15)."""
+    init_response: bytes = b""
+    local_id: Any = None
+    peer_id: Any = None
+    nat_local: bool = False
+    """We are behind a NAT (our NATD_D_IP did not match)."""
+    nat_remote: bool = False
+    """The peer is behind a NAT."""
+    next_send_mid: int = 0
+    next_recv_mid: int = 0
+    pending: Pending | None = None
+    last_request: bytes = b""
+    """Bytes of the last request we answered (duplicate detection)."""
+    last_response: list[bytes] = field(default_factory=list)
+    tasks: deque = field(default_factory=deque)
+    children: list[ChildSa] = field(default_factory=list)
+    established_at: float = 0.0
+    last_heard: float = 0.0
+    rekey_at: float | None = None
+    expire_at: float | None = None
+    keepalive_at: float | None = None
+    dpd_at: float | None = None
+    rekeyed_by: IkeSa | None = None
+    collision: Any = None
+    """Set when the peer rekeyed this IKE_SA while we were rekeying it too."""
+    first_child: str | None = None
+    """Child to create in IKE_AUTH (initiator)."""
+    down_reason: str = ""
+    peer_hashes: set = field(default_factory=set)
+    """Hash algorithms the peer announced (RFC 7427 SIGNATURE_HASH_ALGORITHMS)."""
+    peer_certreq: bool = False
+    peer_cert: Any = None
+    """The certificate that authenticated the peer (pubkey)."""
+
+    @property
+    def our_spi(self) -> bytes:
+        return self.spi_i if self.initiator else self.spi_r
+
+    @property
+    def encap(self) -> bool:
+        return self.local[1] == 4500 or self.remote[1] == 4500
+
+    def move(self, ep: IkeEndpoint, event: str, now: float, detail: str = "") -> None:
+        old = self.state
+        self.state = S.ike_next(old, event)
+        ep._state_changed(self, old, self.state, detail)
+
+    def child_by_spi_in(self, spi: int) -> ChildSa | None:
+        return next((c for c in self.children if c.spi_in == spi), None)
+
+    def child_by_spi_out(self, spi: int) -> ChildSa | None:
+        return next((c for c in self.children if c.spi_out == spi), None)
+
+    def live_children(self) -> list[ChildSa]:
+        return [c for c in self.children if c.state != S.C_DELETED]

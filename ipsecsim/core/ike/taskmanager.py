@@ -1,0 +1,138 @@
+"""Moves messages for one IKE_SA: queued tasks, the request window, retransmission, responses.
+
+strongSwan's ``task_manager_v2.c`` in small: we have at most one request in
+flight (window 1, RFC 7296 §2.3); queued tasks wait their turn. A request is
+retransmitted after ``timeout × base^n`` seconds (strongSwan's schedule: 4 s,
+×1.8, 5 retransmissions, then the IKE_SA fails). A request the peer repeats
+gets our cached response; a response we did not ask for is dropped and counted.
+
+A task is an object with ``exchange`` (int), ``build(ep, sa, now) -> list |
+None`` (the request payloads, or None when it is no longer needed) and
+``process(ep, sa, msg, now)`` (the response). Responder sides are functions
+``respond(ep, sa, msg, now) -> list`` in the ``tasks`` modules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import message as M
+from . import states as S
+from .ikesa import IkeError, IkeSa, Pending
+from .tasks import child_create, child_rekey, ike_auth, ike_rekey, informational
+
+if TYPE_CHECKING:
+    from .endpoint import IkeEndpoint
+
+
+def queue(ep: IkeEndpoint, sa: IkeSa, task: Any, now: float, front: bool = False) -> None:
+    """Add a task and start it if the window is free."""
+    if front:
+        sa.tasks.appendleft(task)
+    else:
+        sa.tasks.append(task)
+    kick(ep, sa, now)
+
+
+def has_task(sa: IkeSa, cls: type) -> bool:
+    return any(isinstance(t, cls) for t in sa.tasks) or (
+        sa.pending is not None and isinstance(sa.pending.task, cls))
+
+
+def kick(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    """Send the next queued request if none is outstanding."""
+    while sa.pending is None and sa.tasks and sa.state != S.DESTROYED:
+        task = sa.tasks.popleft()
+        payloads = task.build(ep, sa, now)
+        if payloads is None:
+            continue
+        send_request(ep, sa, task, payloads, now)
+
+
+def _timeout(sa: IkeSa, tries: int) -> float:
+    return sa.conn.retransmit_timeout * sa.conn.retransmit_base ** tries
+
+
+def send_request(ep: IkeEndpoint, sa: IkeSa, task: Any, payloads: list, now: float) -> None:
+    ex = task.exchange
+    msg = M.IkeMessage(sa.spi_i, sa.spi_r, ex, sa.next_send_mid, sa.initiator, False, payloads)
+    data = M.encode(msg, None if ex == M.IKE_SA_INIT else sa.sk_out)
+    if ex == M.IKE_SA_INIT:
+        sa.init_request = data
+    summary = msg.summary()
+    sa.pending = Pending(sa.next_send_mid, ex, [ep._wrap(sa, data)], summary, task, now,
+                         now + _timeout(sa, 0))
+    sa.next_send_mid += 1
+    ep._transmit(sa, sa.pending.datagrams, msg, summary, 0)
+
+
+def handle_response(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float) -> None:
+    pending = sa.pending
+    assert pending is not None
+    sa.pending = None
+    if msg.exchange == M.IKE_SA_INIT:
+        sa.init_response = raw
+    pending.task.process(ep, sa, msg, now)
+    kick(ep, sa, now)
+
+
+def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float) -> None:
+    """Answer the peer's request (message ID already checked) and cache the answer."""
+    ex = msg.exchange
+    fatal = None
+    try:
+        if ex == M.IKE_AUTH:
+            payloads = ike_auth.respond(ep, sa, msg, now)
+        elif ex == M.CREATE_CHILD_SA:
+            if sa.state not in (S.ESTABLISHED, S.REKEYING):
+                raise IkeError(M.TEMPORARY_FAILURE,
+                               f"CREATE_CHILD_SA refused: the IKE_SA is {sa.state}", fatal=False)
+            sa_p = msg.find(M.SA)
+            if sa_p is not None and sa_p.proposals and sa_p.proposals[0].protocol == 1:
+                payloads = ike_rekey.respond(ep, sa, msg, now)
+            elif msg.notify(M.REKEY_SA) is not None:
+                payloads = child_rekey.respond(ep, sa, msg, now)
+            else:
+                payloads = child_create.respond(ep, sa, msg, now)
+        elif ex == M.INFORMATIONAL:
+            payloads = informational.respond(ep, sa, msg, now)
+        else:
+            raise IkeError(M.INVALID_SYNTAX, f"unexpected exchange type {ex} in a request")
+    except IkeError as err:
+        payloads = [M.Notify(err.notify, data=err.data)]
+        ep._failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True)
+        if err.fatal:
+            fatal = err
+    send_response(ep, sa, msg, payloads, raw, now)
+    if fatal is not None and sa.state != S.DESTROYED:
+        ep._destroy(sa, f"{M.NOTIFY_NAMES.get(fatal.notify)}: {fatal.sentence}", now)
+    kick(ep, sa, now)
+
+
+def send_response(ep: IkeEndpoint, sa: IkeSa, req: M.IkeMessage, payloads: list, raw: bytes,
+                  now: float) -> None:
+    msg = M.IkeMessage(sa.spi_i, sa.spi_r, req.exchange, req.msg_id, sa.initiator, True, payloads)
+    data = M.encode(msg, sa.sk_out)
+    sa.last_request = raw
+    sa.last_response = [ep._wrap(sa, data)]
+    sa.next_recv_mid = req.msg_id + 1
+    ep._transmit(sa, sa.last_response, msg, msg.summary(), 0)
+
+
+def check_retransmit(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    """Retransmit the outstanding request if its time has come, or give up."""
+    p = sa.pending
+    if p is None or now < p.deadline:
+        return
+    if p.tries >= sa.conn.retransmit_tries:
+        total = now - p.sent_at
+        name = M.EXCHANGE_NAMES.get(p.exchange, str(p.exchange))
+        reason = (f"no response to {name} (message ID {p.msg_id}) after {p.tries} "
+                  f"retransmissions over {total:.1f} s")
+        sa.pending = None
+        ep._failure(sa, "TIMEOUT", reason, False)
+        ep._destroy(sa, reason, now, dead=True)
+        return
+    p.tries += 1
+    p.deadline = now + _timeout(sa, p.tries)
+    ep._transmit(sa, p.datagrams, None, p.summary, p.tries, exchange=p.exchange, msg_id=p.msg_id)

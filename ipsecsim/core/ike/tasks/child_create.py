@@ -1,0 +1,266 @@
+"""CHILD_SA creation (RFC 7296 §1.3.1, §2.17), and the pieces IKE_AUTH and rekeying share.
+
+::
+
+    CREATE_CHILD_SA { SA, Ni, [KEi], TSi, TSr } -->
+                    <-- { SA, Nr, [KEr], TSi, TSr }
+
+The first CHILD_SA rides in IKE_AUTH without nonces or KE (its DH transforms
+are stripped, §1.2); a rekey adds ``N(REKEY_SA)`` (see ``child_rekey.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ... import algorithms as A
+from ...keys import ChildSaKeys
+from .. import events as E
+from .. import message as M
+from .. import states as S
+from ..config import ChildConfig
+from ..dh import DhError, new_key_exchange
+from ..ikesa import ChildSa, IkeError, IkeSa
+from ..kdf import child_keymat
+from ..negotiate import (
+    NegotiationError,
+    Suite,
+    check_narrowed,
+    narrow_pair,
+    resolve_ts,
+    select_proposal,
+)
+
+if TYPE_CHECKING:
+    from ..endpoint import IkeEndpoint
+
+_PROTO = {"esp": A.PROTO_ESP, "ah": A.PROTO_AH}
+NONCE_SIZE = 32
+
+
+def new_child(ep: IkeEndpoint, sa: IkeSa, cfg: ChildConfig) -> ChildSa:
+    """A CHILD_SA object with a fresh inbound SPI and our configured selectors."""
+    child = ChildSa(cfg, spi_in=ep.new_spi(), unique_id=ep._next_uid())
+    child.local_ts = tuple(resolve_ts(cfg.local_ts, sa.local[0]))
+    child.remote_ts = tuple(resolve_ts(cfg.remote_ts, sa.remote[0]))
+    return child
+
+
+def offer(child: ChildSa, strip_dh: bool, middle: list, rekey_spi: int = 0) -> list:
+    """Request payloads: [N(REKEY_SA)], [N(USE_TRANSPORT_MODE)], SA, <middle>, TSi, TSr."""
+    cfg = child.cfg
+    props = [replace(p, dh=()) for p in cfg.proposals] if strip_dh else list(cfg.proposals)
+    out: list = []
+    if rekey_spi:
+        out.append(M.Notify(M.REKEY_SA, _PROTO[cfg.protocol], rekey_spi.to_bytes(4, "big")))
+    if cfg.mode == "transport":
+        out.append(M.Notify(M.USE_TRANSPORT_MODE))
+    out.append(M.SA(M.sa_proposals_from(props, child.spi_in.to_bytes(4, "big"))))
+    out += middle
+    out += [M.TS(True, list(child.local_ts)), M.TS(False, list(child.remote_ts))]
+    return out
+
+
+def peer_refusal(child: ChildSa, msg: M.IkeMessage) -> tuple[str, str] | None:
+    """(notify name, sentence) if the response refuses the CHILD_SA."""
+    errors = [n for n in msg.find_all(M.Notify) if n.is_error]
+    if not errors:
+        return None
+    n = errors[0]
+    cfg = child.cfg
+    if n.notify_type == M.TS_UNACCEPTABLE:
+        why = (f"we proposed TSi {', '.join(map(str, child.local_ts))}, "
+               f"TSr {', '.join(map(str, child.remote_ts))}")
+    elif n.notify_type == M.NO_PROPOSAL_CHOSEN:
+        why = "we offered " + ", ".join(p.describe() for p in cfg.proposals)
+    elif n.notify_type == M.INVALID_KE_PAYLOAD:
+        group = int.from_bytes(n.data[:2], "big") if len(n.data) >= 2 else 0
+        why = f"peer wants PFS group {A.transform_name(A.TRANSFORM_DH, group)}"
+    else:
+        why = "see the peer's log"
+    return n.name, f"peer refused CHILD_SA {cfg.name!r} with {n.name}: {why}"
+
+
+def accept_response(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessage,
+                    strip_dh: bool) -> tuple[Suite, list, list, bool]:
+    """Initiator: check the responder's SA/TS answer; (suite, local_ts, remote_ts, transport)."""
+    sa_p, tsi, tsr = msg.find(M.SA), msg.find_ts(True), msg.find_ts(False)
+    if sa_p is None or tsi is None or tsr is None or len(sa_p.proposals) != 1:
+        raise NegotiationError("INVALID_SYNTAX", "CHILD_SA response lacks SA (one proposal), "
+                                                 "TSi or TSr")
+    suite = select_proposal(sa_p.proposals, child.cfg.proposals, child.cfg.protocol, strip_dh)
+    if len(suite.spi) != 4:
+        raise NegotiationError("INVALID_SYNTAX", "CHILD_SA response has no 4-byte SPI")
+    check_narrowed(child.local_ts, tsi.selectors, "TSi")
+    check_narrowed(child.remote_ts, tsr.selectors, "TSr")
+    transport = child.cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
+    return suite, tsi.selectors, tsr.selectors, transport
+
+
+def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
+                 cfgs: tuple[ChildConfig, ...] | None = None
+                 ) -> tuple[ChildConfig, Suite, list, list]:
+    """Responder: the first child config whose selectors and proposals fit the request."""
+    sa_p, tsi, tsr = msg.find(M.SA), msg.find_ts(True), msg.find_ts(False)
+    if sa_p is None or tsi is None or tsr is None:
+        raise IkeError(M.INVALID_SYNTAX, "CHILD_SA request lacks SA, TSi or TSr", fatal=False)
+    errors: list[tuple[int, str, NegotiationError]] = []
+    for cfg in cfgs if cfgs is not None else sa.conn.children:
+        remote = resolve_ts(cfg.remote_ts, sa.remote[0])
+        if sa.nat_remote and "dynamic" in cfg.remote_ts:  # peer's private address (strongSwan)
+            remote = [t for t in tsi.selectors if t.start == t.end] or remote
+        local = resolve_ts(cfg.local_ts, sa.local[0])
+        try:
+            ni, nr = narrow_pair(tsi.selectors, tsr.selectors, remote, local)
+        except NegotiationError as exc:
+            errors.append((1, cfg.name, exc))
+            continue
+        try:
+            suite = select_proposal(sa_p.proposals, cfg.proposals, cfg.protocol, strip_dh)
+        except NegotiationError as exc:
+            errors.append((0, cfg.name, exc))
+            continue
+        return cfg, suite, ni, nr
+    if not errors:
+        raise IkeError(M.NO_PROPOSAL_CHOSEN, f"connection {sa.conn.name!r} has no children",
+                       fatal=False)
+    _, name, exc = min(errors, key=lambda e: e[0])
+    notify = M.NO_PROPOSAL_CHOSEN if exc.notify == "NO_PROPOSAL_CHOSEN" else M.TS_UNACCEPTABLE
+    raise IkeError(notify, f"CHILD_SA {name!r}: {exc.sentence}", fatal=False)
+
+
+def answer(child: ChildSa, suite: Suite, middle: list, tsi: list, tsr: list,
+           transport: bool) -> list:
+    """Responder payloads: [N(USE_TRANSPORT_MODE)], SA (chosen, our SPI), <middle>, TSi, TSr."""
+    out: list = [M.Notify(M.USE_TRANSPORT_MODE)] if transport else []
+    out.append(M.SA([M.SaProposal(suite.num, _PROTO[child.cfg.protocol],
+                                  child.spi_in.to_bytes(4, "big"),
+                                  [M.Transform(t, i, b) for t, i, b in suite.transforms])]))
+    out += middle
+    out += [M.TS(True, list(tsi)), M.TS(False, list(tsr))]
+    return out
+
+
+def complete(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, suite: Suite, local_ts: list,
+             remote_ts: list, ni: bytes, nr: bytes, shared: bytes | None, exch_initiator: bool,
+             transport: bool, now: float) -> None:
+    """Derive KEYMAT (§2.17), fill in the keys, install and announce the CHILD_SA."""
+    cfg = child.cfg
+    i2r_e, i2r_a, r2i_e, r2i_a = child_keymat(sa.suite.prf, sa.keys.sk_d, ni, nr, suite.encr,
+                                              suite.integ, shared)
+    if exch_initiator:
+        out_e, out_a, in_e, in_a = i2r_e, i2r_a, r2i_e, r2i_a
+    else:
+        in_e, in_a, out_e, out_a = i2r_e, i2r_a, r2i_e, r2i_a
+    child.spi_out = int.from_bytes(suite.spi, "big")
+    child.suite = suite
+    child.local_ts, child.remote_ts = tuple(local_ts), tuple(remote_ts)
+    lifetime = {"soft_bytes": cfg.rekey_bytes, "hard_bytes": cfg.life_bytes,
+                "soft_packets": cfg.rekey_packets, "hard_packets": cfg.life_packets}
+    child.keys = ChildSaKeys(
+        name=cfg.name, proto=cfg.protocol, mode="transport" if transport else "tunnel",
+        spi_in=child.spi_in, spi_out=child.spi_out, encr=suite.encr, integ=suite.integ,
+        key_in_encr=in_e, key_in_integ=in_a, key_out_encr=out_e, key_out_integ=out_a,
+        local_addr=sa.local[0], remote_addr=sa.remote[0], local_ts=child.local_ts,
+        remote_ts=child.remote_ts, esn=suite.esn,
+        encap=(4500, sa.remote[1]) if sa.encap else None,
+        replay_window=cfg.replay_window, lifetime=lifetime, ike_sa=sa.name,
+        unique_id=child.unique_id,
+    )
+    if child not in sa.children:
+        sa.children.append(child)
+    child.installed_at = now
+    child.move(ep, sa, "install", f"{suite.describe()} in {child.spi_in:08x} out {child.spi_out:08x}")
+    if cfg.rekey_time:
+        child.rekey_at = now + cfg.rekey_time - ep.rng.uniform(0, cfg.rand_time)
+    if cfg.life_time:
+        child.expire_at = now + cfg.life_time
+    ep._emit(E.ChildSaUp(child.keys))
+
+
+def pfs_ke(ep: IkeEndpoint, cfg: ChildConfig):
+    """A key exchange for the first PFS group of the child's proposals, or None."""
+    groups = cfg.pfs_groups
+    return new_key_exchange(groups[0], ep.rng) if groups else None
+
+
+def peer_shared(kx, ke: M.KE | None, what: str) -> bytes | None:
+    if kx is None:
+        return None
+    if ke is None or ke.group != kx.group:
+        raise NegotiationError("INVALID_SYNTAX", f"{what} lacks the KE payload for PFS")
+    try:
+        return kx.shared_secret(ke.data)
+    except DhError as exc:
+        raise NegotiationError("INVALID_SYNTAX", f"{what} has an invalid KE: {exc}") from None
+
+
+def responder_pfs(ep: IkeEndpoint, suite: Suite, msg: M.IkeMessage) -> tuple[list, bytes | None]:
+    """Responder PFS: ([KEr], g^ir) when the chosen proposal has a DH group."""
+    ke = msg.find(M.KE)
+    if not suite.dh:
+        return [], None
+    if ke is None or ke.group != suite.dh:
+        raise IkeError(M.INVALID_KE_PAYLOAD,
+                       f"CHILD_SA wants PFS with {A.transform_name(A.TRANSFORM_DH, suite.dh)}",
+                       data=suite.dh.to_bytes(2, "big"), fatal=False)
+    kx = new_key_exchange(suite.dh, ep.rng)
+    try:
+        shared = kx.shared_secret(ke.data)
+    except DhError as exc:
+        raise IkeError(M.INVALID_SYNTAX, f"invalid KE: {exc}", fatal=False) from None
+    return [M.KE(suite.dh, kx.public_bytes)], shared
+
+
+class ChildCreate:
+    """Initiator: an additional CHILD_SA over an established IKE_SA."""
+
+    exchange = M.CREATE_CHILD_SA
+
+    def __init__(self, cfg: ChildConfig) -> None:
+        self.cfg = cfg
+        self.child: ChildSa | None = None
+
+    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+        if sa.state != S.ESTABLISHED:
+            return None
+        self.child = new_child(ep, sa, self.cfg)
+        self.ni = ep.rng.bytes(NONCE_SIZE)
+        self.kx = pfs_ke(ep, self.cfg)
+        middle: list = [M.Nonce(self.ni)]
+        if self.kx is not None:
+            middle.append(M.KE(self.kx.group, self.kx.public_bytes))
+        return offer(self.child, False, middle)
+
+    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        child = self.child
+        assert child is not None
+        refused = peer_refusal(child, msg)
+        if refused:
+            ep._failure(sa, refused[0], refused[1], False)
+            return
+        try:
+            suite, lts, rts, transport = accept_response(ep, sa, child, msg, False)
+            nonce = msg.find(M.Nonce)
+            if nonce is None:
+                raise NegotiationError("INVALID_SYNTAX", "CREATE_CHILD_SA response lacks Nr")
+            shared = peer_shared(self.kx, msg.find(M.KE), "CREATE_CHILD_SA response")
+        except NegotiationError as exc:
+            ep._failure(sa, exc.notify, exc.sentence, True)
+            return
+        complete(ep, sa, child, suite, lts, rts, self.ni, nonce.data, shared, True, transport, now)
+
+
+def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+    """Responder: a new CHILD_SA."""
+    nonce = msg.find(M.Nonce)
+    if nonce is None:
+        raise IkeError(M.INVALID_SYNTAX, "CREATE_CHILD_SA request lacks Ni", fatal=False)
+    cfg, suite, tsi, tsr = select_child(ep, sa, msg, False)
+    middle_ke, shared = responder_pfs(ep, suite, msg)
+    child = new_child(ep, sa, cfg)
+    nr = ep.rng.bytes(NONCE_SIZE)
+    transport = cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
+    complete(ep, sa, child, suite, tsr, tsi, nonce.data, nr, shared, False, transport, now)
+    return answer(child, suite, [M.Nonce(nr), *middle_ke], tsi, tsr, transport)

@@ -1,0 +1,176 @@
+"""CHILD_SA rekeying (RFC 7296 §1.3.3, §2.8) with make-before-break and collisions (§2.8.1).
+
+::
+
+    CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, [KEi], TSi, TSr } -->
+                    <-- { SA, Nr, [KEr], TSi, TSr }
+    INFORMATIONAL { D(old SPI) } -->
+                  <-- { D(old SPI') }
+
+The new SA is installed as soon as the exchange completes; the old one stays
+installed (inbound keeps decrypting packets in flight) until its DELETE is
+answered. When both ends rekey the same CHILD_SA at once, the exchange with
+the lowest of the four nonces made a redundant SA, which its initiator deletes;
+the other initiator deletes the old SA.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import events as E
+from .. import message as M
+from .. import states as S
+from ..ikesa import ChildSa, IkeError, IkeSa
+from ..negotiate import NegotiationError
+from . import child_create as CC
+from .informational import Informational
+
+if TYPE_CHECKING:
+    from ..endpoint import IkeEndpoint
+
+RETRY_DELAY = 10.0
+"""Seconds before a rekey refused with TEMPORARY_FAILURE is tried again."""
+
+
+class ChildRekey:
+    """Initiator side of a CHILD_SA rekey."""
+
+    exchange = M.CREATE_CHILD_SA
+
+    def __init__(self, old: ChildSa) -> None:
+        self.old = old
+        self.child: ChildSa | None = None
+
+    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+        old = self.old
+        if old.state != S.C_INSTALLED or sa.state != S.ESTABLISHED:
+            return None
+        old.move(ep, sa, "rekey")
+        child = self.child = CC.new_child(ep, sa, old.cfg)
+        child.local_ts, child.remote_ts = old.local_ts, old.remote_ts
+        self.ni = ep.rng.bytes(CC.NONCE_SIZE)
+        self.kx = CC.pfs_ke(ep, old.cfg)
+        middle: list = [M.Nonce(self.ni)]
+        if self.kx is not None:
+            middle.append(M.KE(self.kx.group, self.kx.public_bytes))
+        return CC.offer(child, False, middle, rekey_spi=old.spi_in)
+
+    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        old, child = self.old, self.child
+        assert child is not None
+        refused = CC.peer_refusal(child, msg)
+        if refused:
+            ep._failure(sa, refused[0], refused[1], False)
+            if old.state == S.C_REKEYING:
+                old.move(ep, sa, "rekey_failed", refused[0])
+                if refused[0] == "TEMPORARY_FAILURE":
+                    old.rekey_at = now + RETRY_DELAY * (1 + ep.rng.random())
+            return
+        try:
+            suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, False)
+            nonce = msg.find(M.Nonce)
+            if nonce is None:
+                raise NegotiationError("INVALID_SYNTAX", "rekey response lacks Nr")
+            shared = CC.peer_shared(self.kx, msg.find(M.KE), "rekey response")
+        except NegotiationError as exc:
+            ep._failure(sa, exc.notify, exc.sentence, True)
+            if old.state == S.C_REKEYING:
+                old.move(ep, sa, "rekey_failed", exc.sentence)
+            return
+        CC.complete(ep, sa, child, suite, lts, rts, self.ni, nonce.data, shared, True, transport,
+                    now)
+        if old.state == S.C_DELETED:  # deleted while we rekeyed: the new SA stands alone
+            return
+        if old.collision is not None:
+            peer_ni, our_nr, peer_child = old.collision
+            ours = min(self.ni, nonce.data)
+            theirs = min(peer_ni, our_nr)
+            if ours < theirs:  # our exchange made the redundant SA: delete it, keep the peer's
+                old.move(ep, sa, "rekeyed", "collision lost: peer's SA survives")
+                old.rekeyed_by = peer_child
+                ep._emit(E.ChildSaRekeyed(old.keys, peer_child.keys))
+                _queue(ep, sa, Informational("delete_child", child, "redundant (rekey collision)"),
+                       now)
+                return
+            detail = "collision won: peer deletes its redundant SA"
+        else:
+            detail = f"rekeyed to {child.spi_in:08x}/{child.spi_out:08x}"
+        old.move(ep, sa, "rekeyed", detail)
+        old.rekeyed_by = child
+        ep._emit(E.ChildSaRekeyed(old.keys, child.keys))
+        _queue(ep, sa, Informational("delete_child", old, "rekeyed"), now)
+
+
+def _queue(ep: IkeEndpoint, sa: IkeSa, task: object, now: float) -> None:
+    from .. import taskmanager as tm
+
+    tm.queue(ep, sa, task, now)
+
+
+def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+    """Responder side: the peer rekeys the CHILD_SA named by N(REKEY_SA)."""
+    n = msg.notify(M.REKEY_SA)
+    assert n is not None
+    old = sa.child_by_spi_out(int.from_bytes(n.spi, "big")) if len(n.spi) == 4 else None
+    if old is None or old.state in (S.C_DELETED, S.C_DELETING):
+        raise IkeError(M.CHILD_SA_NOT_FOUND,
+                       f"peer rekeys CHILD_SA {n.spi.hex()}, which we do not have (any more)",
+                       fatal=False)
+    if old.state == S.C_REKEYED:
+        raise IkeError(M.TEMPORARY_FAILURE,
+                       f"CHILD_SA {old.name!r} {old.spi_in:08x} is already rekeyed", fatal=False)
+    nonce = msg.find(M.Nonce)
+    if nonce is None:
+        raise IkeError(M.INVALID_SYNTAX, "rekey request lacks Ni", fatal=False)
+    cfg, suite, tsi, tsr = CC.select_child(ep, sa, msg, False, cfgs=(old.cfg,))
+    middle_ke, shared = CC.responder_pfs(ep, suite, msg)
+    child = CC.new_child(ep, sa, cfg)
+    nr = ep.rng.bytes(CC.NONCE_SIZE)
+    transport = cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
+    CC.complete(ep, sa, child, suite, tsr, tsi, nonce.data, nr, shared, False, transport, now)
+    if old.state == S.C_REKEYING:
+        old.collision = (nonce.data, nr, child)  # decided when our own rekey completes
+    else:
+        old.move(ep, sa, "rekeyed", f"rekeyed by peer to {child.spi_in:08x}/{child.spi_out:08x}")
+        old.rekeyed_by = child
+        ep._emit(E.ChildSaRekeyed(old.keys, child.keys))
+    return CC.answer(child, suite, [M.Nonce(nr), *middle_ke], tsi, tsr, transport)
+
+
+def start(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float) -> None:
+    """Begin rekeying ``child`` (soft lifetime reached, or asked to)."""
+    from .. import taskmanager as tm
+
+    child.rekey_at = None
+    if child.state != S.C_INSTALLED:
+        return
+    if sa.state != S.ESTABLISHED:
+        child.rekey_at = now + 1.0  # the IKE_SA is busy (rekeying): try again shortly
+        return
+    if any(isinstance(t, ChildRekey) and t.old is child for t in sa.tasks):
+        return
+    tm.queue(ep, sa, ChildRekey(child), now)
+
+
+def expire(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) -> None:
+    """Hard lifetime: the SA is unusable now; tell the data plane and the peer."""
+    child.expire_at = None
+    child.rekey_at = None
+    if child.state in (S.C_DELETED, S.C_DELETING):
+        return
+    ep._emit(E.ChildSaDown(child.keys, f"hard expired: {reason}"))
+    task = Informational("delete_child", child, f"hard expired: {reason}")
+    task.down_sent = True
+    child.move(ep, sa, "close", f"hard expired: {reason}")
+    _queue(ep, sa, task, now)
+
+
+def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    for child in list(sa.children):
+        if child.state == S.C_DELETED:
+            continue
+        if child.expire_at is not None and now >= child.expire_at:
+            expire(ep, sa, child, now, f"life_time {child.cfg.life_time:g} s")
+        elif child.rekey_at is not None and now >= child.rekey_at:
+            start(ep, sa, child, now)

@@ -1,0 +1,139 @@
+"""IKE_AUTH (RFC 7296 §1.2, §2.15): identities, AUTH (PSK or signatures) and the first CHILD_SA.
+
+::
+
+    IKE_AUTH { IDi, [CERT], [CERTREQ], [IDr], AUTH, [N(USE_TRANSPORT_MODE)], SA, TSi, TSr } -->
+             <-- { IDr, [CERT], AUTH, [N(USE_TRANSPORT_MODE)], SA, TSi, TSr }
+
+A refused CHILD_SA (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE) does not take the
+IKE_SA down (§2.21.3); a failed AUTH does (AUTHENTICATION_FAILED).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import message as M
+from ..auth import AuthError, build_auth, signed_octets, verify_auth
+from ..ids import Identity
+from ..ikesa import IkeError, IkeSa
+from ..negotiate import NegotiationError
+from . import child_create as CC
+
+if TYPE_CHECKING:
+    from ..endpoint import IkeEndpoint
+
+CERT_X509 = 4
+
+
+def _our_payloads(ep: IkeEndpoint, sa: IkeSa, initiator: bool) -> list:
+    """[ID, CERT*, AUTH] for our side (raises AuthError when we have no credential)."""
+    cred = ep._local_cred(sa)
+    idp = M.ID(initiator, cred.identity.id_type, cred.identity.data)
+    sa.local_id = cred.identity
+    if initiator:
+        octets = signed_octets(sa.init_request, sa.nr, sa.suite.prf, sa.keys.sk_pi, idp.body)
+    else:
+        octets = signed_octets(sa.init_response, sa.ni, sa.suite.prf, sa.keys.sk_pr, idp.body)
+    auth = build_auth(cred, octets, sa.suite.prf, sa.peer_hashes)
+    return [idp, *[M.Cert(CERT_X509, c) for c in cred.certs[:1]], auth]
+
+
+def _verify_peer(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, initiator_id: bool) -> None:
+    """Check the peer's ID and AUTH; raise AuthError with the sentence."""
+    idp, auth = msg.find_id(initiator_id), msg.find(M.Auth)
+    if idp is None or auth is None:
+        raise AuthError("IKE_AUTH message lacks the peer's ID or AUTH payload")
+    peer_id = Identity(idp.id_type, bytes(idp.data))
+    sa.peer_id = peer_id
+    if initiator_id:  # we are the responder: the initiator signed its request
+        octets = signed_octets(sa.init_request, sa.nr, sa.suite.prf, sa.keys.sk_pi, idp.body)
+    else:
+        octets = signed_octets(sa.init_response, sa.ni, sa.suite.prf, sa.keys.sk_pr, idp.body)
+    certs = [c.data for c in msg.find_all(M.Cert) if c.encoding == CERT_X509]
+    sa.peer_cert = verify_auth(auth, octets, sa.suite.prf, ep._peer_cred(sa, peer_id), certs,
+                               peer_id)
+
+
+class IkeAuth:
+    """Initiator side of IKE_AUTH."""
+
+    exchange = M.IKE_AUTH
+
+    def __init__(self) -> None:
+        self.child = None
+
+    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+        conn = sa.conn
+        try:
+            ours = _our_payloads(ep, sa, True)
+        except AuthError as exc:
+            ep._fail(sa, "AUTHENTICATION_FAILED", f"cannot authenticate ourselves: {exc}", True, now)
+            return None
+        out = ours[:-1]
+        if conn.remote.auth == "pubkey":
+            req = ep._certreq()
+            if req is not None:
+                out.append(req)
+        if conn.remote.id and not Identity.parse(conn.remote.id).is_any:
+            rid = Identity.parse(conn.remote.id)
+            out.append(M.ID(False, rid.id_type, rid.data))
+        out.append(ours[-1])
+        if sa.first_child:
+            self.child = CC.new_child(ep, sa, conn.child(sa.first_child))
+            out += CC.offer(self.child, True, [])
+        return out
+
+    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        if msg.find(M.Auth) is None:
+            errors = [n for n in msg.find_all(M.Notify) if n.is_error]
+            name = errors[0].name if errors else "INVALID_SYNTAX"
+            why = ("the peer did not accept our AUTH (wrong pre-shared key, identity or "
+                   "certificate)" if name == "AUTHENTICATION_FAILED"
+                   else f"peer answered IKE_AUTH with {name}")
+            ep._fail(sa, name, why, False, now)
+            return
+        try:
+            _verify_peer(ep, sa, msg, False)
+        except AuthError as exc:
+            ep._fail(sa, "AUTHENTICATION_FAILED", str(exc), True, now)
+            return
+        ep._established(sa, now)
+        child = self.child
+        if child is None:
+            return
+        refused = CC.peer_refusal(child, msg)
+        if refused:
+            ep._failure(sa, refused[0], refused[1], False)
+            return
+        try:
+            suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, True)
+        except NegotiationError as exc:
+            ep._failure(sa, exc.notify, exc.sentence, True)
+            return
+        CC.complete(ep, sa, child, suite, lts, rts, sa.ni, sa.nr, None, True, transport, now)
+
+
+def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+    """Responder side: verify the initiator, authenticate ourselves, set up the first child."""
+    if msg.find_id(True) is None or msg.find(M.Auth) is None:
+        raise IkeError(M.INVALID_SYNTAX, "IKE_AUTH request lacks IDi or AUTH")
+    idp = msg.find_id(True)
+    ep._pick_conn_for_id(sa, Identity(idp.id_type, bytes(idp.data)))
+    try:
+        _verify_peer(ep, sa, msg, True)
+        out = _our_payloads(ep, sa, False)
+    except AuthError as exc:
+        raise IkeError(M.AUTHENTICATION_FAILED, str(exc)) from None
+    ep._established(sa, now)
+    if msg.find(M.SA) is None:
+        return out
+    try:
+        cfg, suite, tsi, tsr = CC.select_child(ep, sa, msg, True)
+    except IkeError as err:
+        ep._failure(sa, M.NOTIFY_NAMES[err.notify], err.sentence, True)
+        return [*out, M.Notify(err.notify, data=err.data)]
+    child = CC.new_child(ep, sa, cfg)
+    transport = cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
+    CC.complete(ep, sa, child, suite, tsr, tsi, sa.ni, sa.nr, None, False, transport, now)
+    return out + CC.answer(child, suite, [], tsi, tsr, transport)

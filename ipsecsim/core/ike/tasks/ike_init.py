@@ -1,0 +1,237 @@
+"""IKE_SA_INIT (RFC 7296 §1.2): proposals, Diffie-Hellman, nonces, NAT detection, COOKIE.
+
+::
+
+    IKE_SA_INIT { [N(COOKIE)], SA, KEi, Ni, N(NATD_S_IP), N(NATD_D_IP) } -->
+                <-- { SA, KEr, Nr, N(NATD_S_IP), N(NATD_D_IP), [CERTREQ] }
+
+Error answers: ``N(INVALID_KE_PAYLOAD, group)`` (the initiator retries with that
+group, §1.2), ``N(COOKIE)`` (§2.6, the initiator retries with the cookie first),
+``N(NO_PROPOSAL_CHOSEN)``, ``N(INVALID_SYNTAX)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from ... import algorithms as A
+from .. import message as M
+from .. import states as S
+from ..dh import DhError, new_key_exchange
+from ..ikesa import IkeError, IkeSa
+from ..kdf import derive_ike_keys
+from ..negotiate import NegotiationError, Suite, select_proposal
+from ..sk import SkCipher
+
+if TYPE_CHECKING:
+    from ..endpoint import IkeEndpoint
+
+ZERO_SPI = bytes(8)
+NONCE_SIZE = 32
+_HASH_ALGS = bytes.fromhex("0002000300040005")  # SHA2-256/384/512, Identity (RFC 7427 §4)
+
+
+def natd_hash(spi_i: bytes, spi_r: bytes, addr: str, port: int) -> bytes:
+    """RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | Port)."""
+    ip = bytes(int(x) for x in addr.split("."))
+    return hashlib.sha1(spi_i + spi_r + ip + port.to_bytes(2, "big")).digest()
+
+
+def natd_payloads(ep: IkeEndpoint, sa: IkeSa, spi_r: bytes) -> list:
+    """NAT_DETECTION_SOURCE_IP / _DESTINATION_IP; ``encap: yes`` fakes the source (strongSwan)."""
+    src = natd_hash(sa.spi_i, spi_r, *sa.local)
+    if sa.conn.encap:
+        src = ep.rng.bytes(20)
+    dst = natd_hash(sa.spi_i, spi_r, *sa.remote)
+    return [M.Notify(M.NAT_DETECTION_SOURCE_IP, data=src),
+            M.Notify(M.NAT_DETECTION_DESTINATION_IP, data=dst)]
+
+
+def process_natd(sa: IkeSa, msg: M.IkeMessage) -> None:
+    """Compare the peer's NATD hashes with what we see (§2.23) and note who is behind a NAT."""
+    srcs = [n for n in msg.find_all(M.Notify) if n.notify_type == M.NAT_DETECTION_SOURCE_IP]
+    dst = msg.notify(M.NAT_DETECTION_DESTINATION_IP)
+    if not srcs or dst is None:
+        return
+    spi_r = msg.spi_r
+    sa.nat_local = dst.data != natd_hash(msg.spi_i, spi_r, *sa.local)
+    seen = natd_hash(msg.spi_i, spi_r, *sa.remote)
+    sa.nat_remote = all(n.data != seen for n in srcs)
+
+
+def install_keys(ep: IkeEndpoint, sa: IkeSa, suite: Suite, shared: bytes) -> None:
+    """SKEYSEED and the SK_* keys (§2.14); the SK ciphers of both directions."""
+    assert suite.prf is not None and suite.encr is not None
+    sa.suite = suite
+    sa.keys = derive_ike_keys(suite.prf, suite.encr, suite.integ, sa.ni, sa.nr, shared,
+                              sa.spi_i, sa.spi_r)
+    set_ciphers(ep, sa)
+
+
+def set_ciphers(ep: IkeEndpoint, sa: IkeSa) -> None:
+    k, s = sa.keys, sa.suite
+    i2r = SkCipher(s.encr, s.integ, k.sk_ei, k.sk_ai, ep.rng)
+    r2i = SkCipher(s.encr, s.integ, k.sk_er, k.sk_ar, ep.rng)
+    sa.sk_out, sa.sk_in = (i2r, r2i) if sa.initiator else (r2i, i2r)
+
+
+def float_ports(sa: IkeSa) -> None:
+    """Move to port 4500 when a NAT is seen or encapsulation is forced (§2.23)."""
+    if sa.nat_local or sa.nat_remote or sa.conn.encap:
+        sa.local = (sa.local[0], 4500)
+        if sa.remote[1] == 500:
+            sa.remote = (sa.remote[0], 4500)
+
+
+class IkeInit:
+    """Initiator side of IKE_SA_INIT."""
+
+    exchange = M.IKE_SA_INIT
+
+    def __init__(self, group: int = 0) -> None:
+        self.group = group
+        self.cookie = b""
+        self.restarts = 0
+        self.ke = None
+
+    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list:
+        conn = sa.conn
+        if not self.group:
+            self.group = next(g for p in conn.proposals for g in p.dh)
+        self.ke = new_key_exchange(self.group, ep.rng)
+        if not sa.ni:
+            sa.ni = ep.rng.bytes(NONCE_SIZE)
+        payloads: list = []
+        if self.cookie:
+            payloads.append(M.Notify(M.COOKIE, data=self.cookie))
+        payloads += [M.SA(M.sa_proposals_from(list(conn.proposals), b"")),
+                     M.KE(self.group, self.ke.public_bytes), M.Nonce(sa.ni)]
+        payloads += natd_payloads(ep, sa, ZERO_SPI)
+        payloads.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
+        if sa.state == S.CREATED:
+            sa.move(ep, "send_init", now)
+        return payloads
+
+    def _restart(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+        from .. import taskmanager as tm
+
+        self.restarts += 1
+        sa.next_send_mid = 0
+        tm.queue(ep, sa, self, now, front=True)
+
+    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        conn = sa.conn
+        cookie = msg.notify(M.COOKIE)
+        if cookie is not None and self.restarts < 3:
+            self.cookie = cookie.data
+            self._restart(ep, sa, now)
+            return
+        inv = msg.notify(M.INVALID_KE_PAYLOAD)
+        if inv is not None:
+            group = int.from_bytes(inv.data[:2], "big") if len(inv.data) >= 2 else 0
+            ours = {g for p in conn.proposals for g in p.dh}
+            gname = A.transform_name(A.TRANSFORM_DH, group)
+            if group in ours and group != self.group and self.restarts < 3:
+                ep._failure(sa, "INVALID_KE_PAYLOAD",
+                            f"peer wants a KE for {gname} instead of "
+                            f"{A.transform_name(A.TRANSFORM_DH, self.group)}; retrying", False,
+                            recovered=True)
+                self.group = group
+                self._restart(ep, sa, now)
+                return
+            ep._fail(sa, "INVALID_KE_PAYLOAD",
+                     f"peer asked for {gname}, which none of our proposals allows", False, now)
+            return
+        errors = [n for n in msg.find_all(M.Notify) if n.is_error]
+        if errors:
+            n = errors[0]
+            why = ""
+            if n.notify_type == M.NO_PROPOSAL_CHOSEN:
+                offered = ", ".join(p.describe() for p in conn.proposals)
+                why = f"; we offered {offered}"
+            ep._fail(sa, n.name, f"peer refused IKE_SA_INIT with {n.name}{why}", False, now)
+            return
+        sa_p, ke, nonce = msg.find(M.SA), msg.find(M.KE), msg.find(M.Nonce)
+        if sa_p is None or ke is None or nonce is None or len(sa_p.proposals) != 1:
+            ep._fail(sa, "INVALID_SYNTAX", "IKE_SA_INIT response lacks SA (one proposal), KE "
+                     "or Nonce", True, now)
+            return
+        try:
+            suite = select_proposal(sa_p.proposals, conn.proposals, "ike")
+        except NegotiationError as exc:
+            ep._fail(sa, "NO_PROPOSAL_CHOSEN",
+                     f"responder chose a proposal we did not offer: {exc.sentence}", True, now)
+            return
+        if ke.group != self.group or suite.dh != self.group:
+            ep._fail(sa, "INVALID_SYNTAX", "responder's KE group does not match its proposal",
+                     True, now)
+            return
+        try:
+            shared = self.ke.shared_secret(ke.data)
+        except DhError as exc:
+            ep._fail(sa, "INVALID_SYNTAX", f"responder's KE is invalid: {exc}", True, now)
+            return
+        sa.spi_r = msg.spi_r
+        sa.nr = nonce.data
+        install_keys(ep, sa, suite, shared)
+        process_natd(sa, msg)
+        float_ports(sa)
+        hashes = msg.notify(M.SIGNATURE_HASH_ALGORITHMS)
+        sa.peer_hashes = set(_decode_hashes(hashes.data)) if hashes is not None else set()
+        sa.peer_certreq = msg.find(M.CertReq) is not None
+
+
+def _decode_hashes(data: bytes) -> list[int]:
+    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
+
+
+def cookie_for(ep: IkeEndpoint, ni: bytes, addr: str, spi_i: bytes) -> bytes:
+    """§2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)."""
+    return b"\x00" + hashlib.sha256(ni + addr.encode() + spi_i + ep._cookie_secret).digest()
+
+
+def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+    """Responder side; raises :class:`IkeError` for a stateless error answer."""
+    sa_p, ke, nonce = msg.find(M.SA), msg.find(M.KE), msg.find(M.Nonce)
+    if sa_p is None or ke is None or nonce is None:
+        missing = [n for n, p in (("SA", sa_p), ("KE", ke), ("Ni", nonce)) if p is None]
+        raise IkeError(M.INVALID_SYNTAX, f"IKE_SA_INIT request without {', '.join(missing)}")
+    if not 16 <= len(nonce.data) <= 256:
+        raise IkeError(M.INVALID_SYNTAX, f"nonce of {len(nonce.data)} bytes (RFC 7296 §3.9: 16..256)")
+    try:
+        suite = select_proposal(sa_p.proposals, sa.conn.proposals, "ike")
+    except NegotiationError as exc:
+        raise IkeError(M.NO_PROPOSAL_CHOSEN, exc.sentence) from None
+    if ke.group != suite.dh:
+        want = A.transform_name(A.TRANSFORM_DH, suite.dh)
+        raise IkeError(
+            M.INVALID_KE_PAYLOAD,
+            f"peer sent a KE for {A.transform_name(A.TRANSFORM_DH, ke.group)} but the chosen "
+            f"proposal uses {want}; asking for {want}",
+            data=suite.dh.to_bytes(2, "big"))
+    kx = new_key_exchange(suite.dh, ep.rng)
+    try:
+        shared = kx.shared_secret(ke.data)
+    except DhError as exc:
+        raise IkeError(M.INVALID_SYNTAX, f"peer's KE is invalid: {exc}") from None
+    sa.ni = nonce.data
+    sa.nr = ep.rng.bytes(NONCE_SIZE)
+    install_keys(ep, sa, suite, shared)
+    process_natd(sa, msg)
+    hashes = msg.notify(M.SIGNATURE_HASH_ALGORITHMS)
+    sa.peer_hashes = set(_decode_hashes(hashes.data)) if hashes is not None else set()
+    sa.move(ep, "recv_init", now)
+    out: list = [
+        M.SA([M.SaProposal(suite.num, A.PROTO_IKE, b"",
+                           [M.Transform(t, i, b) for t, i, b in suite.transforms])]),
+        M.KE(suite.dh, kx.public_bytes),
+        M.Nonce(sa.nr),
+    ]
+    out += natd_payloads(ep, sa, sa.spi_r)
+    out.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
+    if sa.conn.remote.auth == "pubkey":
+        req = ep._certreq()
+        if req is not None:
+            out.append(req)
+    return out

@@ -1,0 +1,193 @@
+"""IKE_SA rekeying (RFC 7296 §1.3.2, §2.18) and the IKE_SA's own lifetime.
+
+::
+
+    CREATE_CHILD_SA { SA(IKE, new SPIi), Ni, KEi } -->
+                    <-- { SA(IKE, new SPIr), Nr, KEr }
+    INFORMATIONAL { D(IKE) } -->   (on the old IKE_SA)
+                  <-- { }
+
+SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr); the CHILD_SAs move to the new
+IKE_SA, whose original initiator is the initiator of this exchange. Colliding
+rekeys (§2.8.2): the exchange with the lowest nonce made the redundant IKE_SA.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ... import algorithms as A
+from .. import events as E
+from .. import message as M
+from .. import states as S
+from ..dh import DhError, new_key_exchange
+from ..ikesa import IkeError, IkeSa
+from ..kdf import derive_ike_keys
+from ..negotiate import NegotiationError, Suite, select_proposal
+from .ike_init import NONCE_SIZE, set_ciphers
+from .informational import Informational
+
+if TYPE_CHECKING:
+    from ..endpoint import IkeEndpoint
+
+RETRY_DELAY = 10.0
+
+
+def sa_up_event(sa: IkeSa) -> E.IkeSaUp:
+    s, k = sa.suite, sa.keys
+    return E.IkeSaUp(sa.name, sa.conn.name, sa.local, sa.remote, sa.spi_i, sa.spi_r, sa.initiator,
+                     s.encr.name, s.integ.name if s.integ else "", s.prf.name,
+                     A.DH_GROUPS[s.dh].name if s.dh in A.DH_GROUPS else str(s.dh),
+                     k.sk_ei, k.sk_er, k.sk_ai, k.sk_ar)
+
+
+def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    """Arm the IKE_SA's rekey (with seeded jitter) and its hard end (rekey_time + over_time)."""
+    c = sa.conn
+    if c.rekey_time:
+        sa.rekey_at = now + c.rekey_time - ep.rng.uniform(0, c.rand_time)
+        sa.expire_at = now + c.rekey_time + c.over_time
+    else:
+        sa.rekey_at = sa.expire_at = None
+
+
+def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    if sa.expire_at is not None and now >= sa.expire_at:
+        sa.expire_at = None
+        if sa.state in (S.CREATED, S.CONNECTING):
+            ep._failure(sa, "TIMEOUT", "half-open IKE_SA timed out", False)
+            ep._destroy(sa, "half-open IKE_SA timed out", now)
+        elif sa.state not in (S.DELETING, S.DESTROYED):
+            _queue(ep, sa, Informational("delete_ike", None, "IKE_SA lifetime over"), now)
+    if sa.rekey_at is not None and now >= sa.rekey_at:
+        start(ep, sa, now)
+
+
+def _queue(ep: IkeEndpoint, sa: IkeSa, task: object, now: float) -> None:
+    from .. import taskmanager as tm
+
+    tm.queue(ep, sa, task, now)
+
+
+def start(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    sa.rekey_at = None
+    if sa.state == S.ESTABLISHED and not any(isinstance(t, IkeRekey) for t in sa.tasks):
+        _queue(ep, sa, IkeRekey(), now)
+
+
+def _successor(ep: IkeEndpoint, old: IkeSa, initiator: bool, spi_i: bytes, spi_r: bytes,
+               suite: Suite, ni: bytes, nr: bytes, shared: bytes) -> IkeSa:
+    new = ep._new_sa(old.conn, initiator, spi_i, spi_r, old.local, old.remote)
+    new.suite, new.ni, new.nr = suite, ni, nr
+    new.keys = derive_ike_keys(suite.prf, suite.encr, suite.integ, ni, nr, shared, spi_i, spi_r,
+                               old_sk_d=old.keys.sk_d, old_prf=old.suite.prf)
+    set_ciphers(ep, new)
+    new.local_id, new.peer_id = old.local_id, old.peer_id
+    new.nat_local, new.nat_remote = old.nat_local, old.nat_remote
+    new.peer_hashes = old.peer_hashes
+    new.last_heard = old.last_heard
+    return new
+
+
+def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str) -> None:
+    """``new`` replaces ``old``: children move, timers start, events go out."""
+    from . import informational
+
+    new.children = [c for c in old.children if c.state != S.C_DELETED]
+    old.children = [c for c in old.children if c.state == S.C_DELETED]
+    new.move(ep, "adopt", now, f"rekeyed from {old.name}")
+    new.established_at = now
+    schedule(ep, new, now)
+    informational.schedule(ep, new, now)
+    old.rekeyed_by = new
+    old.rekey_at = old.dpd_at = old.keepalive_at = None
+    if old.state in (S.ESTABLISHED, S.REKEYING):
+        old.move(ep, "rekeyed", now, detail)
+    ep._emit(E.IkeSaRekeyed(old.name, sa_up_event(new)))
+
+
+class IkeRekey:
+    """Initiator side of an IKE_SA rekey."""
+
+    exchange = M.CREATE_CHILD_SA
+
+    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+        if sa.state != S.ESTABLISHED:
+            return None
+        sa.move(ep, "rekey", now)
+        self.spi = ep.rng.bytes(8)
+        self.ni = ep.rng.bytes(NONCE_SIZE)
+        self.kx = new_key_exchange(sa.suite.dh, ep.rng)
+        return [M.SA(M.sa_proposals_from(list(sa.conn.proposals), self.spi)),
+                M.Nonce(self.ni), M.KE(self.kx.group, self.kx.public_bytes)]
+
+    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        errors = [n for n in msg.find_all(M.Notify) if n.is_error]
+        try:
+            if errors:
+                raise NegotiationError(errors[0].name, f"peer refused the IKE_SA rekey with "
+                                                       f"{errors[0].name}")
+            sa_p, nonce, ke = msg.find(M.SA), msg.find(M.Nonce), msg.find(M.KE)
+            if sa_p is None or nonce is None or ke is None or len(sa_p.proposals) != 1:
+                raise NegotiationError("INVALID_SYNTAX", "IKE rekey response lacks SA, Nr or KE")
+            suite = select_proposal(sa_p.proposals, sa.conn.proposals, "ike")
+            if len(suite.spi) != 8 or ke.group != self.kx.group:
+                raise NegotiationError("INVALID_SYNTAX", "IKE rekey response: bad SPI or KE group")
+            shared = self.kx.shared_secret(ke.data)
+        except (NegotiationError, DhError) as exc:
+            notify = getattr(exc, "notify", "INVALID_SYNTAX")
+            ep._failure(sa, notify, str(exc), False)
+            if sa.state == S.REKEYING:
+                sa.move(ep, "rekey_failed", now, str(exc))
+                sa.rekey_at = now + RETRY_DELAY * (1 + ep.rng.random())
+            return
+        if sa.state != S.REKEYING:  # deleted meanwhile
+            return
+        new = _successor(ep, sa, True, self.spi, suite.spi, suite, self.ni, nonce.data, shared)
+        col = sa.collision
+        if col is not None:
+            peer_ni, our_nr, peer_new = col
+            if min(self.ni, nonce.data) < min(peer_ni, our_nr):
+                # our exchange made the redundant IKE_SA: keep the peer's, delete ours
+                _take_over(ep, sa, peer_new, now, "collision lost: peer's IKE_SA survives")
+                new.move(ep, "adopt", now, "redundant (rekey collision)")
+                _queue(ep, new, Informational("delete_ike", None, "redundant (rekey collision)"),
+                       now)
+                return
+        _take_over(ep, sa, new, now, f"rekeyed to {new.name}")
+        _queue(ep, sa, Informational("delete_ike", None, "rekeyed"), now)
+
+
+def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+    """Responder side: a new IKE_SA with the peer as its original initiator."""
+    if sa.state not in (S.ESTABLISHED, S.REKEYING):
+        raise IkeError(M.TEMPORARY_FAILURE, f"IKE_SA is {sa.state}", fatal=False)
+    if any(c.state == S.C_REKEYING for c in sa.children):
+        raise IkeError(M.TEMPORARY_FAILURE, "a CHILD_SA rekey is in progress", fatal=False)
+    sa_p, nonce, ke = msg.find(M.SA), msg.find(M.Nonce), msg.find(M.KE)
+    if sa_p is None or nonce is None or ke is None:
+        raise IkeError(M.INVALID_SYNTAX, "IKE rekey request lacks SA, Ni or KE", fatal=False)
+    try:
+        suite = select_proposal(sa_p.proposals, sa.conn.proposals, "ike")
+    except NegotiationError as exc:
+        raise IkeError(M.NO_PROPOSAL_CHOSEN, exc.sentence, fatal=False) from None
+    if len(suite.spi) != 8:
+        raise IkeError(M.INVALID_SYNTAX, "IKE rekey proposal without an 8-byte SPI", fatal=False)
+    if ke.group != suite.dh:
+        raise IkeError(M.INVALID_KE_PAYLOAD, "IKE rekey KE group differs from the proposal",
+                       data=suite.dh.to_bytes(2, "big"), fatal=False)
+    kx = new_key_exchange(suite.dh, ep.rng)
+    try:
+        shared = kx.shared_secret(ke.data)
+    except DhError as exc:
+        raise IkeError(M.INVALID_SYNTAX, f"invalid KE: {exc}", fatal=False) from None
+    nr = ep.rng.bytes(NONCE_SIZE)
+    spi_r = ep.rng.bytes(8)
+    new = _successor(ep, sa, False, suite.spi, spi_r, suite, nonce.data, nr, shared)
+    if sa.state == S.REKEYING:
+        sa.collision = (nonce.data, nr, new)  # decided when our own rekey completes
+    else:
+        _take_over(ep, sa, new, now, f"rekeyed by peer to {new.name}")
+    return [M.SA([M.SaProposal(suite.num, A.PROTO_IKE, spi_r,
+                               [M.Transform(t, i, b) for t, i, b in suite.transforms])]),
+            M.Nonce(nr), M.KE(suite.dh, kx.public_bytes)]

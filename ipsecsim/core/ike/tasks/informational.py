@@ -1,0 +1,142 @@
+"""INFORMATIONAL (RFC 7296 §1.4): DELETE of CHILD_SAs and the IKE_SA, liveness checks (DPD).
+
+::
+
+    INFORMATIONAL { D(ESP, SPI) } -->            <-- { D(ESP, SPI') }
+    INFORMATIONAL { D(IKE) } -->                 <-- { }
+    INFORMATIONAL { } -->                        <-- { }          (DPD, §2.4)
+
+A liveness check is sent after ``dpd_delay`` seconds without hearing from the
+peer; the retransmission schedule decides death (about 165 s with strongSwan's
+defaults), after which each child's ``dpd_action`` applies. NAT keepalives
+(one 0xFF byte on port 4500, RFC 3948 §2.3) are sent here too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ... import algorithms as A
+from .. import events as E
+from .. import message as M
+from .. import states as S
+from ..ikesa import ChildSa, IkeSa
+
+if TYPE_CHECKING:
+    from ..endpoint import IkeEndpoint
+
+_PROTO = {"esp": A.PROTO_ESP, "ah": A.PROTO_AH}
+
+
+class Informational:
+    """Initiator side: ``dpd``, ``delete_child`` or ``delete_ike``."""
+
+    exchange = M.INFORMATIONAL
+
+    def __init__(self, kind: str, child: ChildSa | None = None, reason: str = "") -> None:
+        self.kind = kind
+        self.child = child
+        self.reason = reason
+        self.down_sent = False
+        """Whether ChildSaDown was already emitted (hard expiry)."""
+
+    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+        if self.kind == "dpd":
+            return [] if sa.state in (S.ESTABLISHED, S.REKEYING, S.REKEYED) else None
+        if self.kind == "delete_ike":
+            if sa.state == S.DESTROYED:
+                return None
+            if sa.state != S.DELETING:
+                sa.move(ep, "close", now, self.reason)
+            return [M.Delete(A.PROTO_IKE, [])]
+        child = self.child
+        assert child is not None
+        if child.state == S.C_DELETED:
+            return None
+        if child.state != S.C_DELETING:
+            child.move(ep, sa, "close", self.reason)
+        return [M.Delete(_PROTO[child.cfg.protocol], [child.spi_in.to_bytes(4, "big")])]
+
+    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        if self.kind == "delete_ike":
+            finish_ike(ep, sa, "deleted", self.reason, now)
+        elif self.kind == "delete_child":
+            child = self.child
+            assert child is not None
+            if child.state != S.C_DELETED:
+                child.move(ep, sa, "deleted", self.reason)
+                if not self.down_sent:
+                    ep._emit(E.ChildSaDown(child.keys, self.reason))
+
+
+def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) -> None:
+    """The IKE_SA is gone by agreement: its remaining children go down with it."""
+    for child in sa.children:
+        if child.state != S.C_DELETED:
+            child.move(ep, sa, "peer_delete" if event == "peer_delete" else "fail", reason)
+            if child.keys is not None:
+                ep._emit(E.ChildSaDown(child.keys, reason))
+    sa.move(ep, event, now, reason)
+    sa.pending = None
+    sa.tasks.clear()
+    ep.ike_sas.pop(sa.our_spi, None)
+    ep._emit(E.IkeSaDown(sa.name, reason))
+
+
+def delete_child(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) -> None:
+    from .. import taskmanager as tm
+
+    tm.queue(ep, sa, Informational("delete_child", child, reason), now)
+
+
+def delete_ike(ep: IkeEndpoint, sa: IkeSa, now: float, reason: str) -> None:
+    from .. import taskmanager as tm
+
+    tm.queue(ep, sa, Informational("delete_ike", None, reason), now)
+
+
+def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+    """Responder: apply the peer's DELETEs and answer with ours; an empty request is DPD."""
+    out: list = []
+    for d in msg.find_all(M.Delete):
+        if d.protocol == A.PROTO_IKE:
+            finish_ike(ep, sa, "peer_delete", "deleted by peer", now)
+            return []
+        ours = []
+        for spi in d.spis:
+            child = sa.child_by_spi_out(int.from_bytes(spi, "big"))
+            if child is None or child.state == S.C_DELETED:
+                continue  # already gone (§1.4.1: ignore)
+            answer = child.state != S.C_DELETING  # simultaneous delete: no answer needed
+            reason = "rekeyed" if child.state == S.C_REKEYED else "deleted by peer"
+            child.move(ep, sa, "peer_delete", reason)
+            ep._emit(E.ChildSaDown(child.keys, reason))
+            if answer:
+                ours.append(child.spi_in.to_bytes(4, "big"))
+        if ours:
+            out.append(M.Delete(d.protocol, ours))
+    return out
+
+
+def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    """Arm DPD and NAT keepalives for a freshly established IKE_SA."""
+    if sa.conn.dpd_delay:
+        sa.dpd_at = now + sa.conn.dpd_delay
+    if sa.nat_local and ep.config.nat_keepalive:
+        sa.keepalive_at = now + ep.config.nat_keepalive
+
+
+def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    from .. import taskmanager as tm
+
+    if sa.keepalive_at is not None and now >= sa.keepalive_at:
+        ep._out.append((b"\xff", (sa.local[0], 4500), sa.remote))
+        sa.keepalive_at = now + ep.config.nat_keepalive
+    if sa.dpd_at is not None and now >= sa.dpd_at:
+        delay = sa.conn.dpd_delay
+        idle = now - sa.last_heard
+        if idle >= delay and sa.pending is None and not sa.tasks and sa.state == S.ESTABLISHED:
+            tm.queue(ep, sa, Informational("dpd"), now)
+            sa.dpd_at = now + delay
+        else:
+            sa.dpd_at = max(sa.last_heard + delay, now + 0.001) if idle < delay else now + delay
