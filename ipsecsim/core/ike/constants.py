@@ -50,6 +50,11 @@ CP = 47
 EAP = 48
 SKF = 53  # RFC 7383 encrypted fragment
 
+# The same numbers under names that do not collide with the payload classes
+# (``message.SA`` is the SA payload class; ``message.PT_SA`` is 33).
+PT_SA, PT_KE, PT_IDi, PT_IDr, PT_CERT, PT_CERTREQ, PT_AUTH = SA, KE, IDi, IDr, CERT, CERTREQ, AUTH
+PT_NONCE, PT_N, PT_D, PT_V, PT_TSi, PT_TSr, PT_SK, PT_CP, PT_EAP = NONCE, N, D, V, TSi, TSr, SK, CP, EAP
+
 PAYLOAD_NAMES: dict[int, str] = {
     SA: "SA", KE: "KE", IDi: "IDi", IDr: "IDr", CERT: "CERT", CERTREQ: "CERTREQ",
     AUTH: "AUTH", NONCE: "No", N: "N", D: "D", V: "V", TSi: "TSi", TSr: "TSr",

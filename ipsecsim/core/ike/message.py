@@ -4,6 +4,9 @@
 engine needs; with an :class:`SkCipher` every payload of the message travels
 inside one SK payload. The payload classes and IKEv2 constants are re-exported
 here, so ``from ipsecsim.core.ike.message import SA, KE, Notify, COOKIE`` works.
+Where a payload class and a payload-type number share a name (SA, KE, CP) the
+class wins here; the numbers are ``SA.ptype`` or ``PT_SA``/``PT_KE``/``PT_CP``
+(every payload type has a ``PT_`` name), and plain ints in ``.constants``.
 
 Speed matters (every simulated handshake runs through here several times), so
 the hot path is ``struct`` and plain loops, no reflection.
