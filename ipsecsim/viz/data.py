@@ -44,13 +44,18 @@ def payload_list(payloads: Any) -> list[str]:
     if payloads is None:
         return []
     if isinstance(payloads, str):
-        text = payloads.strip().strip("{}").strip()
+        text = payloads.strip()
+        if "{" in text and text.endswith("}"):  # "IKE_SA_INIT request { SA, KE, Ni }"
+            text = text[text.index("{") + 1:-1]
+        text = text.strip()
         if not text:
             return []
-        # split on commas that are not inside parentheses: "N(A, B)" stays whole
+        # split on commas (or, without commas, on spaces) outside parentheses:
+        # "N(A, B)" stays whole; "SA KE No N(NATD_S_IP)" is the engine's summary form
+        sep = "," if "," in _outside_parens(text) else " "
         out, depth, cur = [], 0, ""
         for ch in text:
-            if ch == "," and depth == 0:
+            if ch == sep and depth == 0:
                 out.append(cur.strip())
                 cur = ""
                 continue
@@ -59,10 +64,20 @@ def payload_list(payloads: Any) -> list[str]:
             cur += ch
         if cur.strip():
             out.append(cur.strip())
-        return out
+        return [p for p in out if p]
     if isinstance(payloads, Iterable):
         return [str(p) for p in payloads]
     return [str(payloads)]
+
+
+def _outside_parens(text: str) -> str:
+    depth, out = 0, []
+    for ch in text:
+        depth += ch == "("
+        if depth == 0:
+            out.append(ch)
+        depth -= ch == ")"
+    return "".join(out)
 
 
 def time_span(data: Any) -> tuple[float, float]:

@@ -113,6 +113,10 @@ def build_ladder(data: Any, *, nodes: list[str] | None = None,
             if len(cand) == 1:
                 m.dst = cand.pop()
     fails = records(data, "ike_fail")
+    # IKE datagrams a node could not process are shown like failures, with their detail
+    fails += [{**r, "notify": f"dropped: {r.get('reason')}", "reason": r.get("detail", "")}
+              for r in records(data, "drop") if str(r.get("reason", "")).startswith("ike_")]
+    fails.sort(key=lambda r: r.get("seq", 0))
     states = records(data, "ike_state")
     if window is not None:
         fails = [r for r in fails if window[0] <= float(r["t"]) <= window[1]]

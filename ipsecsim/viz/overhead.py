@@ -98,13 +98,38 @@ def draw_overhead(df: Any, ax: Any = None, *, metric: str = "overhead_bytes",
                    "efficiency": "payload efficiency (%)",
                    "wire_bytes": "bytes on the wire"}[metric])
     ax.grid(True, color=GREY, linewidth=0.4, alpha=0.6)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    if mtu and metric != "efficiency":
-        ax.text(0.01, 0.98, f"| marks the first size whose packet exceeds a {mtu}-byte MTU",
-                transform=ax.transAxes, fontsize=7.5, va="top", color="#444444")
+    handles, names = ax.get_legend_handles_labels()
+    if mtu and any(len(line.get_xdata()) == 1 for line in ax.get_lines()):
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="#444444", marker="|", markersize=10, linestyle=""))
+        names.append(f"first size over a {mtu}-byte MTU")
+    ax.legend(handles, names, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5),
+              frameon=False)
     if title:
         ax.set_title(title)
     return ax
+
+
+#: breakdown component -> category drawn in one colour (matched by keyword, first match wins)
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("outer IP header", ("ipv4",)),
+    ("UDP / TCP header", ("udp", "tcp")),
+    ("ESP / AH / TLS header", ("esp header", "ah header", "record header", "unified header",
+                               "vpn framing")),
+    ("IV", ("iv",)),
+    ("padding and trailer", ("padding", "pad length", "content type")),
+    ("integrity tag (ICV)", ("icv", "tag")),
+)
+
+
+def category_of(component: str) -> str:
+    """The colour category of a breakdown component name."""
+    low = component.lower()
+    for cat, words in CATEGORIES:
+        if any(w == low or w in low.split() or (" " in w and w in low) for w in words):
+            return cat
+    return "other"
 
 
 def draw_overhead_breakdown(configs: Iterable[dict[str, Any]], size: int, ax: Any = None, *,
@@ -112,43 +137,47 @@ def draw_overhead_breakdown(configs: Iterable[dict[str, Any]], size: int, ax: An
                             title: str | None = None) -> Any:
     """Stacked bars: where the added bytes go, per config, for one packet ``size``.
 
-    Components come from each result's ``breakdown``; a remainder not itemised
-    there is drawn as "other" so the bar always totals ``overhead_bytes``.
+    Components come from each result's ``breakdown`` (one segment each, labelled
+    with its bytes), coloured by :data:`CATEGORIES`; a remainder not itemised
+    is drawn as "other" so every bar totals ``overhead_bytes``.
     """
+    from matplotlib.patches import Patch
+
     from .palette import OKABE_ITO
 
+    colours = dict(zip([c for c, _ in CATEGORIES] + ["other"],
+                       [OKABE_ITO["black"], OKABE_ITO["sky"], OKABE_ITO["blue"],
+                        OKABE_ITO["yellow"], OKABE_ITO["green"], OKABE_ITO["orange"], GREY],
+                       strict=True))
+    dark = {OKABE_ITO["black"], OKABE_ITO["blue"]}
     configs = list(configs)
     results = [overhead_of(c, size, ipsec_fn) for c in configs]
     labels = [config_label(c) for c in configs]
-    parts: list[str] = []
-    for r in results:
-        for k in _numeric_breakdown(r):
-            if k not in parts:
-                parts.append(k)
-    ax = new_axes(ax, figsize=(9.5, 0.9 + 0.45 * len(configs)))
-    colours = list(OKABE_ITO.values())[1:] + ["#999999", "#444444", "#DDDDDD", "#882255"]
+    ax = new_axes(ax, figsize=(9.5, 1.4 + 0.45 * len(configs)))
+    used: list[str] = []
     for row, r in enumerate(results):
         left = 0
-        comp = _numeric_breakdown(r)
-        for j, k in enumerate(parts):
-            v = comp.get(k, 0)
-            if v:
-                ax.barh(row, v, left=left, color=colours[j % len(colours)], edgecolor="white",
-                        label=k if row == next(i for i, rr in enumerate(results)
-                                               if _numeric_breakdown(rr).get(k)) else None)
-                if v >= 6:
-                    ax.text(left + v / 2, row, str(v), ha="center", va="center", fontsize=7,
-                            color="white" if j in (4, 1) else "black")
-                left += v
+        for k, v in _numeric_breakdown(r).items():
+            cat = category_of(k)
+            if cat not in used:
+                used.append(cat)
+            col = colours[cat]
+            ax.barh(row, v, left=left, color=col, edgecolor="white", linewidth=1.0)
+            if v >= 5:
+                ax.text(left + v / 2, row, str(v), ha="center", va="center", fontsize=7,
+                        color="white" if col in dark else "black")
+            left += v
         ax.text(left + 1, row, f"{r['overhead_bytes']} B  ({100 * size / r['wire_bytes']:.1f} %"
                 f" efficient)", va="center", fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.invert_yaxis()
     xmax = max(r["overhead_bytes"] for r in results)
-    ax.set_xlim(0, xmax * 1.45)
+    ax.set_xlim(0, xmax * 1.42)
     ax.set_xlabel(f"bytes added to a {size}-byte IPv4 packet")
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(configs) > 4
-              else -0.4), ncol=4, frameon=False)
+    order = [c for c, _ in CATEGORIES] + ["other"]
+    handles = [Patch(facecolor=colours[c], label=c) for c in order if c in used]
+    ax.legend(handles=handles, fontsize=7.5, loc="center left", bbox_to_anchor=(1.0, 0.5),
+              frameon=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if title:
