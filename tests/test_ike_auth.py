@@ -148,6 +148,75 @@ def test_strongswan_offers_the_hashes_we_decode() -> None:
         assert AU.encode_hash_algorithms(AU.SUPPORTED_HASHES) == n.data
 
 
+# ---------------------------------------------------------------- signatures against strongSwan
+
+# tests/vectors/charon_pubkey_*.json: two charons authenticated with certificates
+# from CertificateAuthority(Rng(seed)) (capture_charon_pubkey.py). Re-created here from the seed.
+
+
+def _charon_pubkey(key_type: str):
+    with open(os.path.join(VECTORS, f"charon_pubkey_{key_type}.json")) as f:
+        vec = json.load(f)
+    keys = {k: bytes.fromhex(v) for k, v in vec["ike_keys"].items()}
+    raw = [bytes.fromhex(m["hex"]) for m in vec["messages"]]
+
+    def sk(side: str) -> SkCipher:  # aes256-sha256-x25519
+        return SkCipher(A.ENCR_ALGS[(A.ENCR_AES_CBC, 256)], A.INTEG_ALGS[A.AUTH_HMAC_SHA2_256_128],
+                        keys[f"SK_e{side}"], keys[f"SK_a{side}"], Rng(0))
+
+    init_req, init_resp = M.decode(raw[0]), M.decode(raw[1])
+    auth_req, auth_resp = M.decode(raw[2], sk("i")), M.decode(raw[3], sk("r"))
+    ca = CertificateAuthority(Rng(vec["seed"]), key_type=vec["ca_key_type"])
+    prf = A.PRF_ALGS[A.PRF_HMAC_SHA2_256]
+    sides = [  # (their IKE_AUTH, our identity name, octets they signed, hashes the other side offered)
+        (auth_req, "a.example",
+         signed_octets(raw[0], init_resp.find(M.Nonce).data, prf, keys["SK_pi"],
+                       auth_req.find_id(True).body),
+         AU.decode_hash_algorithms(init_resp.notify(AU.SIGNATURE_HASH_ALGORITHMS).data)),
+        (auth_resp, "b.example",
+         signed_octets(raw[1], init_req.find(M.Nonce).data, prf, keys["SK_pr"],
+                       auth_resp.find_id(False).body),
+         AU.decode_hash_algorithms(init_req.notify(AU.SIGNATURE_HASH_ALGORITHMS).data)),
+    ]
+    return ca, prf, init_req, init_resp, sides
+
+
+@pytest.mark.parametrize("key_type", ["ecdsa", "rsa", "ed25519"])
+def test_charon_signatures_verify_and_carry_our_seeded_certificates(key_type: str) -> None:
+    ca, prf, _, _, sides = _charon_pubkey(key_type)
+    for msg, name, octets, _ in sides:
+        issued = ca.issue(name, key_type)
+        certs = [c.data for c in msg.find_all(M.Cert)]
+        assert certs == [issued.cert_der]  # charon sent exactly the DER the seed gives today
+        peer_id = Identity.from_body(msg.find_id(name == "a.example").body)
+        got = verify_auth(msg.find(M.Auth), octets, prf, ca.peer_credential(name), certs,
+                          peer_id=peer_id)
+        assert got == issued.cert
+        with pytest.raises(AuthError, match="did not verify"):
+            verify_auth(msg.find(M.Auth), octets + b"!", prf, ca.peer_credential(name), certs)
+
+
+@pytest.mark.parametrize("key_type, alg_id", [("rsa", AU.ALGID_SHA256_RSA), ("ed25519", AU.ALGID_ED25519)])
+def test_deterministic_signatures_equal_charons_bytes(key_type: str, alg_id: bytes) -> None:
+    """Same key, same octets, same RFC 7427 scheme: our AUTH payload is charon's, byte for byte."""
+    ca, prf, _, _, sides = _charon_pubkey(key_type)
+    for msg, name, octets, offered in sides:
+        theirs = msg.find(M.Auth)
+        ours = build_auth(ca.issue(name, key_type).credential(), octets, prf, offered)
+        assert theirs.data[1:1 + theirs.data[0]] == alg_id
+        assert (ours.method, ours.data) == (theirs.method, theirs.data)
+
+
+def test_certreq_names_the_ca_as_charon_does() -> None:
+    """RFC 7296 §3.7: CERTREQ carries SHA-1 of the CA's SubjectPublicKeyInfo; charon asked for ours."""
+    ca, _, _, init_resp, sides = _charon_pubkey("ecdsa")
+    for req in (init_resp.find(M.CertReq), sides[0][0].find(M.CertReq)):
+        assert req.encoding == 4  # X.509 Certificate - Signature
+        assert req.data == AU.certreq_data([ca.cert_der])
+        other = CertificateAuthority(Rng("someone else"))
+        assert AU.requested_cas(req.data, [other.cert, ca.cert]) == [ca.cert]
+
+
 # ---------------------------------------------------------------- RFC 7427 Appendix A bytes
 
 # RFC 7427 Appendix A, typed in as the RFC prints them (A.1.x RSA, A.3.x ECDSA, A.4.3 PSS).

@@ -24,13 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from ..rng import Rng
-from .auth import (  # noqa: F401 -- verify_chain is part of this module's surface
-    AuthError,
-    LocalCredential,
-    PeerCredential,
-    PrivateKey,
-    verify_chain,
-)
+from .auth import LocalCredential, PeerCredential, PrivateKey
+from .certs import AuthError, verify_chain  # noqa: F401 -- verify_chain is part of this module's surface
 from .ids import (
     ID_DER_ASN1_DN,
     ID_FQDN,
