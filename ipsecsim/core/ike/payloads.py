@@ -141,6 +141,30 @@ class SA:
         return b"".join(parts)
 
 
+_TRANSFORM = struct.Struct(">BxHBxH")
+_unpack_tr = _TRANSFORM.unpack_from
+_KEY_LENGTH_TV = _pack(">H", 0x8000 | C.ATTR_KEY_LENGTH)
+
+
+def _dec_attrs(body: bytes, toff: int, tend: int, ttype: int, tid: int, num: int) -> Transform:
+    key_bits, other = 0, []
+    aoff = toff + 8
+    while aoff < tend:
+        atype, aval = _unpack_from(">HH", body, aoff)
+        if atype & 0x8000:  # TV format
+            if atype & 0x7FFF == C.ATTR_KEY_LENGTH:
+                key_bits = aval
+            else:
+                other.append(body[aoff:aoff + 4])
+            aoff += 4
+        else:  # TLV format, aval is the length
+            other.append(body[aoff:aoff + 4 + aval])
+            aoff += 4 + aval
+    if aoff != tend:
+        raise DecodeError(f"SA proposal {num}: transform attributes overrun")
+    return Transform(ttype, tid, key_bits, b"".join(other))
+
+
 def _dec_sa(body: bytes) -> SA:
     props: list[SaProposal] = []
     off, n = 0, len(body)
@@ -153,26 +177,16 @@ def _dec_sa(body: bytes) -> SA:
         toff = off + 8 + spi_size
         transforms: list[Transform] = []
         for _ in range(ntrans):
-            tlast, _, tlen, ttype, _, tid = _unpack_from(">BBHBBH", body, toff)
+            tlast, tlen, ttype, tid = _unpack_tr(body, toff)
             tend = toff + tlen
             if tlen < 8 or tend > end or tlast not in (0, 3):
                 raise DecodeError(f"SA proposal {num}: bad transform length {tlen}")
-            key_bits, other = 0, []
-            aoff = toff + 8
-            while aoff < tend:
-                atype, aval = _unpack_from(">HH", body, aoff)
-                if atype & 0x8000:  # TV format
-                    if atype & 0x7FFF == C.ATTR_KEY_LENGTH:
-                        key_bits = aval
-                    else:
-                        other.append(body[aoff:aoff + 4])
-                    aoff += 4
-                else:  # TLV format, aval is the length
-                    other.append(body[aoff:aoff + 4 + aval])
-                    aoff += 4 + aval
-            if aoff != tend:
-                raise DecodeError(f"SA proposal {num}: transform attributes overrun")
-            transforms.append(Transform(ttype, tid, key_bits, b"".join(other)))
+            if tlen == 8:  # the common cases first: no attribute, or only Key Length
+                transforms.append(Transform(ttype, tid))
+            elif tlen == 12 and body[toff + 8:toff + 10] == _KEY_LENGTH_TV:
+                transforms.append(Transform(ttype, tid, _unpack_from(">H", body, toff + 10)[0]))
+            else:
+                transforms.append(_dec_attrs(body, toff, tend, ttype, tid, num))
             toff = tend
         if toff != end:
             raise DecodeError(f"SA proposal {num}: {ntrans} transforms do not fill the proposal")

@@ -47,7 +47,7 @@ class SkCipher:
         self._aead = None
         self._hash = None
         self._salt = b""
-        self._cbc_key = b""
+        self._cbc_key = None
         if encr.aead:
             if integ is not None:
                 raise ValueError(f"{encr.name} is an AEAD cipher and takes no integrity algorithm")
@@ -64,7 +64,7 @@ class SkCipher:
                 raise ValueError(f"{encr.name} needs an integrity algorithm for the SK payload")
             if len(key_a) != integ.key_size:
                 raise ValueError(f"{integ.name} needs a {integ.key_size}-byte SK_a, got {len(key_a)}")
-            self._cbc_key = key_e
+            self._cbc_key = algorithms.AES(key_e)
             self._hash = integ.hash_name
             self.iv_size, self.icv_size, self._block = 16, integ.icv_size, 16
         else:
@@ -88,7 +88,7 @@ class SkCipher:
         iv = self.rng.bytes(self.iv_size)
         if self._aead is not None:
             return iv + self._aead.encrypt(self._salt + iv, data, aad)
-        enc = Cipher(algorithms.AES(self._cbc_key), modes.CBC(iv)).encryptor()
+        enc = Cipher(self._cbc_key, modes.CBC(iv)).encryptor()
         ct = iv + enc.update(data) + enc.finalize()
         icv = hmac.digest(self.key_a, aad + ct, self._hash)[:self.icv_size]  # type: ignore[arg-type]
         return ct + icv
@@ -117,7 +117,7 @@ class SkCipher:
             if len(ct) % 16:
                 raise DecodeError(f"SK payload: {len(ct)} bytes of AES-CBC ciphertext is not "
                                   "a multiple of 16")
-            dec = Cipher(algorithms.AES(self._cbc_key), modes.CBC(iv)).decryptor()
+            dec = Cipher(self._cbc_key, modes.CBC(iv)).decryptor()
             data = dec.update(ct) + dec.finalize()
         pad = data[-1]
         if pad + 1 > len(data):
