@@ -88,7 +88,9 @@ def _by_type(ts: Iterable[tuple[int, int, int]]) -> dict[int, list[tuple[int, in
 
 
 def _describe_wire(ts: Sequence[tuple[int, int, int]]) -> str:
-    return "/".join(A.transform_name(t, i, b) for t, i, b in ts)
+    """ENCR/INTEG/PRF/DH[/ESN] names, e.g. ``ENCR_AES_CBC_128/AUTH_HMAC_SHA1_96/PRF_HMAC_SHA1``."""
+    ordered = sorted(ts, key=lambda x: _TYPE_ORDER.index(x[0]) if x[0] in _TYPE_ORDER else 9)
+    return "/".join(A.transform_name(t, i, b) for t, i, b in ordered)
 
 
 def _protocol_name(p: Any) -> str:
@@ -185,7 +187,8 @@ def explain_mismatch(offered: Sequence[Any], ours: Sequence[Proposal], protocol:
             b = b or {(A.ESN_NO, 0)}
         if (a or b) and not (a & b):
             if t == T_INTEG and (not a or not b):
-                missing.append("INTEG (AEAD cipher on one side only)")
+                if "ENCR" not in missing:  # else implied by ENCR: AEAD on one side only
+                    missing.append("INTEG (AEAD cipher on one side only)")
             else:
                 missing.append(A.TRANSFORM_TYPE_NAMES[t])
     strip = (lambda ts: [x for x in ts if x[0] != T_DH]) if strip_dh else (lambda ts: ts)
