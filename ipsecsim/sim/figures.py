@@ -7,6 +7,7 @@ the simulation first and ``ax=None`` and returns the Axes.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +148,9 @@ def write_figures(sim: Simulation, folder: Path) -> list[Path]:
         try:
             ax = draw(sim)
             fig = ax.figure
-            fig.tight_layout()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                fig.tight_layout()
             path = folder / f"{name}.png"
             fig.savefig(path, dpi=110)
             out.append(path)

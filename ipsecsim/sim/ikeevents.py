@@ -39,6 +39,7 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
     elif kind == "IkeSaRekeyed":
         net.ike_keys.append(ev.new)
         c["ike_rekeyed"] += 1
+        net.unique.setdefault("ike_rekeyed", set()).add((ev.new.ispi, ev.new.rspi))
         tr.emit(now, "sa", gw.name, "rekeyed", "ike",
                 _hex(ev.new.ispi) + "_" + _hex(ev.new.rspi), "both", ev.new.remote[0],
                 ev.new.connection, ev.old_ike_sa, "")
@@ -53,11 +54,14 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         gw._install(ev.keys, now)
     elif kind == "ChildSaRekeyed":
         c["child_rekeyed"] += 1
+        net.unique.setdefault("child_rekeyed", set()).add(frozenset((ev.new.spi_in, ev.new.spi_out)))
         tr.emit(now, "sa", gw.name, "rekeyed", ev.new.proto, ev.new.spi_in, "in", ev.new.remote_addr,
                 ev.new.name, ev.old.spi_in, "")
     elif kind == "ChildSaDown":
         reason = str(ev.reason)
-        c["child_expired" if "expire" in reason else "child_deleted"] += 1
+        what = "child_expired" if "expire" in reason else "child_deleted"
+        c[what] += 1
+        net.unique.setdefault(what, set()).add(frozenset((ev.keys.spi_in, ev.keys.spi_out)))
         try:
             gw.stack.remove_child(ev.keys)
         except Exception as exc:  # noqa: BLE001 - a missing SA must not end the run

@@ -49,7 +49,9 @@ class Network:
         self.ike_keys: list[Any] = []
         """Every IkeSaUp seen (Wireshark ``ikev2_decryption_table``)."""
         self.counters: Counter[str] = Counter()
-        """IKE / child SA lifecycle counts for the summary."""
+        """IKE / child SA lifecycle events, as each node reports them."""
+        self.unique: dict[str, set] = {}
+        """The same, as sets of SA identities (both ends report each SA once)."""
 
     def add_node(self, node: Node) -> Node:
         self.nodes[node.name] = node

@@ -1,6 +1,7 @@
 """``summary.json``: the run in numbers (shape fixed by /work/shared/INTERFACES.md, extended).
 
-``packets`` counts the traffic generators' packets end to end; ``sent =
+IKE_SAs and CHILD_SAs are counted once per SA (both ends report each one; the
+``*_events`` fields count the per-node reports). ``packets`` counts the traffic generators' packets end to end; ``sent =
 delivered + sum(dropped) + in_flight`` always holds. ``drops_all`` counts every
 drop record (fragments, IKE and ICMP packets included), ``links`` the bytes and
 packets each link carried, ``flows`` each generator's view.
@@ -21,6 +22,8 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
     for rec in net.trace.of("sa"):
         if rec[6] != "ike" and rec[4] in ("soft_expired", "hard_expired"):
             sa_events[rec[4]] = sa_events.get(rec[4], 0) + 1
+    ike_sas = {(ev.ispi, ev.rspi) for ev in net.ike_keys}
+    children = {frozenset((k.spi_in, k.spi_out)) for k in net.child_keys}
     return {
         "topology": sim.name,
         "seed": sim.seed,
@@ -32,19 +35,21 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
             "in_flight": net.in_flight,
         },
         "ike": {
-            "established": c["ike_established"],
+            "established": len(ike_sas),
+            "established_events": c["ike_established"],
             "failed": c["ike_failed"],
-            "rekeyed": c["ike_rekeyed"],
+            "rekeyed": len(net.unique.get("ike_rekeyed", ())),
             "deleted": c["ike_down"],
             "retransmits": c["ike_retransmits"],
             "failures": [{"node": r[3], "ike_sa": r[4], "notify": r[5], "reason": r[6]}
                          for r in net.trace.of("ike_fail")],
         },
         "child_sas": {
-            "installed": c["child_installed"] + sum(len(getattr(n, "manual", [])) for n in net.nodes.values()),
-            "rekeyed": c["child_rekeyed"],
-            "expired": c["child_expired"],
-            "deleted": c["child_deleted"],
+            "installed": len(children),
+            "installed_events": len(net.child_keys),
+            "rekeyed": len(net.unique.get("child_rekeyed", ())),
+            "expired": len(net.unique.get("child_expired", ())),
+            "deleted": len(net.unique.get("child_deleted", ())),
             "limit_events": dict(sorted(sa_events.items())),
         },
         "drops_all": dict(sorted(net.all_drops.items())),
