@@ -63,7 +63,7 @@ def _packets(result: Any) -> list[bytes]:
     if result is None:
         return []
     if isinstance(result, (bytes, bytearray, memoryview)):
-        return [bytes(result)]
+        return [bytes(result)] if result else []  # b"": a keepalive, consumed
     return [bytes(p) for p in result if p]
 
 

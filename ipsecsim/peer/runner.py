@@ -220,7 +220,7 @@ class PeerRunner:
             self.stack.install_child(ev.keys, now)
         elif name == "ChildSaDown":
             try:
-                self.stack.remove_child(ev.keys, now)
+                self.stack.remove_child(ev.keys)
             except Exception as exc:  # noqa: BLE001 - a missing SA must not end the peer
                 self.log(f"remove_child failed: {exc!r}")
         self.log(format_event(ev))
