@@ -432,6 +432,31 @@ def test_strongswan_sk_payloads_open_with_derived_keys(path: Path) -> None:
         assert decode(again, sk_i) == auth_req
 
 
+def test_wireshark_published_ike_sa_init_decodes() -> None:
+    """A real IKE_SA_INIT pair from Wireshark's test captures (see the vector file's source)."""
+    v = json.loads((VECTORS / "wireshark_ikev2_aes128ccm12_sa_init.json").read_text())
+    wire = [bytes.fromhex(m["hex"]) for m in v["messages"]]
+    req, resp = decode(wire[0]), decode(wire[1])
+    assert req.summary() == ("IKE_SA_INIT request { SA, KE, Ni, N(NAT_DETECTION_SOURCE_IP), "
+                             "N(NAT_DETECTION_DESTINATION_IP), N(SIGNATURE_HASH_ALGORITHMS) }")
+    assert resp.summary() == ("IKE_SA_INIT response { SA, KE, Nr, N(NAT_DETECTION_SOURCE_IP), "
+                              "N(NAT_DETECTION_DESTINATION_IP), N(MULTIPLE_AUTH_SUPPORTED) }")
+    assert req.spi_i == resp.spi_i == bytes.fromhex("ea684d21597afd36")
+    assert resp.spi_r == bytes.fromhex("d9fe2ab22dac23ac") and req.spi_r == bytes(8)
+    # one proposal: ENCR_AES_CCM_12 (id 15) with a 128-bit key, PRF_HMAC_SHA2_256, ECP_256
+    (prop,) = req.find(SA).proposals
+    assert [(t.type, t.id, t.key_bits) for t in prop.transforms] == \
+        [(A.TRANSFORM_ENCR, 15, 128), (A.TRANSFORM_PRF, A.PRF_HMAC_SHA2_256, 0),
+         (A.TRANSFORM_DH, A.ECP_256, 0)]
+    assert resp.find(SA) == req.find(SA)
+    for m in (req, resp):
+        assert m.find(KE).group == A.ECP_256 and len(m.find(KE).data) == 64
+        assert len(m.find(Nonce).data) == 32
+    # RFC 7427 §4: SHA1, SHA2-256, SHA2-384, SHA2-512
+    assert req.notify(M.SIGNATURE_HASH_ALGORITHMS).data == bytes.fromhex("0001000200030004")
+    assert [encode(req), encode(resp)] == wire
+
+
 # ------------------------------------------------------------------ tshark as the oracle
 
 
