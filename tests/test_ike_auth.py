@@ -154,8 +154,11 @@ def test_strongswan_offers_the_hashes_we_decode() -> None:
 # from CertificateAuthority(Rng(seed)) (capture_charon_pubkey.py). Re-created here from the seed.
 
 
-def _charon_pubkey(key_type: str):
-    with open(os.path.join(VECTORS, f"charon_pubkey_{key_type}.json")) as f:
+PUBKEY_VECTORS = ["ecdsa", "rsa", "ed25519", "ecdsa384_dn", "ecdsa521_email"]
+
+
+def _charon_pubkey(name: str):
+    with open(os.path.join(VECTORS, f"charon_pubkey_{name}.json")) as f:
         vec = json.load(f)
     keys = {k: bytes.fromhex(v) for k, v in vec["ike_keys"].items()}
     raw = [bytes.fromhex(m["hex"]) for m in vec["messages"]]
@@ -168,48 +171,62 @@ def _charon_pubkey(key_type: str):
     auth_req, auth_resp = M.decode(raw[2], sk("i")), M.decode(raw[3], sk("r"))
     ca = CertificateAuthority(Rng(vec["seed"]), key_type=vec["ca_key_type"])
     prf = A.PRF_ALGS[A.PRF_HMAC_SHA2_256]
-    sides = [  # (their IKE_AUTH, our identity name, octets they signed, hashes the other side offered)
-        (auth_req, "a.example",
+    id_a, id_b = vec["ids"]
+    sides = [  # (their IKE_AUTH, its ID payload, configured id, octets signed, hashes the other offered)
+        (auth_req, auth_req.find_id(True), id_a,
          signed_octets(raw[0], init_resp.find(M.Nonce).data, prf, keys["SK_pi"],
                        auth_req.find_id(True).body),
          AU.decode_hash_algorithms(init_resp.notify(AU.SIGNATURE_HASH_ALGORITHMS).data)),
-        (auth_resp, "b.example",
+        (auth_resp, auth_resp.find_id(False), id_b,
          signed_octets(raw[1], init_req.find(M.Nonce).data, prf, keys["SK_pr"],
                        auth_resp.find_id(False).body),
          AU.decode_hash_algorithms(init_req.notify(AU.SIGNATURE_HASH_ALGORITHMS).data)),
     ]
-    return ca, prf, init_req, init_resp, sides
+    return vec["key_type"], ca, prf, init_req, init_resp, sides
 
 
-@pytest.mark.parametrize("key_type", ["ecdsa", "rsa", "ed25519"])
-def test_charon_signatures_verify_and_carry_our_seeded_certificates(key_type: str) -> None:
-    ca, prf, _, _, sides = _charon_pubkey(key_type)
-    for msg, name, octets, _ in sides:
-        issued = ca.issue(name, key_type)
+@pytest.mark.parametrize("name", PUBKEY_VECTORS)
+def test_charon_signatures_verify_and_carry_our_seeded_certificates(name: str) -> None:
+    key_type, ca, prf, _, _, sides = _charon_pubkey(name)
+    for msg, idp, ident, octets, _ in sides:
+        issued = ca.issue(ident, key_type)
         certs = [c.data for c in msg.find_all(M.Cert)]
         assert certs == [issued.cert_der]  # charon sent exactly the DER the seed gives today
-        peer_id = Identity.from_body(msg.find_id(name == "a.example").body)
-        got = verify_auth(msg.find(M.Auth), octets, prf, ca.peer_credential(name), certs,
-                          peer_id=peer_id)
+        # charon encoded the configured id as we do (DN: same DER, PrintableString)
+        assert (idp.id_type, idp.data) == (issued.identity.id_type, issued.identity.data)
+        got = verify_auth(msg.find(M.Auth), octets, prf, ca.peer_credential(ident), certs,
+                          peer_id=Identity.from_body(idp.body))
         assert got == issued.cert
         with pytest.raises(AuthError, match="did not verify"):
-            verify_auth(msg.find(M.Auth), octets + b"!", prf, ca.peer_credential(name), certs)
+            verify_auth(msg.find(M.Auth), octets + b"!", prf, ca.peer_credential(ident), certs)
 
 
-@pytest.mark.parametrize("key_type, alg_id", [("rsa", AU.ALGID_SHA256_RSA), ("ed25519", AU.ALGID_ED25519)])
-def test_deterministic_signatures_equal_charons_bytes(key_type: str, alg_id: bytes) -> None:
+@pytest.mark.parametrize("name, alg_id", [("rsa", AU.ALGID_SHA256_RSA), ("ed25519", AU.ALGID_ED25519)])
+def test_deterministic_signatures_equal_charons_bytes(name: str, alg_id: bytes) -> None:
     """Same key, same octets, same RFC 7427 scheme: our AUTH payload is charon's, byte for byte."""
-    ca, prf, _, _, sides = _charon_pubkey(key_type)
-    for msg, name, octets, offered in sides:
+    key_type, ca, prf, _, _, sides = _charon_pubkey(name)
+    for msg, _, ident, octets, offered in sides:
         theirs = msg.find(M.Auth)
-        ours = build_auth(ca.issue(name, key_type).credential(), octets, prf, offered)
+        ours = build_auth(ca.issue(ident, key_type).credential(), octets, prf, offered)
         assert theirs.data[1:1 + theirs.data[0]] == alg_id
         assert (ours.method, ours.data) == (theirs.method, theirs.data)
 
 
+@pytest.mark.parametrize("name, alg_id", [("ecdsa384_dn", AU.ALGID_ECDSA_SHA384),
+                                          ("ecdsa521_email", AU.ALGID_ECDSA_SHA512)])
+def test_we_pick_the_scheme_charon_picks(name: str, alg_id: bytes) -> None:
+    """ECDSA signatures differ (charon draws k at random) but the chosen scheme must agree."""
+    key_type, ca, prf, _, _, sides = _charon_pubkey(name)
+    for msg, _, ident, octets, offered in sides:
+        theirs = msg.find(M.Auth)
+        ours = build_auth(ca.issue(ident, key_type).credential(), octets, prf, offered)
+        assert theirs.data[1:1 + theirs.data[0]] == ours.data[1:1 + ours.data[0]] == alg_id
+        verify_auth(ours, octets, prf, ca.peer_credential(ident), [ca.issue(ident, key_type).cert_der])
+
+
 def test_certreq_names_the_ca_as_charon_does() -> None:
     """RFC 7296 §3.7: CERTREQ carries SHA-1 of the CA's SubjectPublicKeyInfo; charon asked for ours."""
-    ca, _, _, init_resp, sides = _charon_pubkey("ecdsa")
+    _, ca, _, _, init_resp, sides = _charon_pubkey("ecdsa")
     for req in (init_resp.find(M.CertReq), sides[0][0].find(M.CertReq)):
         assert req.encoding == 4  # X.509 Certificate - Signature
         assert req.data == AU.certreq_data([ca.cert_der])

@@ -36,7 +36,14 @@ from ipsecsim.core.ike.ca import CertificateAuthority, write_swanctl  # noqa: E4
 from ipsecsim.core.rng import Rng  # noqa: E402
 
 SEED = "charon-pubkey"
-KEY_TYPES = ("ecdsa", "rsa", "ed25519")
+# vector name: (key type, initiator id, responder id) -- ids in swanctl syntax
+CASES = {
+    "ecdsa": ("ecdsa", "a.example", "b.example"),
+    "rsa": ("rsa", "a.example", "b.example"),
+    "ed25519": ("ed25519", "a.example", "b.example"),
+    "ecdsa384_dn": ("ecdsa384", "C=CH, O=ipsecsim, CN=gw-a", "C=CH, O=ipsecsim, CN=gw-b"),
+    "ecdsa521_email": ("ecdsa521", "a@ipsecsim.example", "b@ipsecsim.example"),
+}
 PROPOSAL = "aes256-sha256-x25519"
 
 
@@ -64,13 +71,14 @@ def load_with_creds(charon, ca: CertificateAuthority, issued, config: dict) -> N
                    timeout=20)
 
 
-def establish(env: Interop, key_type: str, pcap: str | None = None) -> tuple:
+def establish(env: Interop, key_type: str, pcap: str | None = None, id_a: str = "a.example",
+              id_b: str = "b.example") -> tuple:
     """Start two charons with seeded certificates of ``key_type``; a initiates. Returns (a, b, tshark)."""
     ca = CertificateAuthority(Rng(SEED), key_type="ecdsa")
-    ia, ib = ca.issue("a.example", key_type), ca.issue("b.example", key_type)
+    ia, ib = ca.issue(id_a, key_type), ca.issue(id_b, key_type)
     a, b = env.charon(env.left, "a"), env.charon(env.right, "b")
-    load_with_creds(a, ca, ia, pubkey_config(env.left, env.right, "a.example", "b.example"))
-    load_with_creds(b, ca, ib, pubkey_config(env.right, env.left, "b.example", "a.example"))
+    load_with_creds(a, ca, ia, pubkey_config(env.left, env.right, id_a, id_b))
+    load_with_creds(b, ca, ib, pubkey_config(env.right, env.left, id_b, id_a))
     ts = None
     if pcap:
         ts = subprocess.Popen(env.left.cmd("tshark", "-q", "-i", "veth0", "-w", pcap,
@@ -81,11 +89,11 @@ def establish(env: Interop, key_type: str, pcap: str | None = None) -> tuple:
     return a, b, ts
 
 
-def capture(key_type: str) -> dict:
+def capture(key_type: str, id_a: str, id_b: str) -> dict:
     env = Interop()
     pcap = os.path.join(env.dir, "ike.pcap")
     try:
-        a, b, ts = establish(env, key_type, pcap)
+        a, b, ts = establish(env, key_type, pcap, id_a, id_b)
         time.sleep(1.0)
         ts.terminate()
         ts.wait(timeout=10)
@@ -109,7 +117,7 @@ def capture(key_type: str) -> dict:
             "seed": SEED,
             "ca_key_type": "ecdsa",
             "key_type": key_type,
-            "ids": ["a.example", "b.example"],
+            "ids": [id_a, id_b],
             "ike_proposal": PROPOSAL,
             "initiator": "a",
             "messages": msgs,
@@ -120,9 +128,12 @@ def capture(key_type: str) -> dict:
 
 
 def main() -> None:
-    for kt in KEY_TYPES:
-        vec = capture(kt)
-        path = os.path.join(HERE, f"charon_pubkey_{kt}.json")
+    only = sys.argv[1:]
+    for name, (kt, id_a, id_b) in CASES.items():
+        if only and name not in only:
+            continue
+        vec = capture(kt, id_a, id_b)
+        path = os.path.join(HERE, f"charon_pubkey_{name}.json")
         with open(path, "w") as f:
             json.dump(vec, f, indent=1)
             f.write("\n")
