@@ -111,3 +111,12 @@ def test_nothing_in_common_is_no_proposal_chosen_on_both_sides(interop, initiato
         assert "received proposals unacceptable" in log and "N(NO_PROP)" in log
         assert fail[-1]["sent_by_us"] == "False"
     assert established_child(charon.list_sas(), "net") is None
+
+
+def test_sigterm_deletes_the_ike_sa_at_charon_and_exits_0(interop) -> None:  # noqa: F811
+    env = interop
+    charon, peer = start_tunnel(env, "charon", ["aes128-sha256-x25519"], ["aes128gcm16"])
+    assert peer.stop() == 0
+    assert "stopped;" in peer.log()
+    assert charon.wait_for(lambda sas: sas == [], timeout=5), "charon still has the IKE_SA"
+    assert "received DELETE for IKE_SA" in charon.log()

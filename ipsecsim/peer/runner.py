@@ -112,8 +112,12 @@ class PeerRunner:
         except OSError:
             pass
 
-    def run(self, until: float | None = None) -> int:
-        """Serve until SIGINT/SIGTERM (or ``until`` seconds); returns an exit status."""
+    def run(self, until: float | None = None, grace: float = 1.0) -> int:
+        """Serve until SIGINT/SIGTERM (or ``until`` seconds); returns an exit status.
+
+        On the way out every IKE_SA is deleted (INFORMATIONAL with D, as charon does
+        on shutdown) and the answers are awaited for up to ``grace`` seconds.
+        """
         old = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         sel = selectors.DefaultSelector()
         for port, s in self.socks.items():
@@ -124,25 +128,11 @@ class PeerRunner:
         try:
             self.endpoint.start(time.monotonic())
             self._flush()
-            while not self._stop:
-                now = time.monotonic()
-                if until is not None and now - self.t0 >= until:
-                    break
-                timer = self.endpoint.get_timer()
-                timeout = None if timer is None else max(0.0, timer - now)
-                if until is not None:
-                    left = self.t0 + until - now
-                    timeout = left if timeout is None else min(timeout, left)
-                for key, _mask in sel.select(timeout):
-                    if key.data is None:
-                        os.read(self._wake_r, 64)
-                        continue
-                    self._drain_socket(key.fileobj, key.data)
-                timer = self.endpoint.get_timer()
-                now = time.monotonic()
-                if timer is not None and timer <= now:
-                    self.endpoint.handle_timer(now)
-                self._flush()
+            self._serve(sel, None if until is None else self.t0 + until, lambda: self._stop)
+            self.log("closing: deleting IKE_SAs")
+            self.endpoint.close(time.monotonic())
+            self._flush()
+            self._serve(sel, time.monotonic() + grace, self._all_closed)
         finally:
             for sig, h in old.items():
                 signal.signal(sig, h)
@@ -150,6 +140,31 @@ class PeerRunner:
             self.close()
         self.log(f"stopped; esp in={self.esp.received} out={self.esp.sent} drops={self.esp.drops}")
         return 0
+
+    def _all_closed(self) -> bool:
+        sas = getattr(self.endpoint, "ike_sas", {})
+        return all(getattr(sa, "state", "") == "DESTROYED" for sa in sas.values())
+
+    def _serve(self, sel: selectors.BaseSelector, deadline: float | None, done: Any) -> None:
+        """Turn the loop until ``done()`` or the monotonic ``deadline``."""
+        while not done():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return
+            timer = self.endpoint.get_timer()
+            timeout = None if timer is None else max(0.0, timer - now)
+            if deadline is not None:
+                timeout = deadline - now if timeout is None else min(timeout, deadline - now)
+            for key, _mask in sel.select(timeout):
+                if key.data is None:
+                    os.read(self._wake_r, 64)
+                    continue
+                self._drain_socket(key.fileobj, key.data)
+            timer = self.endpoint.get_timer()
+            now = time.monotonic()
+            if timer is not None and timer <= now:
+                self.endpoint.handle_timer(now)
+            self._flush()
 
     def close(self) -> None:
         for s in self.socks.values():
