@@ -161,7 +161,8 @@ class CbcHmacTransform(EspTransform):
         self._hash = integ.hash_name if integ else ""
         self._rng = rng
 
-    def _icv(self, data: bytes, seq: int) -> bytes:
+    def icv(self, data: bytes, seq: int) -> bytes:
+        """The truncated HMAC over ``data`` (with Seq-hi appended under ESN, RFC 4303 §2.2.1)."""
         if self.esn:
             data = data + _U32.pack(seq >> 32)
         return hmac.digest(self._mac_key, data, self._hash)[:self.icv_size]
@@ -176,7 +177,7 @@ class CbcHmacTransform(EspTransform):
             enc = Cipher(self._key, modes.CBC(iv)).encryptor()  # type: ignore[arg-type]
             body = hdr + iv + enc.update(pt) + enc.finalize()
         if self.icv_size:
-            return body + self._icv(body, seq)
+            return body + self.icv(body, seq)
         return body
 
     def open(self, esp: bytes, seq: int) -> tuple[bytes, int]:
@@ -186,7 +187,7 @@ class CbcHmacTransform(EspTransform):
         if ct_len < 2 or ct_len % self.block:
             raise PacketDrop(MALFORMED, f"ESP ciphertext of {ct_len} bytes is not a multiple of "
                                         f"the {self.block}-byte block")
-        if self.icv_size and not hmac.compare_digest(self._icv(esp[:icv_at], seq), esp[icv_at:]):
+        if self.icv_size and not hmac.compare_digest(self.icv(esp[:icv_at], seq), esp[icv_at:]):
             raise PacketDrop(BAD_ICV, f"HMAC-{self._hash.upper()} ICV mismatch")
         if self._null:
             pt = esp[ESP_HEADER_LEN:icv_at]
