@@ -11,6 +11,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from interop.fixtures import interop  # noqa: F401 - the fixture
 from oracles import need_tool
 
 from ipsecsim.core.ike import ca as CA
@@ -180,3 +181,32 @@ def test_openssl_verifies_the_chain(tmp_path, key_type: str) -> None:
                                   capture_output=True, check=True).stdout
     assert pub_from_key == issued.cert.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+# ---------------------------------------------------------------- strongSwan loads and trusts them
+
+
+def _capture_module():
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "vectors", "capture_charon_pubkey.py")
+    spec = importlib.util.spec_from_file_location("capture_charon_pubkey", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("key_type, id_a, id_b", [
+    ("rsa", "a.example", "b.example"),
+    ("ed25519", "C=CH, O=ipsecsim, CN=gw-a", "C=CH, O=ipsecsim, CN=gw-b"),
+])
+def test_strongswan_authenticates_with_our_certificates(interop, key_type, id_a, id_b) -> None:  # noqa: F811
+    """Two charons (5.9.8) load our PEM files, trust our CA and establish with ``auth = pubkey``."""
+    a, b, _ = _capture_module().establish(interop, key_type, None, id_a, id_b)
+    for charon, local, remote in ((a, id_a, id_b), (b, id_b, id_a)):
+        sas = charon.wait_for(lambda s: [x for x in s if x.get("state") == "ESTABLISHED"])
+        assert sas, charon.log()[-3000:]
+        assert (sas[0]["local-id"], sas[0]["remote-id"]) == (local, remote)
+    scheme = "RSA_EMSA_PKCS1_SHA2_256" if key_type == "rsa" else "ED25519"
+    assert f"authentication of '{id_b}' with {scheme} successful" in a.log()
