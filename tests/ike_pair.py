@@ -83,10 +83,16 @@ class Pair:
             while (ev := ep.next_event()) is not None:
                 self.events[name].append(ev)
 
-    def step(self) -> int:
+    def deliver(self, side: str) -> int:
+        """Deliver what ``side`` ("a" or "b") has sent so far; returns how many datagrams."""
+        return self.step(sides=side)
+
+    def step(self, sides: str = "ab") -> int:
         """Deliver everything sent so far once; returns how many datagrams moved."""
         moved = 0
         for name, src_ep, dst_ep in (("a", self.a, self.b), ("b", self.b, self.a)):
+            if name not in sides:
+                continue
             for data, src, dst in src_ep.datagrams_to_send(self.now):
                 out = [data] if self.filter is None else self.filter(name, data, src, dst)
                 for d in out:

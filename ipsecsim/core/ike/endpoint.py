@@ -493,6 +493,12 @@ class IkeEndpoint:
         self.drops[reason] += 1
         self._emit(E.IkeDrop(reason, detail))
 
+    def _child_down(self, child: ChildSa, reason: str) -> None:
+        """Tell the data plane to remove ``child`` (once)."""
+        if child.keys is not None and not child.down:
+            child.down = True
+            self._emit(E.ChildSaDown(child.keys, reason))
+
     def _state_changed(self, sa: IkeSa, old: str, new: str, detail: str) -> None:
         self._emit(E.IkeStateChange(sa.name, old, new, detail))
 
@@ -530,8 +536,7 @@ class IkeEndpoint:
                 if dead and child.cfg.dpd_action == "restart":
                     restart.append(child.cfg.name)
                 child.move(self, sa, "fail", reason)
-                if child.keys is not None:
-                    self._emit(E.ChildSaDown(child.keys, reason))
+                self._child_down(child, reason)
         was_up = sa.state in (S.ESTABLISHED, S.REKEYING, S.REKEYED, S.DELETING)
         sa.move(self, "fail", now, reason)
         sa.down_reason = reason

@@ -67,6 +67,8 @@ class ChildSa:
     unique_id: int = 0
     rekeyed_by: ChildSa | None = None
     """Successor once a rekey completed."""
+    down: bool = False
+    """Whether ChildSaDown was emitted (the data plane removed it)."""
     collision: tuple[bytes, bytes, ChildSa] | None = None
     """(peer's Ni, our Nr, SA we created as responder) if the peer rekeyed us while we rekeyed."""
 

@@ -159,9 +159,8 @@ def expire(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) 
     child.rekey_at = None
     if child.state in (S.C_DELETED, S.C_DELETING):
         return
-    ep._emit(E.ChildSaDown(child.keys, f"hard expired: {reason}"))
+    ep._child_down(child, f"hard expired: {reason}")
     task = Informational("delete_child", child, f"hard expired: {reason}")
-    task.down_sent = True
     child.move(ep, sa, "close", f"hard expired: {reason}")
     _queue(ep, sa, task, now)
 

@@ -37,8 +37,6 @@ class Informational:
         self.kind = kind
         self.child = child
         self.reason = reason
-        self.down_sent = False
-        """Whether ChildSaDown was already emitted (hard expiry)."""
 
     def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
         if self.kind == "dpd":
@@ -65,8 +63,7 @@ class Informational:
             assert child is not None
             if child.state != S.C_DELETED:
                 child.move(ep, sa, "deleted", self.reason)
-                if not self.down_sent:
-                    ep._emit(E.ChildSaDown(child.keys, self.reason))
+                ep._child_down(child, self.reason)
 
 
 def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) -> None:
@@ -74,8 +71,7 @@ def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) 
     for child in sa.children:
         if child.state != S.C_DELETED:
             child.move(ep, sa, "peer_delete" if event == "peer_delete" else "fail", reason)
-            if child.keys is not None:
-                ep._emit(E.ChildSaDown(child.keys, reason))
+            ep._child_down(child, reason)
     sa.move(ep, event, now, reason)
     sa.pending = None
     sa.tasks.clear()
@@ -110,7 +106,7 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
             answer = child.state != S.C_DELETING  # simultaneous delete: no answer needed
             reason = "rekeyed" if child.state == S.C_REKEYED else "deleted by peer"
             child.move(ep, sa, "peer_delete", reason)
-            ep._emit(E.ChildSaDown(child.keys, reason))
+            ep._child_down(child, reason)
             if answer:
                 ours.append(child.spi_in.to_bytes(4, "big"))
         if ours:
