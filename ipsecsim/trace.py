@@ -36,6 +36,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
                 "ispi", "rspi", "size", "retransmit"),
     "ike_state": ("ike_sa", "old_state", "new_state", "detail"),
     "ike_fail": ("ike_sa", "notify", "reason"),
+    "child_state": ("ike_sa", "child", "spi_in", "old_state", "new_state", "detail"),
     # SAs (child and IKE): event is installed | soft_expired | rekeyed | deleted | hard_expired
     "sa": ("event", "proto", "spi", "direction", "peer", "child", "old_spi", "detail"),
     # anything else worth a line (node up/down, link up/down, config notes)

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 from simpy.events import Timeout
 
 from ..core import algorithms as A
-from ..core.errors import NO_SA, DecodeError, PacketDrop
+from ..core.errors import NO_SA, ConfigError, DecodeError, PacketDrop
 from ..core.keys import ChildSaKeys
 from ..core.proposals import parse_proposal
 from ..core.rng import Rng
 from ..core.selectors import TrafficSelector
+from ..core.spd import specificity
 from . import packet as P
 from .nodes import Node
 
@@ -263,7 +264,11 @@ class Gateway(Node):
             handle_stack_event(self, ev, self.net.env.now)
 
     def _install(self, keys: ChildSaKeys, now: float) -> None:
-        self.stack.install_child(keys, now)
+        try:
+            self.stack.install_child(keys, now)
+        except ConfigError as exc:
+            self._install_failed(keys, now, str(exc))
+            return
         self.children[(keys.name, keys.unique_id)] = keys
         self.net.child_keys.append(keys)
         tr = self.net.trace
@@ -271,6 +276,20 @@ class Gateway(Node):
             tr.emit(now, "sa", self.name, "installed", keys.proto, spi, direction, keys.remote_addr,
                     keys.name, None, f"{keys.mode} {keys.encr.name if keys.encr else ''}"
                     f"{'/' + keys.integ.name if keys.integ else ''}")
+
+    def _install_failed(self, keys: ChildSaKeys, now: float, why: str) -> None:
+        """The data plane refused a negotiated child (e.g. AH with NAT-T encapsulation): record why
+        and install a DISCARD policy for its selectors, so its traffic is dropped with that reason
+        instead of leaking in the clear."""
+        net = self.net
+        net.counters["child_failed"] += 1
+        net.unique.setdefault("child_failed", set()).add(frozenset((keys.spi_in, keys.spi_out)))
+        net.trace.emit(now, "ike_fail", self.name, keys.ike_sa or keys.name, "INSTALL_FAILED",
+                       f"child {keys.name}: {why}")
+        src = [str(t) for t in keys.local_ts]
+        dst = [str(t) for t in keys.remote_ts]
+        self.stack.add_policy("out", "discard", src, dst, name=f"{keys.name} not installed: {why}",
+                              priority=specificity(keys.local_ts, keys.remote_ts))
 
 
 def _packets(result: Any) -> list[bytes]:

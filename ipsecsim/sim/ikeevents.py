@@ -30,6 +30,8 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
             c["ike_retransmits"] += 1
     elif kind == "IkeStateChange":
         tr.emit(now, "ike_state", gw.name, ev.ike_sa, ev.old, ev.new, ev.detail)
+    elif kind == "ChildStateChange":
+        tr.emit(now, "child_state", gw.name, ev.ike_sa, ev.child, ev.spi_in, ev.old, ev.new, ev.detail)
     elif kind == "IkeSaUp":
         net.ike_keys.append(ev)
         c["ike_established"] += 1

@@ -160,7 +160,7 @@ class Simulation:
             "packets": tr.dataframe("link_tx", "link_rx", "forward", "encrypt", "decrypt", "fragment",
                                     "reassemble", "icmp_error").drop(columns=["data"], errors="ignore"),
             "app": tr.dataframe("app_send", "app_deliver"),
-            "ike": tr.dataframe("ike_msg", "ike_state", "ike_fail"),
+            "ike": tr.dataframe("ike_msg", "ike_state", "child_state", "ike_fail"),
             "sas": tr.dataframe("sa"),
             "drops": tr.dataframe("drop"),
             "notes": tr.dataframe("note"),

@@ -50,6 +50,7 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
             "rekeyed": len(net.unique.get("child_rekeyed", ())),
             "expired": len(net.unique.get("child_expired", ())),
             "deleted": len(net.unique.get("child_deleted", ())),
+            "failed": len(net.unique.get("child_failed", ())),
             "limit_events": dict(sorted(sa_events.items())),
         },
         "drops_all": dict(sorted(net.all_drops.items())),
