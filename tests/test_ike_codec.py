@@ -52,7 +52,7 @@ from ipsecsim.core.ike.message import (
     proposals_from_sa,
     sa_proposals_from,
 )
-from ipsecsim.core.proposals import parse_proposals
+from ipsecsim.core.proposals import Proposal, parse_proposals
 from ipsecsim.core.rng import Rng
 from ipsecsim.core.selectors import TrafficSelector
 
@@ -155,6 +155,10 @@ def test_proposal_conversion_both_ways() -> None:
     esp = sa_proposals_from(parse_proposals("aes128-sha256-esn", "esp"), b"\xc0\x00\x00\x01")
     assert esp[0].protocol == A.PROTO_ESP and esp[0].spi == b"\xc0\x00\x00\x01"
     assert proposals_from_sa(esp)[0].esn == (A.ESN_YES,)
+    # ESN is mandatory in ESP/AH proposals (RFC 7296 §3.3.3): "no ESN" is sent when not chosen
+    ah = sa_proposals_from([Proposal("ah", (), (A.AUTH_HMAC_SHA2_256_128,))], b"\0\0\1\0")
+    assert [(t.type, t.id) for t in ah[0].transforms] == \
+        [(A.TRANSFORM_INTEG, A.AUTH_HMAC_SHA2_256_128), (A.TRANSFORM_ESN, A.ESN_NO)]
     odd = SaProposal(1, A.PROTO_IKE, b"", [Transform(A.TRANSFORM_ENCR, 12, 128), Transform(9, 1)])
     assert odd.unknown_transform_types() == [9]
 
@@ -296,6 +300,7 @@ def test_sk_seal_open_tamper_wrong_key(encr, integ) -> None:
     assert h.next_payload == M.SK and h.length == len(wire)
     assert wire[28] == M.IDi  # SK generic header names the first inner payload
     assert decode(wire, sk) == msg
+    assert decode(wire, sk).encrypted and not decode(encode(msg), sk).encrypted
     assert decode(wire).payloads == [Encrypted(M.IDi, wire[32:])]
     if encr.aead:
         assert len(wire) == 28 + 4 + 8 + len(encode(msg)) - 28 + 1 + 16  # no alignment padding

@@ -123,6 +123,9 @@ class IkeMessage:
     """R flag: this message is a response."""
     payloads: list = field(default_factory=list)
     """Payload objects (SA, KE, Nonce, ID, Notify, ...) in wire order."""
+    encrypted: bool = field(default=False, compare=False)
+    """Set by :func:`decode`: the payloads came out of a verified SK payload. Everything
+    after IKE_SA_INIT must be (RFC 7296 §3.14); not compared by ``==``."""
 
     def find(self, cls: type) -> Payload | None:
         """The first payload of class ``cls``, or None."""
@@ -227,7 +230,8 @@ def decode_header(data: bytes) -> Header:
 
 
 def _parse_chain(data: bytes, off: int, end: int, nxt: int, out: list,
-                 sk: SkCipher | None, outer: bool) -> None:
+                 sk: SkCipher | None, outer: bool) -> bool:
+    """Append the payloads to ``out``; True when they came out of an SK payload."""
     decoders = DECODERS
     while nxt:
         ptype = nxt
@@ -244,10 +248,10 @@ def _parse_chain(data: bytes, off: int, end: int, nxt: int, out: list,
             body = data[off + 4:end]
             if sk is None:
                 out.append(Encrypted(nxt, body))
-                return
+                return False
             plain = sk.open(data[:off + 4], body)
             _parse_chain(plain, 0, len(plain), nxt, out, None, False)
-            return
+            return True
         dec = decoders.get(ptype)
         if dec is None:
             critical = bool(flags & 0x80)
@@ -259,6 +263,7 @@ def _parse_chain(data: bytes, off: int, end: int, nxt: int, out: list,
         off += plen
     if off != end:
         raise DecodeError(f"{end - off} bytes after the last payload")
+    return False
 
 
 def decode(data: bytes, sk: SkCipher | None = None) -> IkeMessage:
@@ -273,9 +278,10 @@ def decode(data: bytes, sk: SkCipher | None = None) -> IkeMessage:
         raise InvalidMajorVersion(h.major)
     payloads: list = []
     try:
-        _parse_chain(data, IKE_HEADER_LEN, len(data), h.next_payload, payloads, sk, True)
+        encrypted = _parse_chain(data, IKE_HEADER_LEN, len(data), h.next_payload, payloads, sk,
+                                 True)
     except (struct.error, IndexError) as exc:
         raise DecodeError(f"truncated payload in {EXCHANGE_NAMES.get(h.exchange, h.exchange)} "
                           f"message: {exc}") from None
     return IkeMessage(h.spi_i, h.spi_r, h.exchange, h.msg_id, bool(h.flags & FLAG_INITIATOR),
-                      bool(h.flags & FLAG_RESPONSE), payloads)
+                      bool(h.flags & FLAG_RESPONSE), payloads, encrypted)

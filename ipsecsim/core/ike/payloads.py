@@ -95,8 +95,8 @@ def _transforms_of(p: Proposal) -> list[Transform]:
     out += [Transform(A.TRANSFORM_PRF, i) for i in p.prf]
     out += [Transform(A.TRANSFORM_INTEG, i) for i in p.integ]
     out += [Transform(A.TRANSFORM_DH, i) for i in p.dh]
-    if p.protocol != "ike":
-        out += [Transform(A.TRANSFORM_ESN, i) for i in p.esn]
+    if p.protocol != "ike":  # ESN is mandatory for ESP and AH (RFC 7296 §3.3.3)
+        out += [Transform(A.TRANSFORM_ESN, i) for i in (p.esn or (A.ESN_NO,))]
     return out
 
 
