@@ -508,3 +508,15 @@ def test_no_certificate_and_no_credential() -> None:
 def test_hash_list_codec() -> None:
     assert AU.encode_hash_algorithms([5, 2, 2]) == b"\x00\x02\x00\x05"
     assert AU.decode_hash_algorithms(b"\x00\x02\x00\x05\x00") == {2, 5}
+
+
+def test_sha1_digital_signature_refused_unless_we_offered_it() -> None:
+    """RFC 7427 §4: the signer must use a hash the verifier announced; we announce no SHA-1."""
+    issued = CA.issue("old.example", "ecdsa")
+    sig = issued.key.sign(OCTETS, ec.ECDSA(hashes.SHA1()))
+    a = M.Auth(DIGITAL_SIGNATURE, bytes([len(AU.ALGID_ECDSA_SHA1)]) + AU.ALGID_ECDSA_SHA1 + sig)
+    peer = CA.peer_credential("old.example")
+    with pytest.raises(AuthError, match="signed with ECDSA with SHA-1, but we did not offer SHA-1"):
+        verify_auth(a, OCTETS, PRF256, peer, [issued.cert_der])
+    verify_auth(a, OCTETS, PRF256, peer, [issued.cert_der],
+                our_hashes=AU.SUPPORTED_HASHES | {AU.HASH_SHA1})

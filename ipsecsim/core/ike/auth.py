@@ -335,7 +335,8 @@ def choose_method(key: PrivateKey, peer_hashes: set[int], method: int | None = N
     hash our key can use (for ECDSA the hash that matches the curve first, for
     RSA the weakest acceptable SHA-2 first, as strongSwan does); otherwise the
     classic method for the key (RSA_SIG, or ECDSA_256/384/521 by curve). Ed25519
-    exists only as method 14 (RFC 8420).
+    exists only as method 14 (RFC 8420), so it is used even when the peer did not
+    announce the Identity hash.
     """
     kind = key_kind(key)
     if kind == "Ed25519":
@@ -427,7 +428,7 @@ def verify_auth(
     expected: PeerCredential,
     certs: Sequence[bytes] = (),
     peer_id: Identity | None = None,
-    our_hashes: set[int] | frozenset[int] = SUPPORTED_HASHES | {HASH_SHA1},
+    our_hashes: set[int] | frozenset[int] = SUPPORTED_HASHES,
 ) -> x509.Certificate | None:
     """Check the peer's AUTH payload over ``octets``; raise :class:`AuthError` saying why not.
 

@@ -65,7 +65,6 @@ _DN_ATTRS: list[tuple[str, x509.ObjectIdentifier]] = [
     ("E", NameOID.EMAIL_ADDRESS),
     ("emailAddress", NameOID.EMAIL_ADDRESS),
     ("S", NameOID.STATE_OR_PROVINCE_NAME),
-    ("N", NameOID.NAME if hasattr(NameOID, "NAME") else x509.ObjectIdentifier("2.5.4.41")),
 ]
 _NAME_TO_OID = {name.lower(): oid for name, oid in _DN_ATTRS}
 _OID_TO_NAME: dict[x509.ObjectIdentifier, str] = {}
