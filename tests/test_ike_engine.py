@@ -25,9 +25,10 @@ def udp_packet(src: str, dst: str, data: bytes = b"hello through the tunnel") ->
     return build_ipv4(src, dst, 17, struct.pack("!HHHH", 40000, 7, 8 + len(data), 0) + data)
 
 
-def assert_keys_agree(p: Pair, index: int = -1) -> None:
+def assert_keys_agree(p: Pair, index: int = -1, ka=None, kb=None) -> None:
     """A packet protected with A's keys decapsulates with B's, and back."""
-    ka, kb = p.child_keys("a")[index], p.child_keys("b")[index]
+    if ka is None:
+        ka, kb = p.child_keys("a")[index], p.child_keys("b")[index]
     assert (ka.spi_in, ka.spi_out) == (kb.spi_out, kb.spi_in)
     sa_, sb = IPsecStack(Rng(5), "a"), IPsecStack(Rng(6), "b")
     sa_.install_child(ka)

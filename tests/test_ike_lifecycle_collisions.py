@@ -1,0 +1,123 @@
+"""Rekey and delete collisions (RFC 7296 §2.8.1, §2.8.2, §2.25), each a scenario, not luck.
+
+Both gateways act at the same simulated instant; the datagrams cross on the wire.
+"""
+
+from __future__ import annotations
+
+from ike_pair import Pair
+from test_ike_engine import assert_keys_agree
+from test_ike_lifecycle import installed, only_sa, up
+
+from ipsecsim.core.ike import events as E
+from ipsecsim.core.ike import message as M
+from ipsecsim.core.ike import states as S
+
+
+def crossing(p: Pair) -> None:
+    """Deliver both sides' requests before either sees a response."""
+    p.step()
+    p.pump()
+
+
+def test_simultaneous_child_rekeys_lowest_nonce_loses():
+    for seed in range(1, 7):  # several seeds: each side wins sometimes
+        p = up(seed=seed)
+        ca, = installed(p.a)
+        cb, = installed(p.b)
+        # CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr } -->   (both at t=1)
+        #                <-- CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr }
+        p.a.rekey_child(ca.spi_in, 1.0)
+        p.b.rekey_child(cb.spi_in, 1.0)
+        crossing(p)
+        # exactly one surviving pair on both sides, and it is the same pair
+        sa_, sb = installed(p.a), installed(p.b)
+        assert len(sa_) == len(sb) == 1, seed
+        assert (sa_[0].spi_in, sa_[0].spi_out) == (sb[0].spi_out, sb[0].spi_in)
+        assert ca.state == cb.state == S.C_DELETED
+        # the redundant SA (four SAs were made, one pair survives) was deleted on both sides
+        assert len(p.of("a", E.ChildSaUp)) == len(p.of("b", E.ChildSaUp)) == 3
+        assert len(p.of("a", E.ChildSaDown)) == len(p.of("b", E.ChildSaDown)) == 2
+        assert_keys_agree(p, ka=sa_[0].keys, kb=sb[0].keys)
+        assert p.of("a", E.ChildSaRekeyed)[0].new == sa_[0].keys
+
+
+def test_simultaneous_child_rekeys_the_survivor_follows_the_nonces():
+    """Recompute §2.8.1's rule from the wire: the exchange holding the lowest nonce loses."""
+    winners = set()
+    for seed in range(1, 7):
+        p = up(seed=seed)
+        ike_a, ike_b = only_sa(p.a), only_sa(p.b)
+        ca, = installed(p.a)
+        cb, = installed(p.b)
+        start = len(p.wire)
+        p.a.rekey_child(ca.spi_in, 1.0)
+        p.b.rekey_child(cb.spi_in, 1.0)
+        crossing(p)
+        exchanges: dict[str, dict] = {"a": {}, "b": {}}  # keyed by the exchange's initiator
+        for side, data in p.wire[start:]:
+            sk = ike_b.sk_in if side == "a" else ike_a.sk_in
+            msg = M.decode(data, sk)
+            if msg.exchange != M.CREATE_CHILD_SA:
+                continue
+            initiator = ({"a": "b", "b": "a"}[side]) if msg.response else side
+            spi = int.from_bytes(msg.find(M.SA).proposals[0].spi, "big")
+            exchanges[initiator]["r" if msg.response else "i"] = (msg.find(M.Nonce).data, spi)
+        lowest = {k: min(v["i"][0], v["r"][0]) for k, v in exchanges.items()}
+        winner = max(lowest, key=lowest.get)
+        survivor, = installed(p.a)
+        spis = {exchanges[winner]["i"][1], exchanges[winner]["r"][1]}
+        assert {survivor.spi_in, survivor.spi_out} == spis
+        winners.add(winner)
+    assert winners == {"a", "b"}  # the seeds exercise both outcomes
+
+
+def test_simultaneous_ike_rekeys():
+    for seed in range(1, 5):
+        p = up(seed=seed)
+        child, = installed(p.a)
+        p.a.rekey_ike(only_sa(p.a).name, 1.0)
+        p.b.rekey_ike(only_sa(p.b).name, 1.0)
+        crossing(p)
+        na, nb = only_sa(p.a), only_sa(p.b)
+        assert na.state == nb.state == S.ESTABLISHED, seed
+        assert (na.spi_i, na.spi_r) == (nb.spi_i, nb.spi_r)
+        assert na.keys.sk_d == nb.keys.sk_d
+        assert na.children == [child] and len(installed(p.b)) == 1
+        # the survivor works
+        p.a.rekey_child(child.spi_in, 2.0)
+        p.pump()
+        assert len(installed(p.a)) == len(installed(p.b)) == 1
+        assert_keys_agree(p)
+
+
+def test_delete_racing_a_rekey_child_sa_not_found():
+    p = up()
+    ca, = installed(p.a)
+    cb, = installed(p.b)
+    # CREATE_CHILD_SA { N(REKEY_SA), ... } -->
+    #                <-- INFORMATIONAL { D(ESP) }
+    p.a.rekey_child(ca.spi_in, 1.0)
+    p.b.delete_child(cb.spi_in, 1.0)
+    crossing(p)
+    assert ca.state == cb.state == S.C_DELETED
+    assert any(f.notify == "CHILD_SA_NOT_FOUND" for f in p.of("b", E.IkeFailure))
+    assert any(f.notify == "CHILD_SA_NOT_FOUND" and not f.sent_by_us
+               for f in p.of("a", E.IkeFailure))
+    assert not installed(p.a) and not installed(p.b)
+
+
+def test_ike_rekey_during_child_rekey_temporary_failure_then_retry():
+    p = up()
+    ca, = installed(p.a)
+    p.a.rekey_child(ca.spi_in, 1.0)
+    p.b.rekey_ike(only_sa(p.b).name, 1.0)
+    crossing(p)
+    tf = [f for f in p.of("b", E.IkeFailure) if f.notify == "TEMPORARY_FAILURE"]
+    assert tf and not tf[0].sent_by_us
+    assert len(installed(p.a)) == 1 and len(p.a.ike_sas) == 1
+    p.advance(25.0)  # B retries after 10..20 s
+    assert len(p.of("b", E.IkeSaRekeyed)) == 1
+    na, nb = only_sa(p.a), only_sa(p.b)
+    assert nb.initiator and (na.spi_i, na.spi_r) == (nb.spi_i, nb.spi_r)
+    assert len(installed(p.a)) == len(installed(p.b)) == 1
