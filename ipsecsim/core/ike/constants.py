@@ -222,3 +222,8 @@ HASH_SHA2_256 = 2
 HASH_SHA2_384 = 3
 HASH_SHA2_512 = 4
 HASH_IDENTITY = 5
+
+
+# ``from .constants import *`` in message.py: everything but the three names the payload
+# classes take there (SA, KE, CP -- use PT_SA, PT_KE, PT_CP).
+__all__ = [n for n in list(globals()) if n[:1].isupper() and n not in ("SA", "KE", "CP")]

@@ -164,6 +164,8 @@ class CurveKeyExchange(KeyExchange):
 
     def __init__(self, group: int, private: bytes) -> None:
         self.group = group
+        self._key: x25519.X25519PrivateKey | x448.X448PrivateKey
+        self._pub_cls: type[x25519.X25519PublicKey] | type[x448.X448PublicKey]
         if group == A.CURVE25519:
             self._key = x25519.X25519PrivateKey.from_private_bytes(private)
             self._pub_cls = x25519.X25519PublicKey
@@ -175,7 +177,7 @@ class CurveKeyExchange(KeyExchange):
     def shared_secret(self, peer_public: bytes) -> bytes:
         self._check_len(peer_public)
         try:
-            return self._key.exchange(self._pub_cls.from_public_bytes(peer_public))
+            return self._key.exchange(self._pub_cls.from_public_bytes(peer_public))  # type: ignore[arg-type]
         except ValueError:
             raise DhError(f"{A.DH_GROUPS[self.group].iana_name}: shared secret is all zero "
                           "(peer sent a low-order point)") from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..errors import DecodeError
 from .constants import *  # noqa: F403 -- the public constants of this module
@@ -54,6 +55,7 @@ from .payloads import (  # noqa: F401 -- re-exported
 )
 from .sk import IntegrityError, SkCipher  # noqa: F401 -- re-exported
 
+_P = TypeVar("_P")
 _HDR = struct.Struct(">8s8sBBBBII")
 _GEN = struct.Struct(">BBH")
 _pack_gen = _GEN.pack
@@ -127,14 +129,14 @@ class IkeMessage:
     """Set by :func:`decode`: the payloads came out of a verified SK payload. Everything
     after IKE_SA_INIT must be (RFC 7296 §3.14); not compared by ``==``."""
 
-    def find(self, cls: type) -> Payload | None:
+    def find(self, cls: type[_P]) -> _P | None:
         """The first payload of class ``cls``, or None."""
         for p in self.payloads:
             if type(p) is cls:
                 return p
         return None
 
-    def find_all(self, cls: type) -> list:
+    def find_all(self, cls: type[_P]) -> list[_P]:
         """Every payload of class ``cls``, in order."""
         return [p for p in self.payloads if type(p) is cls]
 

@@ -44,10 +44,10 @@ class SkCipher:
         if len(key_e) != encr.keymat_size:
             raise ValueError(f"{encr.name} needs a {encr.keymat_size}-byte SK_e, got {len(key_e)}")
         self.encr, self.integ, self.key_e, self.key_a, self.rng = encr, integ, key_e, key_a, rng
-        self._aead = None
-        self._hash = None
+        self._aead: AESGCM | ChaCha20Poly1305 | None = None
+        self._hash: str | None = None
         self._salt = b""
-        self._cbc_key = None
+        self._cbc_key: algorithms.AES | None = None
         if encr.aead:
             if integ is not None:
                 raise ValueError(f"{encr.name} is an AEAD cipher and takes no integrity algorithm")
@@ -88,7 +88,7 @@ class SkCipher:
         iv = self.rng.bytes(self.iv_size)
         if self._aead is not None:
             return iv + self._aead.encrypt(self._salt + iv, data, aad)
-        enc = Cipher(self._cbc_key, modes.CBC(iv)).encryptor()
+        enc = Cipher(self._cbc_key, modes.CBC(iv)).encryptor()  # type: ignore[arg-type]
         ct = iv + enc.update(data) + enc.finalize()
         icv = hmac.digest(self.key_a, aad + ct, self._hash)[:self.icv_size]  # type: ignore[arg-type]
         return ct + icv
@@ -117,7 +117,7 @@ class SkCipher:
             if len(ct) % 16:
                 raise DecodeError(f"SK payload: {len(ct)} bytes of AES-CBC ciphertext is not "
                                   "a multiple of 16")
-            dec = Cipher(self._cbc_key, modes.CBC(iv)).decryptor()
+            dec = Cipher(self._cbc_key, modes.CBC(iv)).decryptor()  # type: ignore[arg-type]
             data = dec.update(ct) + dec.finalize()
         pad = data[-1]
         if pad + 1 > len(data):
