@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from ipsecsim.core.ah import zero_mutable
 from ipsecsim.core.errors import PacketDrop
-from ipsecsim.core.ip import decrement_ttl, icmp_echo_packet, parse_ipv4, set_ipv4_checksum, udp_packet
+from ipsecsim.core.ip import (
+    decrement_ttl,
+    icmp_echo_packet,
+    parse_ipv4,
+    set_ipv4_checksum,
+    udp_packet,
+)
 
 CASES = [(m, i) for i in AH_ALGS for m in MODES]
 IDS = [f"{m}-{i.name}" for m, i in CASES]
