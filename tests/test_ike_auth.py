@@ -286,8 +286,7 @@ def _cert_signed_with(key, hash_alg, rsa_padding=None) -> bytes:
 
 def test_algorithm_identifiers_are_what_openssl_puts_in_certificates() -> None:
     """An independent encoder: the X.509 signatureAlgorithm field carries the same DER (RFC 5280 §4.1.1.2)."""
-    ca = CertificateAuthority(Rng("algid"), key_type="rsa")
-    rsa_key = ca.key
+    rsa_key = CA.issue("gw-b.example", "rsa").key  # the RSA key the other tests use (cached)
     ec_keys = {h: CertificateAuthority(Rng("algid"), key_type=k).key
                for h, k in ((2, "ecdsa"), (3, "ecdsa384"), (4, "ecdsa521"))}
     ed = CertificateAuthority(Rng("algid"), key_type="ed25519").key
@@ -397,18 +396,18 @@ def test_raw_r_s_sizes_follow_rfc4754() -> None:
 
 
 def test_rsa_pss_round_trip() -> None:
-    issued = CA.issue("pss.example", "rsa")
+    issued = CA.issue("gw-b.example", "rsa")
     cred = replace(issued.credential(), rsa_pss=True)
     a = build_auth(cred, OCTETS, PRF256, {AU.HASH_SHA2_384})
     assert a.data[1:1 + a.data[0]] == AU.ALGID_RSA_PSS_SHA384
-    verify_auth(a, OCTETS, PRF256, CA.peer_credential("pss.example"), [issued.cert_der])
+    verify_auth(a, OCTETS, PRF256, CA.peer_credential("gw-b.example"), [issued.cert_der])
 
 
 def test_forced_classic_method_even_when_hashes_offered() -> None:
-    issued = CA.issue("gw.example", "rsa")
+    issued = CA.issue("gw-b.example", "rsa")
     a = build_auth(replace(issued.credential(), method=RSA_SIG), OCTETS, PRF256, ALL_HASHES)
     assert a.method == RSA_SIG
-    verify_auth(a, OCTETS, PRF256, CA.peer_credential("gw.example"), [issued.cert_der])
+    verify_auth(a, OCTETS, PRF256, CA.peer_credential("gw-b.example"), [issued.cert_der])
     with pytest.raises(AuthError, match="an Ed25519 key can only sign with method 14"):
         build_auth(replace(CA.issue("e.example", "ed25519").credential(), method=RSA_SIG),
                    OCTETS, PRF256, set())
@@ -464,14 +463,14 @@ def test_identity_not_in_certificate() -> None:
 
 
 def test_certificate_key_must_fit_the_method() -> None:
-    ec_cert = CA.issue("gw.example", "ecdsa")
-    rsa_auth = build_auth(CA.issue("gw.example", "rsa").credential(), OCTETS, PRF256, set())
-    with pytest.raises(AuthError, match="holds a ECDSA key"):
-        verify_auth(rsa_auth, OCTETS, PRF256, CA.peer_credential("gw.example"), [ec_cert.cert_der])
-    p384 = CA.issue("gw.example", "ecdsa384")
+    ec_cert = CA.issue("gw-b.example", "ecdsa")
+    rsa_auth = build_auth(CA.issue("gw-b.example", "rsa").credential(), OCTETS, PRF256, set())
+    with pytest.raises(AuthError, match="holds an ECDSA key"):
+        verify_auth(rsa_auth, OCTETS, PRF256, CA.peer_credential("gw-b.example"), [ec_cert.cert_der])
+    p384 = CA.issue("gw-b.example", "ecdsa384")
     a = build_auth(ec_cert.credential(), OCTETS, PRF256, set())
     with pytest.raises(AuthError, match="needs a secp256r1 key, but its certificate holds a secp384r1 key"):
-        verify_auth(a, OCTETS, PRF256, CA.peer_credential("gw.example"), [p384.cert_der])
+        verify_auth(a, OCTETS, PRF256, CA.peer_credential("gw-b.example"), [p384.cert_der])
 
 
 def test_hash_we_did_not_offer_and_unknown_algorithm() -> None:

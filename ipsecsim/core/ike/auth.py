@@ -395,6 +395,10 @@ def _who(peer_id: Identity | None, expected: PeerCredential) -> str:
     return "the peer" if expected.identity.is_any else str(expected.identity)
 
 
+def _a(word: str) -> str:
+    return ("an " if word[0] in "AEIOU" else "a ") + word
+
+
 def _kind_name(kind: str) -> str:
     return {"rsa": "RSA", "ecdsa": "ECDSA", "ed25519": "Ed25519"}.get(kind.lower(), kind)
 
@@ -477,7 +481,7 @@ def verify_auth(
     if key_kind(pub) != scheme.key:  # type: ignore[arg-type]
         raise AuthError(
             f"{who} used {_method_text(auth.method, scheme)}, but its certificate "
-            f"{subject_text(cert)} holds a {key_kind(pub)} key"  # type: ignore[arg-type]
+            f"{subject_text(cert)} holds {_a(key_kind(pub))} key"  # type: ignore[arg-type]
         )
     claimed = peer_id if peer_id is not None else expected.identity
     if not cert_has_identity(cert, claimed):
