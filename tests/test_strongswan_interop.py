@@ -17,34 +17,9 @@ from interop.charon import established_child
 from interop.fixtures import interop  # noqa: F401 - the fixture
 from interop.logs import child_keys, ike_keys
 from interop.peerlog import events
-from interop.swanctl import site_config
+from interop.tunnel import start_tunnel
 
 pytestmark = pytest.mark.oracle
-
-CHARON_ID, PEER_ID = "charon.example", "ipsecsim.example"
-
-
-def start_tunnel(env, initiator: str, ike: list[str], esp: list[str],
-                 peer_ike: list[str] | None = None, peer_esp: list[str] | None = None,
-                 expect_up: bool = True, **extra):
-    """charon in ``env.left``, ipsecsim peer in ``env.right``; ``initiator`` is who starts."""
-    charon = env.charon(env.left, "charon")
-    charon.load(site_config(env.left.addr, env.right.addr, env.left.inner, env.right.inner,
-                            CHARON_ID, PEER_ID, ike, esp, **extra))
-    conf = site_config(env.right.addr, env.left.addr, env.right.inner, env.left.inner,
-                       PEER_ID, CHARON_ID, peer_ike or ike, peer_esp or esp,
-                       start_action="start" if initiator == "ipsecsim" else None, **extra)
-    conf.update(listen=env.right.addr, inner_addrs=env.right.inner)
-    peer = env.peer(env.right, conf)
-    assert peer.wait_log("listening on", timeout=15), "ipsecsim peer did not start"
-    if initiator == "charon":
-        charon.initiate("net", "interop", check=expect_up, timeout=10)
-    if expect_up:
-        child = charon.wait_for(lambda sas: established_child(sas, "net"), timeout=10)
-        assert child is not None, "charon has no INSTALLED CHILD_SA with ipsecsim"
-        assert peer.wait_log("ChildSaUp", timeout=5)
-    return charon, peer
-
 
 SUITES = [
     # (IKE proposal, ESP proposal, charon's names for IKE encr / dh)

@@ -2,7 +2,9 @@
 
 CONFIG is the swanctl-shaped YAML (``connections``, ``secrets``) plus ``listen`` (the
 address to bind UDP 500 and 4500 on) and ``inner_addrs`` (addresses answered inside
-the CHILD_SAs: ICMP echo and UDP echo on port 7). See INTERFACES.md.
+the CHILD_SAs: ICMP echo and UDP echo on port 7). See INTERFACES.md. Optional
+``wireshark: DIR`` keeps a Wireshark configuration folder there with the keys of
+every IKE_SA and CHILD_SA, for ``WIRESHARK_CONFIG_DIR=DIR tshark -r capture.pcap``.
 
 Key material comes from the operating system's random source (a real endpoint must
 not be predictable); the log prints the derived keys so Wireshark can decrypt a capture.
@@ -17,6 +19,9 @@ import sys
 from typing import Any
 
 from ..core.errors import ConfigError
+
+PEER_ONLY_KEYS = ("wireshark",)
+"""Keys of the peer's YAML that are not part of the IKE configuration."""
 
 
 def load(path: str) -> tuple[dict[str, Any], str, list[str]]:
@@ -51,7 +56,9 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         d, listen, inner = load(args.config)
-        config = IkeConfig.from_dict(d, source=args.config)
+        wireshark_dir = d.get("wireshark")
+        config = IkeConfig.from_dict({k: v for k, v in d.items() if k not in PEER_ONLY_KEYS},
+                                     source=args.config)
     except ConfigError as exc:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)
         return 2
@@ -65,7 +72,8 @@ def main(args: argparse.Namespace) -> int:
     endpoint = IkeEndpoint(config, rng.child("ike"), "peer")
     stack = IPsecStack(rng.child("stack"), "peer", [listen])
     try:
-        runner = PeerRunner(endpoint, stack, listen, inner, verbose=bool(getattr(args, "verbose", False)))
+        runner = PeerRunner(endpoint, stack, listen, inner, verbose=bool(getattr(args, "verbose", False)),
+                            wireshark_dir=str(wireshark_dir) if wireshark_dir else None)
     except OSError as exc:
         print(f"ipsecsim peer: cannot bind UDP 500/4500 on {listen}: {exc.strerror}", file=sys.stderr)
         return 1

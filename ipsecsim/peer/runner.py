@@ -25,6 +25,7 @@ import time
 from typing import IO, Any
 
 from .dataplane import EspInUdp, classify, echo_reply
+from .keylog import WiresharkExport
 
 IKE_PORT = 500
 NATT_PORT = 4500
@@ -74,7 +75,7 @@ class PeerRunner:
 
     def __init__(self, endpoint: Any, stack: Any, listen: str, inner_addrs: list[str],
                  log: IO[str] | None = None, verbose: bool = False,
-                 ports: tuple[int, int] = (IKE_PORT, NATT_PORT)) -> None:
+                 ports: tuple[int, int] = (IKE_PORT, NATT_PORT), wireshark_dir: str | None = None) -> None:
         self.endpoint = endpoint
         self.stack = stack
         self.esp = EspInUdp(stack)
@@ -83,6 +84,7 @@ class PeerRunner:
         self.out = log or sys.stderr
         self.verbose = verbose
         self.t0 = time.monotonic()
+        self.keylog = WiresharkExport(wireshark_dir) if wireshark_dir else None
         self.socks: dict[int, socket.socket] = {}
         for port in ports:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -239,6 +241,8 @@ class PeerRunner:
             except Exception as exc:  # noqa: BLE001 - a missing SA must not end the peer
                 self.log(f"remove_child failed: {exc!r}")
         self.log(format_event(ev))
+        if self.keylog is not None and (problem := self.keylog.event(ev)):
+            self.log(problem)
 
     def _send(self, payload: bytes, src: tuple[str, int], dst: tuple[str, int], esp: bool = False) -> None:
         sock = self.socks.get(src[1]) or self.socks[NATT_PORT if esp else IKE_PORT]

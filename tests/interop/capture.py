@@ -32,9 +32,14 @@ class Capture:
         with open(self._err_path) as f:
             raise RuntimeError(f"dumpcap did not start: {f.read()}")
 
-    def stop(self) -> str:
-        """SIGINT by PID (dumpcap flushes and closes the file), SIGKILL if it lingers."""
+    def stop(self, settle: float = 0.5) -> str:
+        """SIGINT by PID (dumpcap flushes and closes the file), SIGKILL if it lingers.
+
+        ``settle`` seconds first: dumpcap drains the kernel's capture buffer in batches,
+        and packets still in it when the signal arrives are lost.
+        """
         if self.proc.poll() is None:
+            time.sleep(settle)
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=5)
