@@ -1,0 +1,188 @@
+"""IPsecStack: two gateways back to back (RFC 4301 §5 processing), no event loop."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from dataplane_helpers import CBC256, GCM128, SHA256
+
+from ipsecsim.core.errors import PacketDrop
+from ipsecsim.core.ip import icmp_echo_packet, udp_packet
+from ipsecsim.core.keys import ChildSaKeys
+from ipsecsim.core.natt import add_non_esp_marker, keepalive_packet
+from ipsecsim.core.rng import Rng
+from ipsecsim.core.selectors import TrafficSelector as TS
+from ipsecsim.core.stack import IPsecStack, NoSa
+
+GW_A, GW_B = "198.51.100.1", "203.0.113.1"
+LAN_A, LAN_B = (TS.parse("10.1.0.0/16"),), (TS.parse("10.2.0.0/16"),)
+
+
+def child_keys(gen: int = 1, proto: str = "esp", mode: str = "tunnel", encr=GCM128, integ=None,
+               encap=None, **kw) -> tuple[ChildSaKeys, ChildSaKeys]:
+    """A's and B's view of one negotiated child SA (generation ``gen``)."""
+    r = Rng(gen, "child")
+    ab, ba = (r.bytes(encr.keymat_size) if encr else b"" for _ in range(2))
+    iab, iba = (r.bytes(integ.key_size) if integ else b"" for _ in range(2))
+    spi_a, spi_b = 0xA000 + gen, 0xB000 + gen  # inbound SPIs chosen by A and by B
+    a = ChildSaKeys("lan-lan", proto, mode, spi_a, spi_b, encr, integ, ba, iba, ab, iab,
+                    GW_A, GW_B, LAN_A, LAN_B, encap=encap, unique_id=gen, **kw)
+    b = ChildSaKeys("lan-lan", proto, mode, spi_b, spi_a, encr, integ, ab, iab, ba, iba,
+                    GW_B, GW_A, LAN_B, LAN_A, encap=encap and (encap[1], encap[0]), unique_id=gen, **kw)
+    return a, b
+
+
+def gateways(**kw):
+    a, b = IPsecStack(Rng(1), "gw-a", [GW_A]), IPsecStack(Rng(2), "gw-b", [GW_B])
+    ka, kb = child_keys(**kw)
+    a.install_child(ka)
+    b.install_child(kb)
+    return a, b, ka, kb
+
+
+PING = icmp_echo_packet("10.1.0.5", "10.2.0.7", data=b"hello")
+
+
+@pytest.mark.parametrize("encr,integ", [(GCM128, None), (CBC256, SHA256)])
+def test_ping_across_and_back(encr, integ):
+    a, b, _ka, _kb = gateways(encr=encr, integ=integ)
+    wire = a.outbound(PING, now=1.0)
+    assert wire[9] == 50 and wire[12:16] == bytes([198, 51, 100, 1])
+    assert b.inbound(wire, now=1.001) == PING
+    reply = icmp_echo_packet("10.2.0.7", "10.1.0.5", reply=True, data=b"hello")
+    assert a.inbound(b.outbound(reply)) == reply
+    assert a.counters["protected"] == 1 and b.counters["decapsulated"] == 1
+    # the reply travels on A's inbound SPI, which B uses outbound
+    assert a.last_sa.spi == b.last_sa.spi == 0xA001 and a.last_sa is not b.last_sa
+
+
+def test_no_policy_bypasses_and_plain_traffic_outside_policy_passes():
+    a, b, *_ = gateways()
+    other = udp_packet("192.0.2.5", "192.0.2.6", 1, 2, b"not ours")
+    assert a.outbound(other) == other
+    assert b.inbound(other) is None
+    assert b.counters["plain_in"] == 1
+
+
+def test_no_sa_names_the_child_so_ike_can_start():
+    a = IPsecStack(Rng(1), "gw-a", [GW_A])
+    ka, _ = child_keys()
+    a.install_child(ka)
+    a.remove_sa(ka.spi_out, "out")
+    with pytest.raises(NoSa) as exc:
+        a.outbound(PING)
+    assert exc.value.reason == "no_sa" and exc.value.child == "lan-lan" and exc.value.detail == "lan-lan"
+    assert a.drops["no_sa"] == 1
+
+
+def test_discard_policy_and_cleartext_refused():
+    a, b, *_ = gateways()
+    a.add_policy("out", "discard", "10.1.66.0/24", "0.0.0.0/0", name="quarantine", priority=-1)
+    with pytest.raises(PacketDrop) as exc:
+        a.outbound(icmp_echo_packet("10.1.66.1", "10.2.0.7"))
+    assert exc.value.reason == "policy_discard"
+    with pytest.raises(PacketDrop) as exc:
+        b.inbound(PING)  # PING from 10.1/16 to 10.2/16 in the clear: policy demands ESP
+    assert exc.value.reason == "cleartext_refused" and b.drops["cleartext_refused"] == 1
+
+
+def test_inner_packet_outside_the_sa_selectors_is_a_policy_mismatch():
+    a, b, ka, _kb = gateways()
+    # A sends through the SA a packet that does not belong to it (a forged/buggy peer)
+    sa_out = a.sad.outbound[ka.spi_out].sa
+    spoofed = icmp_echo_packet("172.16.0.1", "10.2.0.7")
+    with pytest.raises(PacketDrop) as exc:
+        b.inbound(sa_out.encapsulate(spoofed))
+    assert exc.value.reason == "policy_mismatch"
+    assert b.drops["policy_mismatch"] == 1
+
+
+def test_unknown_spi_and_wrong_protocol():
+    a, b, *_ = gateways()
+    wire = bytearray(a.outbound(PING))
+    wire[20:24] = (0xDEAD).to_bytes(4, "big")
+    with pytest.raises(PacketDrop) as exc:
+        b.inbound(bytes(wire))
+    assert exc.value.reason == "unknown_spi"
+
+
+def test_make_before_break_rekey():
+    """A new generation takes over outbound at once; the old inbound SA keeps working
+    (packets in flight) until it is removed."""
+    a, b, ka1, kb1 = gateways()
+    in_flight = a.outbound(PING)
+    ka2, kb2 = child_keys(gen=2)
+    b.install_child(kb2)  # responder installs first
+    a.install_child(ka2)
+    new = a.outbound(PING)
+    assert new[20:24] == kb2.spi_in.to_bytes(4, "big")
+    assert b.inbound(in_flight) == PING  # old SA still accepted
+    assert b.inbound(new) == PING
+    b.remove_child(kb1)
+    a.remove_child(ka1)
+    with pytest.raises(PacketDrop) as exc:
+        b.inbound(in_flight)
+    assert exc.value.reason == "unknown_spi"
+    assert b.inbound(a.outbound(PING)) == PING  # policies survive with generation 2
+    a.remove_child(ka2)
+    assert a.outbound(PING) == PING and len(a.spd) == 0  # last generation: policies gone
+
+
+def test_limit_events_are_pulled_from_the_stack():
+    a, b, *_ = gateways(lifetime={"soft_packets": 2, "hard_packets": 3})
+    for _ in range(3):
+        b.inbound(a.outbound(PING))
+    ev = [a.next_event() for _ in range(3)]
+    assert [(e.which, e.kind) for e in ev[:2]] == [("soft", "packets"), ("hard", "packets")]
+    assert ev[2] is None
+    assert [(e.which, e.spi) for e in iter(b.next_event, None)] == [("soft", 0xB001), ("hard", 0xB001)]
+    with pytest.raises(PacketDrop) as exc:
+        a.outbound(PING)
+    assert exc.value.reason == "sa_expired" and a.drops["sa_expired"] == 1
+
+
+def test_nat_t_keepalive_ike_marker_and_esp_in_udp():
+    a, b, *_ = gateways(encap=(4500, 4500))
+    wire = a.outbound(PING)
+    assert wire[9] == 17 and wire[22:24] == (4500).to_bytes(2, "big")
+    assert b.inbound(wire) == PING
+    assert b.inbound(keepalive_packet(GW_A, GW_B)) == b""
+    assert b.counters["keepalives"] == 1
+    ike = udp_packet(GW_A, GW_B, 4500, 4500, add_non_esp_marker(b"\x11" * 28))
+    assert b.inbound(ike) is None  # not ESP: the caller hands it to IKE
+    assert a.outbound(ike[:12] + ike[16:20] + ike[12:16] + ike[20:]) is not None
+    assert b.counters["ike"] == 1
+
+
+def test_ike_bypasses_a_transport_policy_covering_the_gateways():
+    ka, kb = child_keys(mode="transport")
+    ka = dataclasses.replace(ka, local_ts=(TS.parse(GW_A),), remote_ts=(TS.parse(GW_B),))
+    kb = dataclasses.replace(kb, local_ts=(TS.parse(GW_B),), remote_ts=(TS.parse(GW_A),))
+    a, b = IPsecStack(Rng(1), "a", [GW_A]), IPsecStack(Rng(2), "b", [GW_B])
+    a.install_child(ka)
+    b.install_child(kb)
+    ike = udp_packet(GW_A, GW_B, 500, 500, b"IKE_SA_INIT")
+    assert a.outbound(ike) == ike and b.inbound(ike) is None
+    data = udp_packet(GW_A, GW_B, 7000, 7, b"echo me")
+    wire = a.outbound(data)
+    assert wire[9] == 50 and len(wire) > len(data)
+    assert b.inbound(wire) == data
+    with pytest.raises(PacketDrop):
+        b.inbound(data)
+
+
+def test_ah_child():
+    a, b, *_ = gateways(proto="ah", encr=None, integ=SHA256)
+    wire = a.outbound(PING)
+    assert wire[9] == 51
+    assert b.inbound(wire) == PING
+
+
+def test_stats_report_per_sa_counters():
+    a, b, *_ = gateways()
+    b.inbound(a.outbound(PING))
+    s = b.stats()
+    inbound = next(x for x in s["sas"] if x["direction"] == "in")
+    assert inbound["packets"] == 1 and inbound["bytes"] == len(PING)
+    assert s["counters"]["decapsulated"] == 1
