@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ipsecsim.core import algorithms as A
+from ipsecsim.core.ike import message as M
 from ipsecsim.core.ike.kdf import IkeKeys, child_keymat, derive_ike_keys, prf, prf_plus
 from ipsecsim.core.ike.message import SA, Nonce, decode, decode_header
 from ipsecsim.core.ike.sk import SkCipher
@@ -178,3 +179,41 @@ def test_child_keymat_with_pfs_and_ah() -> None:
     assert ah[0] == ah[2] == b"" and len(ah[1]) == len(ah[3]) == 64
     gcm = child_keymat(SHA256, sk_d, ni, nr, A.encr(A.ENCR_AES_GCM_16, 256), None)
     assert len(gcm[0]) == len(gcm[2]) == 36 and gcm[1] == gcm[3] == b""
+
+
+REKEY = VECTORS / "charon_ike_rekey-aes128-sha256-x25519.json"
+
+
+def test_rekeys_match_strongswan() -> None:
+    """charon rekeyed the CHILD_SA with PFS (ECP_256), then the IKE_SA (CREATE_CHILD_SA);
+    ipsecsim decrypts those exchanges and derives the keys charon logged."""
+    v, msgs, req, resp, encr, integ, prf_alg = _charon_case(REKEY)
+    keys = derive_ike_keys(prf_alg, encr, integ, req.find(Nonce).data, resp.find(Nonce).data,
+                           H(v["shared_dh_secrets"][0]), resp.spi_i, resp.spi_r)
+    sk_i = SkCipher(encr, integ, keys.sk_ei, keys.sk_ai, Rng(0))
+    sk_r = SkCipher(encr, integ, keys.sk_er, keys.sk_ar, Rng(0))
+    create = [decode(m, sk_i if decode_header(m).initiator else sk_r) for m in msgs
+              if decode_header(m).exchange == M.CREATE_CHILD_SA]
+    assert [m.summary() for m in create] == [
+        "CREATE_CHILD_SA request { N(REKEY_SA), SA, Ni, KE, TSi, TSr }",
+        "CREATE_CHILD_SA response { SA, Nr, KE, TSi, TSr }",
+        "CREATE_CHILD_SA request { SA, Ni, KE }",
+        "CREATE_CHILD_SA response { SA, Nr, KE }",
+    ]
+    # CHILD_SA rekey with PFS, §2.17: KEYMAT = prf+(SK_d, g^ir (new) | Ni | Nr)
+    c_req, c_resp = create[0], create[1]
+    chosen = c_resp.find(SA).proposals[0].to_proposal()
+    assert chosen.dh == (A.ECP_256,) and c_req.find(M.KE).group == A.ECP_256
+    c_encr = A.encr(*chosen.encr[0])
+    i_e, _, r_e, _ = child_keymat(prf_alg, keys.sk_d, c_req.find(Nonce).data,
+                                  c_resp.find(Nonce).data, c_encr, None,
+                                  shared=H(v["child_dh_secrets"][0]))
+    rekeyed = v["child_key_sets"][1]
+    assert (i_e.hex(), r_e.hex()) == (rekeyed["encr_i"], rekeyed["encr_r"])
+    # IKE_SA rekey, §2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), SPIs from the SAs
+    k_req, k_resp = create[2], create[3]
+    new = derive_ike_keys(prf_alg, encr, integ, k_req.find(Nonce).data, k_resp.find(Nonce).data,
+                          H(v["shared_dh_secrets"][1]), k_req.find(SA).proposals[0].spi,
+                          k_resp.find(SA).proposals[0].spi, old_sk_d=keys.sk_d)
+    logged = {k.lower(): x for k, x in v["ike_key_sets"][1].items()}
+    assert {k: getattr(new, k).hex() for k in logged} == logged

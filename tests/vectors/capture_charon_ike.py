@@ -3,7 +3,7 @@
 Run as root from the repository (needs charon, swanctl, tshark; uses the interop
 harness in tests/interop):
 
-    .venv/bin/python tests/vectors/capture_charon_ike.py
+    .venv/bin/python tests/vectors/capture_charon_ike.py [SET ...]
 
 For each proposal set it starts two charons (5.9.8, Debian) in a namespace pair,
 lets ``a`` initiate, captures UDP 500/4500 on ``a``'s veth with tshark, and writes
@@ -32,10 +32,13 @@ SETS = {
     "aes256gcm16-prfsha384-ecp384": (["aes256gcm16-prfsha384-ecp384"], ["aes256gcm16"]),
     "chacha20poly1305-prfsha256-x25519": (["chacha20poly1305-prfsha256-x25519"],
                                           ["chacha20poly1305"]),
+    # then a CHILD_SA rekey with PFS and an IKE_SA rekey (CREATE_CHILD_SA, RFC 7296 §1.3.2-3)
+    "rekey-aes128-sha256-x25519": (["aes128-sha256-x25519"], ["aes128gcm16-ecp256"]),
 }
 
 
 def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
+    rekey = name.startswith("rekey")
     env = Interop()
     pcap = os.path.join(env.dir, "ike.pcap")
     try:
@@ -50,6 +53,11 @@ def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
         time.sleep(1.5)
         a.initiate("net", "interop")
         time.sleep(1.0)
+        if rekey:
+            a.swanctl("--rekey", "--child", "net")
+            time.sleep(2.5)
+            a.swanctl("--rekey", "--ike", "interop")
+            time.sleep(2.5)
         ts.terminate()
         ts.wait(timeout=10)
         out = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "ip.src",
@@ -65,7 +73,10 @@ def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
                 data = data[4:]
             msgs.append({"from": "a" if src == env.left.addr else "b", "hex": data.hex()})
         log_a = a.log()
-        shared = [d.hex() for n, d in hexdumps(log_a) if n == "shared Diffie Hellman secret"]
+        dumps = hexdumps(log_a)
+        shared = [d.hex() for n, d in dumps if n == "shared Diffie Hellman secret"]
+        # charon logs a CHILD_SA's PFS secret under another name (keymat_v2.c)
+        child_dh = [d.hex() for n, d in dumps if n == "DH secret"]
         return {
             "source": "strongSwan 5.9.8 charon (Debian 12) <-> charon, captured with tshark "
                       "on this project's interop namespace pair by tests/vectors/"
@@ -78,6 +89,11 @@ def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
             "shared_dh_secret": shared[0] if shared else None,
             "ike_keys": {k: v.hex() for k, v in ike_keys(log_a)[0].items()},
             "child_keys": {k: v.hex() for k, v in child_keys(log_a)[0].items()},
+            # every derivation in log order (more than one after a rekey)
+            "shared_dh_secrets": shared,
+            "child_dh_secrets": child_dh,
+            "ike_key_sets": [{k: v.hex() for k, v in d.items()} for d in ike_keys(log_a)],
+            "child_key_sets": [{k: v.hex() for k, v in d.items()} for d in child_keys(log_a)],
         }
     finally:
         env.close()
@@ -85,6 +101,8 @@ def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
 
 def main() -> None:
     for name, (p, e) in SETS.items():
+        if sys.argv[1:] and name not in sys.argv[1:]:
+            continue
         vec = capture(name, p, e)
         path = os.path.join(HERE, f"charon_ike_{name}.json")
         with open(path, "w") as f:
