@@ -186,3 +186,11 @@ def test_stats_report_per_sa_counters():
     inbound = next(x for x in s["sas"] if x["direction"] == "in")
     assert inbound["packets"] == 1 and inbound["bytes"] == len(PING)
     assert s["counters"]["decapsulated"] == 1
+
+
+def test_demo_dataplane_runs(capsys):
+    from ipsecsim.demo_dataplane import main
+
+    assert main(["--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("peer recovers the ping: yes") == 5 and "NO" not in out

@@ -100,3 +100,19 @@ def test_wrong_keys_are_noticed_by_tshark(tmp_path):
     rows = _tshark(tshark, cfg, pcap)
     assert len(rows) == len(expect)
     assert all(good != "1" for _p, _s, good, _b in rows)
+
+
+def test_ikev2_decryption_table_lines():
+    """The line shape tshark 4.0 reads (shared ORACLES.md): hex without 0x, quoted algorithm names."""
+    from ipsecsim.core import algorithms as A
+    from ipsecsim.wireshark import ikev2_decryption_table
+
+    cbc, gcm = A.encr(A.ENCR_AES_CBC, 256), A.encr(A.ENCR_AES_GCM_16, 128)
+    line = ikev2_decryption_table(0x0102030405060708, bytes(range(8)), b"\x01" * 32, b"\x02" * 32, cbc,
+                                  b"\x03" * 32, b"\x04" * 32, SHA256)
+    assert line == ("0102030405060708,0001020304050607," + "01" * 32 + "," + "02" * 32 +
+                    ',"AES-CBC-256 [RFC3602]",' + "03" * 32 + "," + "04" * 32 + ',"HMAC_SHA2_256_128 [RFC4868]"')
+    aead = ikev2_decryption_table(1, 2, b"\x05" * 20, b"\x06" * 20, gcm, b"", b"", None)
+    assert aead.endswith(',"AES-GCM-128 with 16 octet ICV [RFC5282]",,,"NONE [RFC4306]"')
+    with pytest.raises(ValueError, match="cannot"):
+        esp_sa("1.1.1.1", "2.2.2.2", 1, A.encr(A.ENCR_CHACHA20_POLY1305, 0), bytes(36), None, b"")
