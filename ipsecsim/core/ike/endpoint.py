@@ -25,7 +25,7 @@ from . import taskmanager as tm
 from .auth import AuthError, LocalCredential, PeerCredential
 from .config import ConnectionConfig, IkeConfig
 from .ids import ANY, Identity
-from .ikesa import ChildSa, IkeError, IkeSa
+from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
 from .sk import IntegrityError
 from .tasks import child_create, child_rekey, ike_init, ike_rekey, informational
 from .tasks.ike_auth import IkeAuth
@@ -386,24 +386,24 @@ class IkeEndpoint:
 
     def _pick_conn_for_id(self, sa: IkeSa, peer_id: Identity) -> None:
         """Switch the responder's IKE_SA to a connection whose ``remote.id`` fits the peer."""
-        if not sa.conn.remote.id or peer_id.matches(sa.conn.remote.id):
+        if not sa.conn.remote.id or peer_id.matches(ident(sa.conn.remote.id)):
             return
         for conn in self._responder_conns(sa.local[0], sa.remote[0]):
             if conn.proposals == sa.conn.proposals and conn.remote.id and \
-                    peer_id.matches(conn.remote.id):
+                    peer_id.matches(ident(conn.remote.id)):
                 sa.conn = conn
                 return
 
     def _local_cred(self, sa: IkeSa) -> LocalCredential:
         conn = sa.conn
-        ident = Identity.parse(conn.local.id or sa.local[0])
+        me = ident(conn.local.id or sa.local[0])
         if conn.local.auth == "psk":
-            peer = conn.remote.id or (str(sa.peer_id) if sa.peer_id else sa.remote[0])
+            peer = conn.remote.id or (id_text(sa.peer_id) if sa.peer_id else sa.remote[0])
             psk = self.config.psk(conn.local.id or sa.local[0], peer)
             if psk is None:
-                raise AuthError(f"no shared secret for {ident} and {peer} in secrets")
-            return LocalCredential(ident, psk=psk)
-        return self._pubkey_cred(conn, ident)
+                raise AuthError(f"no shared secret for {me} and {peer} in secrets")
+            return LocalCredential(me, psk=psk)
+        return self._pubkey_cred(conn, me)
 
     def _pubkey_cred(self, conn: ConnectionConfig, ident: Identity) -> LocalCredential:
         from .ca import load_pem_certs, load_pem_key
@@ -438,10 +438,10 @@ class IkeEndpoint:
 
     def _peer_cred(self, sa: IkeSa, peer_id: Identity) -> PeerCredential:
         conn = sa.conn
-        expected = Identity.parse(conn.remote.id) if conn.remote.id else ANY
+        expected = ident(conn.remote.id) if conn.remote.id else ANY
         if conn.remote.auth == "psk":
             local = conn.local.id or sa.local[0]
-            peer = conn.remote.id or str(peer_id)
+            peer = conn.remote.id or id_text(peer_id)
             psk = self.config.psk(local, peer)
             if psk is None:
                 raise AuthError(f"no shared secret for {local} and {peer} in secrets")
@@ -516,7 +516,7 @@ class IkeEndpoint:
         self._destroy(sa, f"{notify}: {reason}", now)
 
     def _established(self, sa: IkeSa, now: float) -> None:
-        sa.move(self, "authenticated", now, f"{sa.local_id} <-> {sa.peer_id}")
+        sa.move(self, "authenticated", now, f"{id_text(sa.local_id)} <-> {id_text(sa.peer_id)}")
         self._half_open.pop((sa.spi_i, sa.remote), None)
         for key, val in list(self._half_open.items()):
             if val is sa:

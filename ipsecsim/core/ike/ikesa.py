@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..keys import ChildSaKeys
 from ..selectors import TrafficSelector
 from . import states as S
 from .config import ChildConfig, ConnectionConfig
+from .ids import Identity
 from .negotiate import Suite
 
 if TYPE_CHECKING:
     from .endpoint import IkeEndpoint
+
+
+ident = lru_cache(maxsize=512)(Identity.parse)
+"""``Identity.parse`` with a cache (identities are immutable; parsing them is not free)."""
+id_text = lru_cache(maxsize=512)(Identity.__str__)
+"""``str(identity)`` with a cache."""
 
 
 class IkeError(Exception):

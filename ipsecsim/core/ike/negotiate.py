@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .. import algorithms as A
@@ -205,13 +206,13 @@ def explain_mismatch(offered: Sequence[Any], ours: Sequence[Proposal], protocol:
 
 def resolve_ts(items: Sequence[str], own_addr: str) -> list[TrafficSelector]:
     """swanctl selectors to TrafficSelectors; ``dynamic`` becomes ``own_addr``/32."""
-    out = []
-    for it in items:
-        if it.lower() == "dynamic":
-            out.append(TrafficSelector.host(own_addr))
-        else:
-            out.append(TrafficSelector.parse(it))
-    return out
+    return list(_resolve_ts(tuple(items), own_addr))
+
+
+@lru_cache(maxsize=1024)
+def _resolve_ts(items: tuple[str, ...], own_addr: str) -> tuple[TrafficSelector, ...]:
+    return tuple(TrafficSelector.host(own_addr) if it.lower() == "dynamic"
+                 else TrafficSelector.parse(it) for it in items)
 
 
 def narrow(offered: Sequence[TrafficSelector], allowed: Sequence[TrafficSelector]

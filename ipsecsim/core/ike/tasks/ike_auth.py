@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 from .. import message as M
 from ..auth import AuthError, build_auth, signed_octets, verify_auth
 from ..ids import Identity
-from ..ikesa import IkeError, IkeSa
+from ..ikesa import IkeError, IkeSa, ident
 from ..negotiate import NegotiationError
 from . import child_create as CC
 
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
+
 
 CERT_X509 = 4
 
@@ -75,8 +76,8 @@ class IkeAuth:
             req = ep._certreq()
             if req is not None:
                 out.append(req)
-        if conn.remote.id and not Identity.parse(conn.remote.id).is_any:
-            rid = Identity.parse(conn.remote.id)
+        if conn.remote.id and not ident(conn.remote.id).is_any:
+            rid = ident(conn.remote.id)
             out.append(M.ID(False, rid.id_type, rid.data))
         out.append(ours[-1])
         if sa.first_child:

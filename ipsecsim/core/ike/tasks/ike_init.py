@@ -13,6 +13,7 @@ group, §1.2), ``N(COOKIE)`` (§2.6, the initiator retries with the cookie first
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ... import algorithms as A
@@ -34,8 +35,12 @@ _HASH_ALGS = bytes.fromhex("0002000300040005")  # SHA2-256/384/512, Identity (RF
 
 def natd_hash(spi_i: bytes, spi_r: bytes, addr: str, port: int) -> bytes:
     """RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | Port)."""
-    ip = bytes(int(x) for x in addr.split("."))
-    return hashlib.sha1(spi_i + spi_r + ip + port.to_bytes(2, "big")).digest()
+    return hashlib.sha1(spi_i + spi_r + _addr_port(addr, port)).digest()
+
+
+@lru_cache(maxsize=1024)
+def _addr_port(addr: str, port: int) -> bytes:
+    return bytes(int(x) for x in addr.split(".")) + port.to_bytes(2, "big")
 
 
 def natd_payloads(ep: IkeEndpoint, sa: IkeSa, spi_r: bytes) -> list:
