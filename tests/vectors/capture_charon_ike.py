@@ -47,10 +47,16 @@ def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
                            "a.example", "b.example", proposals, esp))
         b.load(site_config(env.right.addr, env.left.addr, env.right.inner, env.left.inner,
                            "b.example", "a.example", proposals, esp))
-        ts = subprocess.Popen(env.left.cmd("tshark", "-q", "-i", "veth0", "-w", pcap,
-                                           "-f", "udp port 500 or udp port 4500"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.5)
+        errlog = os.path.join(env.dir, "tshark.err")
+        with open(errlog, "w") as err:
+            ts = subprocess.Popen(env.left.cmd("tshark", "-q", "-i", "veth0", "-w", pcap,
+                                               "-f", "udp port 500 or udp port 4500"),
+                                  stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 20
+        while "Capturing on" not in open(errlog).read():  # noqa: SIM115
+            if time.monotonic() > deadline or ts.poll() is not None:
+                raise RuntimeError(f"tshark did not start: {open(errlog).read()}")  # noqa: SIM115
+            time.sleep(0.1)
         a.initiate("net", "interop")
         time.sleep(1.0)
         if rekey:
@@ -58,6 +64,7 @@ def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
             time.sleep(2.5)
             a.swanctl("--rekey", "--ike", "interop")
             time.sleep(2.5)
+        time.sleep(0.5)
         ts.terminate()
         ts.wait(timeout=10)
         out = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "ip.src",
@@ -99,11 +106,23 @@ def capture(name: str, proposals: list[str], esp: list[str]) -> dict:
         env.close()
 
 
+def complete(name: str, vec: dict) -> bool:
+    """Both IKE_SA_INIT and IKE_AUTH pairs (and, for a rekey set, both CREATE_CHILD_SA pairs)."""
+    exchanges = [bytes.fromhex(m["hex"])[18] for m in vec["messages"]]
+    want = {34: 2, 35: 2, 36: 4 if name.startswith("rekey") else 0}
+    return all(exchanges.count(x) >= n for x, n in want.items())
+
+
 def main() -> None:
     for name, (p, e) in SETS.items():
         if sys.argv[1:] and name not in sys.argv[1:]:
             continue
-        vec = capture(name, p, e)
+        for _ in range(3):
+            vec = capture(name, p, e)
+            if complete(name, vec):
+                break
+        else:
+            raise SystemExit(f"{name}: the capture missed messages three times")
         path = os.path.join(HERE, f"charon_ike_{name}.json")
         with open(path, "w") as f:
             json.dump(vec, f, indent=1)
