@@ -406,9 +406,9 @@ class IkeEndpoint:
         return self._pubkey_cred(conn, me)
 
     def _pubkey_cred(self, conn: ConnectionConfig, ident: Identity) -> LocalCredential:
-        from .ca import load_pem_certs, load_pem_key
+        from .ca import KEY_TYPES, load_pem_certs, load_pem_key
 
-        if conn.local.certs and conn.local.key and conn.local.key not in ("rsa", "ecdsa", "ed25519"):
+        if conn.local.certs and conn.local.key and conn.local.key not in KEY_TYPES:
             with open(conn.local.key, "rb") as fp:
                 key = load_pem_key(fp.read())
             certs: list[bytes] = []

@@ -1,0 +1,61 @@
+"""IKE_AUTH with certificates (auth: pubkey): RSA, ECDSA and Ed25519 from the seeded CA.
+
+RFC 7296 §2.15 (RSA method 1, ECDSA methods 9-11 per RFC 4754) and RFC 7427
+(method 14, the only one for Ed25519 per RFC 8420).
+"""
+
+from __future__ import annotations
+
+import pytest
+from ike_pair import Pair, configs
+from test_ike_engine import assert_keys_agree, ike_state
+
+from ipsecsim.core.ike import events as E
+from ipsecsim.core.ike import states as S
+from ipsecsim.core.ike.ca import CertificateAuthority
+from ipsecsim.core.rng import Rng
+
+
+def pubkey(key_a: str, key_b: str, remote_id_b: str = "gw-a.example") -> tuple:
+    a = {"local": {"auth": "pubkey", "key": key_a}, "remote": {"auth": "pubkey"}}
+    b = {"local": {"auth": "pubkey", "key": key_b},
+         "remote": {"auth": "pubkey", "id": remote_id_b}}
+    return configs(a=a, b=b)
+
+
+@pytest.mark.parametrize("key_a,key_b", [("ecdsa", "ecdsa"), ("rsa", "ed25519"),
+                                         ("ed25519", "rsa")])
+def test_certificate_handshake(key_a, key_b):
+    ca = CertificateAuthority(Rng(11), "C=CH, O=ipsecsim, CN=Test CA")
+    p = Pair(*pubkey(key_a, key_b), ca=ca)
+    p.a.start(0.0)
+    # IKE_AUTH { IDi, CERT, CERTREQ, IDr, AUTH, SA, TSi, TSr } -->
+    #                <-- { IDr, CERT, AUTH, SA, TSi, TSr }
+    p.pump()
+    assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
+    auth_req = [e.payloads for e in p.of("a", E.IkeMessageEvent) if e.exchange == "IKE_AUTH"][0]
+    assert "CERT, CERTREQ" in auth_req
+    sa_b = next(iter(p.b.ike_sas.values()))
+    assert sa_b.peer_cert is not None
+    assert_keys_agree(p)
+
+
+def test_untrusted_certificate_fails_authentication():
+    ca_a = CertificateAuthority(Rng(11), "CA one")
+    ca_b = CertificateAuthority(Rng(12), "CA two")
+    p = Pair(*pubkey("ecdsa", "ecdsa"))
+    p.a.ca, p.b.ca = ca_a, ca_b
+    p.a.start(0.0)
+    p.pump()
+    fb, = [f for f in p.of("b", E.IkeFailure)]
+    assert fb.notify == "AUTHENTICATION_FAILED" and fb.sent_by_us and fb.reason
+    assert not p.a.ike_sas and not p.b.ike_sas
+
+
+def test_wrong_identity_fails_authentication():
+    ca = CertificateAuthority(Rng(11), "CA")
+    p = Pair(*pubkey("ecdsa", "ecdsa", remote_id_b="someone-else.example"), ca=ca)
+    p.a.start(0.0)
+    p.pump()
+    fb, = p.of("b", E.IkeFailure)
+    assert fb.notify == "AUTHENTICATION_FAILED" and "someone-else.example" in fb.reason
