@@ -584,3 +584,46 @@ def test_charon_and_ipsecsim_authenticate_each_other_with_certificates(
     assert f"authentication of '{peer_id}' with " in log and "successful" in log
     assert "received end entity cert \"CN=ipsecsim.example\"" in log
     assert peer.wait_log("ChildSaUp", timeout=5)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("key_type, method, charon_name", [
+    ("ecdsa", ECDSA_256, "ECDSA-256 signature"), ("ecdsa384", ECDSA_384, "ECDSA-384 signature"),
+    ("ecdsa521", ECDSA_521, "ECDSA-521 signature"), ("rsa", RSA_SIG, "RSA signature"),
+])
+def test_classic_methods_with_charon(interop, monkeypatch, key_type, method, charon_name) -> None:  # noqa: F811
+    """charon with RFC 7427 off (``charon.signature_authentication = no``) uses methods 1/9/10/11:
+    it verifies ours (RFC 4754 r||s, PKCS#1 v1.5) and we verify its."""
+    import interop.charon as IC
+    from interop.charon import established_child
+    from interop.swanctl import site_config
+
+    from ipsecsim.core.ike.ca import write_swanctl
+
+    plain = IC.strongswan_conf
+    monkeypatch.setattr(IC, "strongswan_conf", lambda *a, **k: plain(*a, **k).replace(
+        "charon {", "charon {\n    signature_authentication = no", 1))
+    cap = _capture_module()
+    env = interop
+    charon_id, peer_id = "charon.example", "ipsecsim.example"
+    ca = CertificateAuthority(Rng("live-pubkey"))
+    charon = env.charon(env.left, "charon")
+    charon_conf = cap.pubkey_config(env.left, env.right, charon_id, peer_id)
+    charon_conf["connections"]["interop"]["send_cert"] = "always"
+    cap.load_with_creds(charon, ca, ca.issue(charon_id, key_type), charon_conf)
+    files = write_swanctl(os.path.join(env.dir, "peer-creds"), ca, ca.issue(peer_id, key_type), "own")
+    conf = site_config(env.right.addr, env.left.addr, env.right.inner, env.left.inner, peer_id,
+                       charon_id, [cap.PROPOSAL], ["aes128gcm16"], start_action="start")
+    conn = conf["connections"]["interop"]
+    conn["local"] = {"auth": "pubkey", "id": peer_id, "certs": [str(files["x509"])],
+                     "key": str(files["private"])}
+    conn["remote"] = {"auth": "pubkey", "id": charon_id, "cacerts": [str(files["x509ca"])]}
+    del conf["secrets"]
+    conf.update(listen=env.right.addr, inner_addrs=env.right.inner)
+    peer = env.peer(env.right, conf)
+    child = charon.wait_for(lambda sas: established_child(sas, "net"), timeout=15)
+    assert child is not None, charon.log()[-3000:] + peer.log()[-3000:]
+    log = charon.log()
+    assert "HASH_ALG" not in log.split("IKE_SA_INIT response")[-1].split("\n")[0]
+    assert f"authentication of '{peer_id}' with {charon_name} successful" in log, log[-3000:]
+    assert f"authentication of '{charon_id}' (myself) with {charon_name} successful" in log
