@@ -181,13 +181,16 @@ def explain_mismatch(offered: Sequence[Any], ours: Sequence[Proposal], protocol:
             continue
         a = set(offered_all.get(t, ()))
         b = set(ours_all.get(t, ()))
-        if t == T_INTEG:
-            a.discard((A.AUTH_NONE, 0))
+        if t == T_INTEG:  # (0, 0): a proposal without INTEG (AEAD), as in _match
+            a = {x for x in a if x[0] != A.AUTH_NONE}
+            a |= {(0, 0) for p in theirs if not any(
+                x[0] == T_INTEG and x[1] != A.AUTH_NONE for x in _wire(p))}
+            b |= {(0, 0) for p in mine if not p.integ}
         if t == T_ESN:
             a = a or {(A.ESN_NO, 0)}
             b = b or {(A.ESN_NO, 0)}
         if (a or b) and not (a & b):
-            if t == T_INTEG and (not a or not b):
+            if t == T_INTEG and ((0, 0) in a or (0, 0) in b):
                 if "ENCR" not in missing:  # else implied by ENCR: AEAD on one side only
                     missing.append("INTEG (AEAD cipher on one side only)")
             else:
