@@ -60,6 +60,7 @@ _M32 = 0xFFFFFFFF
 _HDR = struct.Struct("!BBHHHBBH4s4s")
 _HDR_ESP_IV = struct.Struct("!BBHHHBBH4s4sIIQ")  # outer IPv4 + ESP header + 8-byte IV
 _HDR_SPI_SEQ = struct.Struct("!II")
+_from_bytes = int.from_bytes
 _ESN_AAD = struct.Struct("!III")
 _TRAILER_IPIP = tuple(trailer(IPPROTO_IPIP, n) for n in range(4))
 _U32 = struct.Struct("!I")
@@ -322,24 +323,29 @@ class SecurityAssociation:
                 and ((pkt[2] << 8) | pkt[3]) == n and not self.expired):
             # the general path below, inlined for AEAD tunnel mode
             try:
-                if -int.from_bytes(pkt[:20], "big") % 0xFFFF:
+                if _from_bytes(pkt[:20], "big") % 0xFFFF:
                     raise PacketDrop(MALFORMED, "outer IPv4 header checksum is wrong")
-                spi, seq_lo = _HDR_SPI_SEQ.unpack_from(pkt, 20)
+                spi, seq = _HDR_SPI_SEQ.unpack_from(pkt, 20)
                 if spi != self.spi:
                     raise PacketDrop(UNKNOWN_SPI, f"SPI 0x{spi:08x} is not this SA's 0x{self.spi:08x}")
                 if (n - 52) & 3:
                     raise PacketDrop(MALFORMED, f"ESP ciphertext of {n - 52} bytes is not 4-byte aligned")
-                seq = self.replay.check(seq_lo)
-                aad = _ESN_AAD.pack(spi, seq >> 32, seq_lo) if self.esn else pkt[20:28]
+                rp = self.replay
+                if self.esn:
+                    seq = rp.check(seq)
+                    aad = _ESN_AAD.pack(spi, seq >> 32, seq & _M32)
+                else:
+                    if seq <= rp.top:  # possibly a replay: the window decides
+                        rp.check(seq)
+                    aad = pkt[20:28]
                 try:
-                    pt = self._aead.decrypt(self._salt + pkt[28:36], memoryview(pkt)[36:], aad)
+                    pt = self._aead.decrypt(self._salt + pkt[28:36], pkt[36:], aad)
                 except InvalidTag:
                     raise PacketDrop(BAD_ICV, f"{self.esp.encr.name} tag check failed") from None  # type: ignore[union-attr]
                 padlen = pt[-2]
                 end = len(pt) - 2 - padlen
                 if end < 0 or (padlen and pt[end:-2] != PAD[padlen]):
                     raise PacketDrop(BAD_PADDING, f"pad length {padlen} / padding bytes are wrong")
-                self.replay.accept(seq)
                 if pt[-1] != IPPROTO_IPIP or end < 20 or pt[0] >> 4 != 4:
                     raise PacketDrop(MALFORMED, f"tunnel payload (next header {pt[-1]}) is not IPv4")
                 itl = (pt[2] << 8) | pt[3]
@@ -347,6 +353,13 @@ class SecurityAssociation:
                     raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {end}-byte payload")
             except PacketDrop as exc:
                 raise self._drop(exc) from None
+            # authenticated: slide the window (ReplayWindow.accept, inlined for the in-order case)
+            shift = seq - rp.top
+            if shift > 0:
+                rp.bitmap = ((rp.bitmap << shift) | 1) & rp._mask if shift < rp.size else 1
+                rp.top = seq
+            else:
+                rp.accept(seq)
             self.packets += 1
             self.bytes += itl
             if self._limited:
