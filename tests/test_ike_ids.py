@@ -10,6 +10,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ipsecsim.core.ike.ids import (
     ANY,
@@ -144,3 +146,38 @@ def test_garbage_dn_der_rejected() -> None:
             parse_dn_der(bad)
     # and an unparseable DN still prints (as hex) rather than crash
     assert str(Identity(ID_DER_ASN1_DN, b"\x30\x05")).startswith("DN#")
+
+
+def test_explicit_type_prefixes() -> None:
+    # strongSwan's "type:value" syntax, with '#' for hex data
+    assert Identity.parse("fqdn:192.0.2.1") == Identity(ID_FQDN, b"192.0.2.1")
+    assert Identity.parse("email:operator") == Identity(ID_RFC822_ADDR, b"operator")
+    assert Identity.parse("keyid:#0a0b") == Identity(ID_KEY_ID, b"\x0a\x0b")
+    assert Identity.parse("ipv6:2001:db8::1").id_type == ID_IPV6_ADDR
+    assert Identity.parse("asn1dn:CN=x") == Identity.parse("CN=x")
+    dn = Identity.parse("C=CH, CN=gw")
+    assert Identity.parse("asn1dn:#" + dn.data.hex()) == dn
+    with pytest.raises(ValueError, match="is not an IPv4 address"):
+        Identity.parse("ipv4:2001:db8::1")
+    for text in ("email:operator", "email:@odd", "fqdn:a=b"):
+        ident = Identity.parse(text)
+        assert Identity.parse(str(ident)) == ident
+
+
+_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+_value = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\\"),
+                 min_size=1, max_size=12).filter(lambda v: v.strip() == v)
+
+
+@given(st.one_of(
+    st.ip_addresses().map(str),
+    st.lists(_label, min_size=1, max_size=4).map(".".join),
+    st.tuples(_label, _label).map(lambda t: f"{t[0]}@{t[1]}.example"),
+    st.lists(st.tuples(st.sampled_from(["O", "OU", "CN", "L", "DC"]), _value), min_size=1,
+             max_size=4).map(lambda rdns: ", ".join(f"{k}={v.replace(',', chr(92) + ',')}" for k, v in rdns)),
+))
+def test_round_trip_property(text: str) -> None:
+    ident = Identity.parse(text)
+    assert Identity.parse(str(ident)) == ident
+    assert Identity.from_body(ident.body) == ident
+    assert ident.matches(str(ident)) and ident.matches("%any")

@@ -9,6 +9,8 @@ with strongSwan's rules (``identification_create_from_string``):
 * a string with ``=`` -- a Distinguished Name (``C=CH, O=strongSwan, CN=gw``),
   carried as the DER encoding of the X.501 Name (``ID_DER_ASN1_DN``);
 * ``@#0a1b..`` -- a key identifier (``ID_KEY_ID``) given in hex;
+* ``fqdn:``, ``email:``, ``ipv4:``, ``ipv6:``, ``asn1dn:``, ``keyid:`` -- an explicit
+  type, the value as text or, after ``#``, in hex;
 * ``@gw.example`` -- an FQDN (the leading ``@`` says "do not resolve this");
 * any other string with ``@`` -- an e-mail address (``ID_RFC822_ADDR``);
 * anything else -- an FQDN.
@@ -239,6 +241,9 @@ class Identity:
         text = text.strip()
         if text in ("", "%any", "%any6", "*"):
             return ANY
+        prefix, colon, rest = text.partition(":")
+        if colon and prefix.lower() in _PREFIXES:
+            return cls._typed(_PREFIXES[prefix.lower()], rest)
         if text.startswith("@#"):
             return cls(ID_KEY_ID, bytes.fromhex(text[2:].replace(":", "")))
         if "=" in text and not text.startswith("@"):
@@ -253,6 +258,20 @@ class Identity:
             return cls(ID_FQDN, text.encode())
         kind = ID_IPV4_ADDR if addr.version == 4 else ID_IPV6_ADDR
         return cls(kind, addr.packed)
+
+    @classmethod
+    def _typed(cls, id_type: int, value: str) -> Identity:
+        """strongSwan's explicit ``type:value`` form; ``#`` introduces hex data."""
+        if value.startswith("#"):
+            return cls(id_type, bytes.fromhex(value[1:].replace(":", "")))
+        if id_type in (ID_IPV4_ADDR, ID_IPV6_ADDR):
+            addr = ipaddress.ip_address(value)
+            if (addr.version == 4) != (id_type == ID_IPV4_ADDR):
+                raise ValueError(f"{value!r} is not an IPv{4 if id_type == ID_IPV4_ADDR else 6} address")
+            return cls(id_type, addr.packed)
+        if id_type == ID_DER_ASN1_DN:
+            return cls(id_type, _dn_from_text(value))
+        return cls(id_type, value.encode())
 
     @classmethod
     def from_body(cls, body: bytes) -> Identity:
@@ -286,7 +305,8 @@ class Identity:
             looks_other = "=" in text or "@" in text or _is_ip(text) or text in ("", "%any")
             return f"@{text}" if looks_other else text
         if t == ID_RFC822_ADDR:
-            return d.decode("ascii", "replace")
+            text = d.decode("ascii", "replace")
+            return text if "@" in text and "=" not in text and not text.startswith("@") else f"email:{text}"
         if t == ID_DER_ASN1_DN:
             try:
                 return dn_to_text(d)
@@ -323,6 +343,18 @@ class Identity:
 
 ANY = Identity(ID_ANY, b"")
 """The ``%any`` pattern."""
+
+# strongSwan's ``type:value`` prefixes (identification_create_from_string)
+_PREFIXES: dict[str, int] = {
+    "ipv4": ID_IPV4_ADDR,
+    "ipv6": ID_IPV6_ADDR,
+    "fqdn": ID_FQDN,
+    "email": ID_RFC822_ADDR,
+    "rfc822": ID_RFC822_ADDR,
+    "userfqdn": ID_RFC822_ADDR,
+    "asn1dn": ID_DER_ASN1_DN,
+    "keyid": ID_KEY_ID,
+}
 
 
 def _is_ip(text: str) -> bool:
