@@ -103,8 +103,9 @@ def test_seeded_rsa_key_is_a_valid_2048_bit_key() -> None:
 
 def test_miller_rabin_on_known_numbers() -> None:
     rng = Rng(0)
-    primes = [2**127 - 1, 2**89 - 1, 1_000_000_007, 65537]  # Mersenne primes M127, M89
-    composites = [561, 41041, 825265, 2**128 + 1, (2**61 - 1) * (2**89 - 1), 3215031751]
+    primes = [2, 3, 1999, 2003, 2**127 - 1, 2**89 - 1, 1_000_000_007, 65537]  # M127, M89 Mersenne
+    composites = [0, 1, 4, 2**64, 2001, 561, 41041, 825265, 2**128 + 1, (2**61 - 1) * (2**89 - 1),
+                  3215031751]
     # 561, 41041, 825265: Carmichael numbers; 3215031751 = 151*751*28351 fools bases 2,3,5,7
     assert all(CA._is_probable_prime(p, rng) for p in primes)
     assert not any(CA._is_probable_prime(c, rng) for c in composites)
