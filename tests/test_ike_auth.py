@@ -627,3 +627,11 @@ def test_classic_methods_with_charon(interop, monkeypatch, key_type, method, cha
     assert "HASH_ALG" not in log.split("IKE_SA_INIT response")[-1].split("\n")[0]
     assert f"authentication of '{peer_id}' with {charon_name} successful" in log, log[-3000:]
     assert f"authentication of '{charon_id}' (myself) with {charon_name} successful" in log
+
+
+def test_describe_auth_names_method_and_scheme() -> None:
+    ed = build_auth(CA.issue("d.example", "ed25519").credential(), OCTETS, PRF256, ALL_HASHES)
+    assert AU.describe_auth(ed) == "Ed25519 (RFC 7427), 72 bytes"  # 1 + 7 AlgId + 64 signature
+    psk = build_auth(LocalCredential(Identity.parse("d.example"), psk=b"k"), OCTETS, PRF384)
+    assert AU.describe_auth(psk) == "pre-shared key, 48 bytes"
+    assert AU.describe_auth(M.Auth(ECDSA_256, bytes(64))) == "ECDSA-256 signature, 64 bytes"

@@ -386,6 +386,15 @@ def build_auth(cred: LocalCredential, octets: bytes, prf_alg: PrfAlg,
     return Auth(method, sig)
 
 
+def describe_auth(auth: Auth) -> str:
+    """One line for traces and ladders: method, scheme and size, e.g. ``ECDSA with SHA-256 (RFC 7427), 72 bytes``."""
+    if auth.method == DIGITAL_SIGNATURE and auth.data:
+        scheme = _BY_ALGID.get(auth.data[1 : 1 + auth.data[0]])
+        name = scheme.name if scheme is not None else "unknown algorithm"
+        return f"{name} (RFC 7427), {len(auth.data)} bytes"
+    return f"{AUTH_METHOD_NAMES.get(auth.method, f'method {auth.method}')}, {len(auth.data)} bytes"
+
+
 # --- verification ---
 
 
