@@ -37,6 +37,8 @@ class Charon:
         self.uri = f"unix://{self.vici_path}"
         self.conf_path = os.path.join(self.dir, "strongswan.conf")
         self.swanctl_path = os.path.join(self.dir, "swanctl.conf")
+        self.swanctl_dir = self.dir
+        """swanctl reads credentials beside the ``--file`` it loads: x509ca/, x509/, private/."""
         self.proc: subprocess.Popen | None = None
 
     # --- lifecycle -----------------------------------------------------------------

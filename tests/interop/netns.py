@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 _COUNTER = itertools.count()
 
 
-def run(cmd: list[str], check: bool = True, timeout: float = 20.0) -> subprocess.CompletedProcess:
-    """Run a command, capturing its output; raise with stderr in the message on failure."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+def run(cmd: list[str], check: bool = True, timeout: float = 20.0,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a command, capturing its output; raise with stderr in the message on failure.
+
+    ``env`` adds variables to the inherited environment.
+    """
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **env) if env else None)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()}")
+        # swanctl lists every plugin it cannot find; keep the lines that say what went wrong
+        err = "\n".join(x for x in proc.stderr.splitlines() if "failed to load" not in x)
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.strip()}")
     return proc
 
 

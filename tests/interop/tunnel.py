@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .charon import Charon, established_child
@@ -23,20 +24,29 @@ CHARON_ID, PEER_ID = "charon.example", "ipsecsim.example"
 def start_tunnel(env: Interop, initiator: str, ike: list[str], esp: list[str],
                  peer_ike: list[str] | None = None, peer_esp: list[str] | None = None,
                  expect_up: bool = True, peer_extra: dict[str, Any] | None = None,
-                 charon_extra: dict[str, Any] | None = None, **extra: Any) -> tuple[Charon, PeerProcess]:
+                 charon_extra: dict[str, Any] | None = None,
+                 edit_charon: Callable[[dict[str, Any]], None] | None = None,
+                 edit_peer: Callable[[dict[str, Any]], None] | None = None,
+                 **extra: Any) -> tuple[Charon, PeerProcess]:
     """charon in ``env.left``, ipsecsim peer in ``env.right``; ``initiator`` is who starts.
 
     ``extra`` goes to both sides' :func:`site_config`, ``charon_extra`` only to charon's,
-    ``peer_extra`` are top-level keys of the peer's YAML (e.g. ``wireshark``).
+    ``peer_extra`` are top-level keys of the peer's YAML (e.g. ``wireshark``);
+    ``edit_charon``/``edit_peer`` may change each side's dict in place before it is used.
     With ``expect_up`` it returns once both sides have the CHILD_SA installed.
     """
     charon = env.charon(env.left, "charon")
-    charon.load(site_config(env.left.addr, env.right.addr, env.left.inner, env.right.inner,
-                            CHARON_ID, PEER_ID, ike, esp, **_merge(extra, charon_extra or {})))
+    cconf = site_config(env.left.addr, env.right.addr, env.left.inner, env.right.inner,
+                        CHARON_ID, PEER_ID, ike, esp, **_merge(extra, charon_extra or {}))
+    if edit_charon:
+        edit_charon(cconf)
+    charon.load(cconf)
     conf = site_config(env.right.addr, env.left.addr, env.right.inner, env.left.inner,
                        PEER_ID, CHARON_ID, peer_ike or ike, peer_esp or esp,
                        start_action="start" if initiator == "ipsecsim" else None, **extra)
     conf.update(listen=env.right.addr, inner_addrs=env.right.inner, **(peer_extra or {}))
+    if edit_peer:
+        edit_peer(conf)
     peer = env.peer(env.right, conf)
     assert peer.wait_log("listening on", timeout=15), "ipsecsim peer did not start"
     if initiator == "charon":
