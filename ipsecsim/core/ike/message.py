@@ -275,15 +275,19 @@ def decode(data: bytes, sk: SkCipher | None = None) -> IkeMessage:
     malformed bytes and :class:`IntegrityError` when the SK ICV fails. Without
     ``sk`` an SK payload stays an :class:`Encrypted` placeholder.
     """
-    h = decode_header(data)
-    if h.major != 2:
-        raise InvalidMajorVersion(h.major)
+    n = len(data)
+    if n < IKE_HEADER_LEN:
+        decode_header(data)  # raises with the reason
+    spi_i, spi_r, nxt, ver, exch, flags, msg_id, length = _HDR.unpack_from(data)
+    if length != n:
+        decode_header(data)
+    if ver >> 4 != 2:
+        raise InvalidMajorVersion(ver >> 4)
     payloads: list = []
     try:
-        encrypted = _parse_chain(data, IKE_HEADER_LEN, len(data), h.next_payload, payloads, sk,
-                                 True)
+        encrypted = _parse_chain(data, IKE_HEADER_LEN, n, nxt, payloads, sk, True)
     except (struct.error, IndexError) as exc:
-        raise DecodeError(f"truncated payload in {EXCHANGE_NAMES.get(h.exchange, h.exchange)} "
+        raise DecodeError(f"truncated payload in {EXCHANGE_NAMES.get(exch, exch)} "
                           f"message: {exc}") from None
-    return IkeMessage(h.spi_i, h.spi_r, h.exchange, h.msg_id, bool(h.flags & FLAG_INITIATOR),
-                      bool(h.flags & FLAG_RESPONSE), payloads, encrypted)
+    return IkeMessage(spi_i, spi_r, exch, msg_id, bool(flags & FLAG_INITIATOR),
+                      bool(flags & FLAG_RESPONSE), payloads, encrypted)

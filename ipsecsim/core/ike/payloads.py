@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar
 
 from .. import algorithms as A
@@ -516,8 +517,8 @@ Payload = SA | KE | Nonce | ID | Cert | CertReq | Auth | Notify | Delete | Vendo
 DECODERS = {
     C.SA: _dec_sa,
     C.KE: _dec_ke,
-    C.IDi: lambda b: _dec_id(b, True),
-    C.IDr: lambda b: _dec_id(b, False),
+    C.IDi: partial(_dec_id, initiator=True),
+    C.IDr: partial(_dec_id, initiator=False),
     C.CERT: _dec_cert,
     C.CERTREQ: _dec_certreq,
     C.AUTH: _dec_auth,
@@ -525,8 +526,8 @@ DECODERS = {
     C.N: _dec_notify,
     C.D: _dec_delete,
     C.V: _dec_vendor,
-    C.TSi: lambda b: _dec_ts(b, True),
-    C.TSr: lambda b: _dec_ts(b, False),
+    C.TSi: partial(_dec_ts, initiator=True),
+    C.TSr: partial(_dec_ts, initiator=False),
     C.CP: _dec_cp,
 }
 """Payload type -> function(body bytes) -> payload object."""
