@@ -268,3 +268,16 @@ def test_encap_yes_forces_udp_encapsulation_without_nat():
     p.pump()
     assert p.child_keys("a")[0].encap == (4500, 4500) == p.child_keys("b")[0].encap
     assert_keys_agree(p)
+
+
+def test_ah_behind_nat_is_refused_with_a_reason():
+    child = {"ah_proposals": ["sha256"]}
+    p = Pair(*configs(a={"children": {"net": child}},
+                      b={"remote_addrs": [], "children": {"net": child}}),
+             nat_a=("192.0.2.99", 7777))
+    p.a.start(0.0)
+    p.pump()
+    assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
+    fa, = failures(p, "a")
+    assert fa.notify == "NO_PROPOSAL_CHOSEN" and "RFC 3948" in fa.reason
+    assert not p.of("a", E.ChildSaUp) and not p.of("b", E.ChildSaUp)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
 
 _PROTO = {"esp": A.PROTO_ESP, "ah": A.PROTO_AH}
+AH_NAT = ("AH cannot cross a NAT: its ICV covers the IP addresses the NAT rewrites, and UDP "
+          "encapsulation (RFC 3948) is defined for ESP only")
 NONCE_SIZE = 32
 
 
@@ -107,6 +109,9 @@ def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
         raise IkeError(M.INVALID_SYNTAX, "CHILD_SA request lacks SA, TSi or TSr", fatal=False)
     errors: list[tuple[int, str, NegotiationError]] = []
     for cfg in cfgs if cfgs is not None else sa.conn.children:
+        if cfg.protocol == "ah" and sa.encap:
+            errors.append((0, cfg.name, NegotiationError("NO_PROPOSAL_CHOSEN", AH_NAT)))
+            continue
         remote = resolve_ts(cfg.remote_ts, sa.remote[0])
         if sa.nat_remote and "dynamic" in cfg.remote_ts:  # peer's private address (strongSwan)
             remote = [t for t in tsi.selectors if t.start == t.end] or remote
@@ -224,6 +229,9 @@ class ChildCreate:
 
     def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
         if sa.state != S.ESTABLISHED:
+            return None
+        if self.cfg.protocol == "ah" and sa.encap:
+            ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {self.cfg.name!r}: {AH_NAT}", True)
             return None
         self.child = new_child(ep, sa, self.cfg)
         self.ni = ep.rng.bytes(NONCE_SIZE)

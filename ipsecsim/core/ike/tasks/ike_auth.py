@@ -81,8 +81,12 @@ class IkeAuth:
             out.append(M.ID(False, rid.id_type, rid.data))
         out.append(ours[-1])
         if sa.first_child:
-            self.child = CC.new_child(ep, sa, conn.child(sa.first_child))
-            out += CC.offer(self.child, True, [])
+            cfg = conn.child(sa.first_child)
+            if cfg.protocol == "ah" and sa.encap:
+                ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {cfg.name!r}: {CC.AH_NAT}", True)
+            else:
+                self.child = CC.new_child(ep, sa, cfg)
+                out += CC.offer(self.child, True, [])
         return out
 
     def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
