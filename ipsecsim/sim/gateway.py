@@ -36,6 +36,7 @@ from ..core.rng import Rng
 from ..core.selectors import TrafficSelector
 from ..core.spd import specificity
 from . import packet as P
+from .ikeevents import handle_event, handle_stack_event
 from .nodes import Node
 
 if TYPE_CHECKING:
@@ -109,11 +110,10 @@ class Gateway(Node):
         except DecodeError as exc:
             net.drop(now, self.name, pkt_id, "malformed", str(exc))
             return
-        outs = _packets(res)
-        if len(outs) == 1 and outs[0] == data:
+        if res is data:  # BYPASS / no policy: the stack hands the same object back
             self.transmit(data, pkt_id)
             return
-        for out in outs:
+        for out in _packets(res):
             self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
             hop = self.lookup(out[16:20])
             if hop is not None and hop[0].link is not None and len(out) > hop[0].link.cfg.mtu:
@@ -176,7 +176,7 @@ class Gateway(Node):
 
     def _trace_crypto(self, kind: str, pkt_id: int, outer: bytes, size_in: int, size_out: int) -> None:
         tr = self.net.trace
-        if not tr.enabled:
+        if not self.net.hop(pkt_id):
             return
         h = P.header_len(outer)
         proto = outer[9]
@@ -229,8 +229,6 @@ class Gateway(Node):
             return
         net = self.net
         now = net.env.now
-        from .ikeevents import handle_event
-
         while (ev := ike.next_event()) is not None:
             handle_event(self, ev, now)
         for payload, src, dst in ike.datagrams_to_send(now):
@@ -255,13 +253,10 @@ class Gateway(Node):
         self._pump()
 
     def _stack_events(self) -> None:
-        stack = self.stack
-        if not hasattr(stack, "next_event"):
-            return
-        from .ikeevents import handle_stack_event
-
-        while (ev := stack.next_event()) is not None:
+        ev = self.stack.next_event()
+        while ev is not None:
             handle_stack_event(self, ev, self.net.env.now)
+            ev = self.stack.next_event()
 
     def _install(self, keys: ChildSaKeys, now: float) -> None:
         try:

@@ -69,8 +69,8 @@ class _Direction:
 class Link:
     """A full-duplex point-to-point link between two node interfaces."""
 
-    __slots__ = ("net", "cfg", "up", "dirs", "name", "_ser", "_bits", "tx_packets", "tx_bytes",
-                 "drops")
+    __slots__ = ("net", "cfg", "up", "dirs", "name", "_bits", "tx_packets", "tx_bytes",
+                 "drops", "_lossy", "_delay", "_jitter", "_queue")
 
     def __init__(self, net: Network, cfg: LinkConfig, a: Interface, b: Interface, rng: Rng) -> None:
         self.net = net
@@ -79,7 +79,12 @@ class Link:
         self.up = True
         a.link, b.link = self, self
         self.dirs = {id(a): _Direction(a, b, rng.child("a")), id(b): _Direction(b, a, rng.child("b"))}
+        a.out, b.out = self.dirs[id(a)], self.dirs[id(b)]
         self._bits = 8.0 / cfg.bandwidth
+        self._lossy = cfg.loss > 0 or cfg.gilbert is not None
+        self._delay = cfg.delay
+        self._jitter = cfg.jitter
+        self._queue = cfg.queue
         self.tx_packets = 0
         self.tx_bytes = 0
         self.drops: dict[str, int] = {}
@@ -107,15 +112,15 @@ class Link:
     def send(self, src: Interface, data: bytes, pkt_id: int) -> bool:
         """Queue ``data`` out of ``src``; False (and a counted drop) when it cannot go."""
         net = self.net
-        now = net.env.now
-        d = self.dirs[id(src)]
+        now = net.env._now
+        d = src.out
         if not self.up:
             net.drop(now, src.node.name, pkt_id, LINK_DOWN, self.name)
             return False
         fin = d.finish
         while fin and fin[0] <= now:
             fin.popleft()
-        if len(fin) >= self.cfg.queue:
+        if len(fin) >= self._queue:
             net.drop(now, src.node.name, pkt_id, QUEUE_FULL, f"{self.name}: {len(fin)} packets queued")
             return False
         size = len(data)
@@ -126,15 +131,15 @@ class Link:
         self.tx_packets += 1
         self.tx_bytes += size
         trace = net.trace
-        if trace.enabled:
+        if trace.enabled and (now < net.hops_until or pkt_id not in net.app):
             trace.emit(start, "link_tx", src.node.name, self.name, pkt_id, src.node.name,
                        d.dst.node.name, size, data if trace.keep_bytes else None)
-        if self._lost(d):
+        if self._lossy and self._lost(d):
             net.drop(now, src.node.name, pkt_id, LINK_LOSS, self.name)
             return False
-        arrive = done + self.cfg.delay
-        if self.cfg.jitter:
-            arrive += d.rng.uniform(0.0, self.cfg.jitter)
+        arrive = done + self._delay
+        if self._jitter:
+            arrive += d.rng.uniform(0.0, self._jitter)
             if arrive < d.last_arrival:
                 arrive = d.last_arrival
             d.last_arrival = arrive
@@ -145,6 +150,7 @@ class Link:
     def _arrive(self, ev: Timeout) -> None:
         data, pkt_id, dst = ev._value
         net = self.net
-        if net.trace.enabled:
-            net.trace.emit(net.env.now, "link_rx", dst.node.name, self.name, pkt_id, len(data))
+        trace = net.trace
+        if trace.enabled and (net.env._now < net.hops_until or pkt_id not in net.app):
+            trace.emit(net.env._now, "link_rx", dst.node.name, self.name, pkt_id, len(data))
         dst.node.receive(data, pkt_id, dst)

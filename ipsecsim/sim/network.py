@@ -44,6 +44,8 @@ class Network:
         self.all_drops: Counter[str] = Counter()
         """Every drop record by reason (fragments, IKE and ICMP packets included)."""
         self.addr_owner: dict[bytes, Node] = {}
+        self.hops_until = float("inf")
+        """Per-hop records of application packets are kept only before this time."""
         self.child_keys: list[Any] = []
         """Every ChildSaKeys installed anywhere (Wireshark ``esp_sa``)."""
         self.ike_keys: list[Any] = []
@@ -58,6 +60,10 @@ class Network:
         for i in node.ifaces:
             self.addr_owner[i.ip] = node
         return node
+
+    def hop(self, pkt_id: int) -> bool:
+        """Whether to record a per-hop event of this packet (see ``trace: hops_until``)."""
+        return self.trace.enabled and (self.env.now < self.hops_until or pkt_id not in self.app)
 
     def control_id(self) -> int:
         """A packet id for a packet that is not an application packet (IKE, ICMP errors)."""

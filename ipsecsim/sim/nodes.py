@@ -33,7 +33,7 @@ NO_LISTENER = "no_listener"
 class Interface:
     """One address of a node, attached to one link."""
 
-    __slots__ = ("node", "addr", "net", "link", "name")
+    __slots__ = ("node", "addr", "net", "link", "name", "out")
 
     def __init__(self, node: Node, addr: ipaddress.IPv4Interface) -> None:
         self.node = node
@@ -41,6 +41,8 @@ class Interface:
         self.net = addr.network
         self.link: Link | None = None
         self.name = str(addr.ip)
+        self.out = None
+        """The link direction leaving through this interface (set by the link)."""
 
     @property
     def ip(self) -> bytes:
@@ -127,7 +129,7 @@ class Node:
             if out is None:
                 self.net.drop(self.net.env.now, self.name, pkt_id, TTL_EXCEEDED, "")
                 return
-            if self.net.trace.enabled:
+            if self.net.hop(pkt_id):
                 self.net.trace.emit(self.net.env.now, "forward", self.name, pkt_id, len(out))
             self.output(out, pkt_id, forwarded=True)
         else:
