@@ -1,0 +1,80 @@
+"""SA lifecycle against charon: rekeys under traffic, and a dead peer detected in time.
+
+* charon rekeys the CHILD_SA every 4 s and the IKE_SA once while 100 pings cross
+  the tunnel at 5/s (RFC 7296 §1.3.3, §2.8: make-before-break, the old SA stays
+  until its DELETE). Not one ping may be lost, and both sides must agree how many
+  generations there were.
+* charon is killed (SIGKILL: no DELETE). The peer's liveness check (an empty
+  INFORMATIONAL after ``dpd_delay`` of silence, RFC 7296 §2.4) goes unanswered,
+  is retransmitted on the configured schedule (timeout T, base b, n tries: gives up
+  T·(1 + b + ... + bⁿ) after the first send) and the IKE_SA with its CHILD_SA is torn
+  down -- in the window that schedule predicts.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from interop.fixtures import interop  # noqa: F401 - the fixture
+from interop.peerlog import events
+from interop.tunnel import start_tunnel
+
+pytestmark = pytest.mark.oracle
+
+
+def test_pings_survive_child_rekeys_every_4s_and_an_ike_rekey(interop) -> None:  # noqa: F811
+    env = interop
+    charon_times = {"child_extra": {"rekey_time": "4s", "rand_time": 0, "life_time": "60s"},
+                    "conn_extra": {"rekey_time": "11s", "rand_time": 0, "over_time": "60s"}}
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                charon_extra=charon_times)
+    sent, received, out = env.left.ping(env.right.inner[0], count=100, interval=0.2,
+                                        src=env.left.inner[0])
+    assert sent == 100 and received == 100, out[-600:]
+
+    log = charon.log()
+    child_ups = set(re.findall(r"CHILD_SA net\{(\d+)\} established with SPIs", log))
+    assert len(child_ups) >= 5, f"expected >= 4 child rekeys in 20 s, charon logged {len(child_ups)} SAs"
+    assert re.search(r"IKE_SA interop\[2\] rekeyed between", log), "charon did not rekey the IKE_SA"
+    # ipsecsim saw the same: every rekey announced, the IKE_SA replaced once
+    rekeyed = events(peer.log(), "ChildSaRekeyed")
+    assert len(rekeyed) == len(child_ups) - 1
+    assert len(events(peer.log(), "IkeSaRekeyed")) >= 1
+    # and its data plane dropped nothing: no unknown SPI, no bad ICV, no replay
+    assert peer.stop() == 0
+    assert peer.log().splitlines()[-1].endswith("esp in=100 out=100 drops={}")
+
+
+def test_dead_charon_is_detected_within_the_retransmission_schedule(interop) -> None:  # noqa: F811
+    env = interop
+    dpd_delay, timeout, base, tries = 1.0, 0.5, 1.4, 2
+
+    def peer_dpd(conf: dict) -> None:
+        c = conf["connections"]["interop"]
+        c.update(dpd_delay=dpd_delay, retransmit_timeout=timeout, retransmit_base=base,
+                 retransmit_tries=tries)
+
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                edit_peer=peer_dpd)
+    give_up = sum(timeout * base**k for k in range(tries + 1))  # 0.5 + 0.7 + 0.98 = 2.18 s
+    time.sleep(dpd_delay * 1.5)  # one liveness check answered while charon lives
+    charon.kill()
+    t_kill = time.monotonic()
+    assert peer.wait_log("IkeSaDown", timeout=dpd_delay + give_up + 5)
+    elapsed = time.monotonic() - t_kill
+    # the failing check went out after the kill, and at most dpd_delay after it
+    assert give_up - 0.2 <= elapsed <= dpd_delay + give_up + 1.0, elapsed
+
+    log = peer.log()
+    fail = [e for e in events(log, "IkeFailure") if e["notify"] == "TIMEOUT"]
+    assert fail and f"after {tries} retransmissions" in fail[-1]["reason"]
+    assert events(log, "ChildSaDown"), "the CHILD_SA must go with the dead IKE_SA"
+    # the peer's own clock: first send of the unanswered INFORMATIONAL to teardown
+    sends = [(float(line.split()[0]), line) for line in log.splitlines()
+             if "IkeMessageEvent direction=out" in line and "exchange=INFORMATIONAL" in line]
+    last_first = max(t for t, line in sends if "retransmit=0" in line)
+    down = max(float(line.split()[0]) for line in log.splitlines() if " IkeSaDown " in line)
+    assert down - last_first == pytest.approx(give_up, abs=0.25)
+    assert sum(1 for t, line in sends if t >= last_first and "retransmit=0" not in line) == tries
