@@ -320,6 +320,7 @@ class IkeEndpoint:
                 err = err or exc
                 continue
             self._half_open[(h.spi_i, src)] = sa
+            sa.expire_at = now + HALF_OPEN_TIMEOUT
             resp = M.IkeMessage(sa.spi_i, sa.spi_r, M.IKE_SA_INIT, 0, False, True, payloads)
             out = M.encode(resp)
             sa.init_response = out

@@ -1,0 +1,75 @@
+"""The IKE_SA / CHILD_SA transition tables: closed, printable, enforced."""
+
+from __future__ import annotations
+
+import pytest
+from ike_pair import A_ADDR, B_ADDR, Pair, configs
+
+from ipsecsim.core.ike import events as E
+from ipsecsim.core.ike import states as S
+
+
+@pytest.mark.parametrize("table,states,final", [
+    (S.IKE_TRANSITIONS, S.IKE_STATES, S.DESTROYED),
+    (S.CHILD_TRANSITIONS, S.CHILD_STATES, S.C_DELETED),
+])
+def test_tables_are_closed_and_end_in_one_final_state(table, states, final):
+    assert set(table) == set(states)
+    assert all(t in states for _, _, t in S.edges(table))
+    assert table[final] == {}
+    # every state can reach the final one
+    for s in states:
+        seen, todo = {s}, [s]
+        while todo:
+            for t in table[todo.pop()].values():
+                if t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        assert final in seen, s
+
+
+def test_printable_and_enforced():
+    text = S.format_table(S.IKE_TRANSITIONS)
+    assert "CONNECTING   --authenticated--> ESTABLISHED" in text
+    assert S.ike_next(S.ESTABLISHED, "rekey") == S.REKEYING
+    with pytest.raises(S.TransitionError, match="no transition from DESTROYED on 'rekey'"):
+        S.ike_next(S.DESTROYED, "rekey")
+    with pytest.raises(S.TransitionError):
+        S.child_next(S.C_CREATED, "rekey")
+
+
+def test_handshake_walks_the_table_and_events_follow_it():
+    p = Pair(*configs())
+    p.a.start(0.0)
+    p.pump()
+    for side in "ab":
+        for ev in p.of(side, E.IkeStateChange):
+            assert S.IKE_TRANSITIONS[ev.old] and ev.new in S.IKE_TRANSITIONS[ev.old].values()
+        walk = [(e.old, e.new) for e in p.of(side, E.IkeStateChange)]
+        assert walk == [(S.CREATED, S.CONNECTING), (S.CONNECTING, S.ESTABLISHED)]
+        cw = [(e.old, e.new) for e in p.of(side, E.ChildStateChange)]
+        assert cw == [(S.C_CREATED, S.C_INSTALLED)]
+
+
+def test_half_open_responder_sa_times_out():
+    p = Pair(*configs())
+    p.a.start(0.0)
+    p.step()  # IKE_SA_INIT answered; A's IKE_AUTH is lost from here on
+    p.filter = lambda name, data, src, dst: []
+    p.pump()
+    assert len(p.b.ike_sas) == 1 and p.b._half_open
+    p.advance(30.0)
+    assert not p.b.ike_sas and not p.b._half_open
+    assert any(f.reason == "half-open IKE_SA timed out" for f in p.of("b", E.IkeFailure))
+
+
+def test_trap_policy_acquire_initiates():
+    p = Pair(*configs(a={"children": {"net": {"start_action": "trap"}}}))
+    p.a.start(0.0)
+    assert not p.a.datagrams_to_send(0.0)
+    p.a.acquire("net", 1.0)
+    p.a.acquire("net", 1.0)  # a second acquire while connecting does not start another SA
+    p.now = 1.0
+    p.pump()
+    assert len(p.a.ike_sas) == 1 and len(p.child_keys("a")) == 1
+    assert (A_ADDR, B_ADDR) == (p.child_keys("a")[0].local_addr, p.child_keys("a")[0].remote_addr)
