@@ -26,7 +26,10 @@ from registry import REGISTRY  # noqa: E402
 def discover() -> None:
     """Import every ``bench_*.py`` next to this file (each registers its benchmarks)."""
     for path in sorted(HERE.glob("bench_*.py")):
-        importlib.import_module(path.stem)
+        try:
+            importlib.import_module(path.stem)
+        except Exception as exc:  # one broken file must not hide the other benchmarks
+            print(f"benchmarks: cannot load {path.name}: {exc!r}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

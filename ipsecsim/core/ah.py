@@ -43,7 +43,7 @@ def zero_mutable(hdr: bytes) -> bytearray:
 class AhTransform:
     """The MAC of one AH SA direction (key object built once)."""
 
-    __slots__ = ("integ", "esn", "icv_size", "icv_field", "ah_len", "_key", "_hash", "_zero_icv")
+    __slots__ = ("integ", "esn", "icv_size", "icv_field", "ah_len", "_hmac", "_zero_icv")
 
     def __init__(self, integ: A.IntegAlg, key: bytes, esn: bool = False) -> None:
         if len(key) != integ.key_size:
@@ -55,15 +55,19 @@ class AhTransform:
         """ICV bytes on the wire, padded to a multiple of 4 (IPv4, RFC 4302 §3.3.3.2.1)."""
         self.ah_len = AH_FIXED_LEN + self.icv_field
         """The whole AH header in bytes."""
-        self._key = key
-        self._hash = integ.hash_name
+        self._hmac = hmac.new(key, digestmod=integ.hash_name)
+        """Keyed once; each packet works on a copy."""
         self._zero_icv = bytes(self.icv_field)
 
     def _mac(self, zhdr: bytes | bytearray, ah_fixed: bytes, rest: bytes, seq: int) -> bytes:
-        data = bytes(zhdr) + ah_fixed + self._zero_icv + rest
+        h = self._hmac.copy()
+        h.update(zhdr)
+        h.update(ah_fixed)
+        h.update(self._zero_icv)
+        h.update(rest)
         if self.esn:
-            data += _U32.pack(seq >> 32)
-        icv = hmac.digest(self._key, data, self._hash)[:self.icv_size]
+            h.update(_U32.pack(seq >> 32))
+        icv = h.digest()[:self.icv_size]
         return icv + bytes(self.icv_field - self.icv_size)
 
     def header(self, spi: int, seq: int, next_header: int) -> bytes:
