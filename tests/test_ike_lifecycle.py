@@ -267,3 +267,25 @@ def test_delete_survives_loss_of_its_response():
     assert c.state == S.C_DELETING
     p.advance(6.0)
     assert c.state == S.C_DELETED and p.b.drops["retransmitted_request"] == 1
+
+
+@pytest.mark.parametrize("side,n", [("a", 1), ("b", 1), ("a", 2), ("b", 2)])
+def test_ike_rekey_survives_the_loss_of_any_message(side, n):
+    # CREATE_CHILD_SA { SA(IKE), Ni, KEi } -->  (a1)      <-- { SA, Nr, KEr }  (b1)
+    # INFORMATIONAL { D(IKE) } -->            (a2)      <-- { }              (b2)
+    p = up()
+    child, = installed(p.a)
+    seen = {"a": 0, "b": 0}
+
+    def f(name, data, src, dst):
+        seen[name] += 1
+        return [] if name == side and seen[name] == n else [data]
+
+    p.filter = f
+    p.a.rekey_ike(only_sa(p.a).name, 1.0)
+    p.pump()
+    p.advance(200.0)  # a lost DELETE response: the old SA goes after the retransmissions
+    na, nb = only_sa(p.a), only_sa(p.b)
+    assert na.state == nb.state == S.ESTABLISHED
+    assert (na.spi_i, na.spi_r) == (nb.spi_i, nb.spi_r) and na.children == [child]
+    assert len(installed(p.b)) == 1

@@ -130,6 +130,9 @@ def check_retransmit(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
         reason = (f"no response to {name} (message ID {p.msg_id}) after {p.tries} "
                   f"retransmissions over {total:.1f} s")
         sa.pending = None
+        if getattr(p.task, "kind", "") == "delete_ike":  # we were leaving anyway (§1.4.1)
+            informational.finish_ike(ep, sa, "deleted", f"deleted; {reason}", now)
+            return
         ep._failure(sa, "TIMEOUT", reason, False)
         ep._destroy(sa, reason, now, dead=True)
         return
