@@ -30,28 +30,30 @@ def owner_map(topo: dict[str, Any]) -> dict[str, str]:
 
 
 def tunnels(topo: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per connection child: ``a``, ``b`` (nodes), ``label``; each pair listed once."""
+    """IPsec tunnels between node pairs: ``a``, ``b``, ``kind`` (e.g. ``ESP tunnel
+    aes128gcm16``), ``names`` (connection/child on each side). A pair configured on both
+    ends, under whatever names, is one tunnel per kind."""
     owner = owner_map(topo)
-    seen: set[tuple] = set()
-    out = []
+    found: dict[tuple, dict[str, Any]] = {}
     for name, n in (topo.get("nodes") or {}).items():
         conns = ((n.get("ipsec") or {}).get("connections") or {})
         for cname, c in conns.items():
-            remotes = [owner.get(_addr(r)) for r in c.get("remote_addrs") or []]
-            for peer in remotes:
+            for r in c.get("remote_addrs") or []:
+                peer = owner.get(_addr(r))
                 if peer is None or peer == name:
                     continue
                 for chname, ch in (c.get("children") or {}).items():
-                    key = (frozenset((name, peer)), chname)
-                    if key in seen:
-                        continue
-                    seen.add(key)
                     proto = "AH" if ch.get("ah_proposals") else "ESP"
                     props = ch.get("ah_proposals") or ch.get("esp_proposals") or ["default"]
-                    out.append({"a": name, "b": peer, "connection": cname, "child": chname,
-                                "label": f"{cname}/{chname}: {proto} {ch.get('mode', 'tunnel')}"
-                                         f" {props[0]}"})
-    return out
+                    kind = f"{proto} {ch.get('mode', 'tunnel')} {props[0]}"
+                    a, b = sorted((name, peer))
+                    t = found.setdefault((a, b, kind), {"a": a, "b": b, "kind": kind,
+                                                        "names": []})
+                    if f"{cname}/{chname}" not in t["names"]:
+                        t["names"].append(f"{cname}/{chname}")
+    for t in found.values():
+        t["label"] = f"{' = '.join(t['names'])}: {t['kind']}"
+    return list(found.values())
 
 
 def flows(topo: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,36 +94,69 @@ def _rate(bps: float) -> str:
 
 
 def layout(topo: dict[str, Any], seed: int = 1) -> dict[str, tuple[float, float]]:
-    """Deterministic node positions."""
+    """Deterministic node positions, in units of one link length.
+
+    * a tree whose longest path holds most nodes (a chain with a few side branches): the
+      longest path left to right, side branches hanging below their node;
+    * any other tree (hub and spoke): rings around the most central node, each subtree
+      getting an angle in proportion to its leaves;
+    * anything else: a seeded spring layout.
+    """
     import networkx as nx
 
     g = nx.Graph()
     g.add_nodes_from((topo.get("nodes") or {}).keys())
     for link in (topo.get("links") or {}).values():
         g.add_edge(link["a"], link["b"])
-    degrees = [d for _, d in g.degree()]
-    if len(g) > 1 and nx.is_connected(g) and max(degrees) <= 2 and nx.is_tree(g):
-        # a chain: in path order on a line
-        end = next(n for n, d in sorted(g.degree()) if d == 1)
-        order = list(nx.dfs_preorder_nodes(g, end))
-        pos = {n: (float(i), 0.0) for i, n in enumerate(order)}
-    else:
+    if len(g) <= 1:
+        return {n: (0.0, 0.0) for n in g}
+    if not (nx.is_connected(g) and nx.is_tree(g)):
         pos = nx.spring_layout(g, seed=seed, iterations=300)
-    # a chain reads best left to right: rotate so the two farthest nodes lie on the x axis
-    names = sorted(pos)
-    far = max(((a, b) for a in names for b in names if a < b),
-              key=lambda p: (pos[p[0]][0] - pos[p[1]][0]) ** 2 + (pos[p[0]][1] - pos[p[1]][1]) ** 2,
-              default=None)
-    if far is not None:
-        import math
+        return {n: (float(x) * 3, float(y) * 3) for n, (x, y) in pos.items()}
+    names = sorted(g)
+    # longest path (tree diameter): two BFS sweeps, ties broken by name
+    far = max(names, key=lambda n: (nx.shortest_path_length(g, names[0], n), n))
+    dist = nx.shortest_path_length(g, far)
+    other = max(names, key=lambda n: (dist[n], n))
+    spine = nx.shortest_path(g, far, other)
+    if spine[0] > spine[-1]:
+        spine.reverse()
+    if len(spine) * 2 >= len(g):
+        pos = {n: (float(i), 0.0) for i, n in enumerate(spine)}
+        on = set(spine)
+        for i, n in enumerate(spine):
+            branches = sorted(m for m in g[n] if m not in on)
+            for j, b in enumerate(branches):
+                x0 = i + (j - (len(branches) - 1) / 2) * 0.8
+                for depth, m in enumerate(nx.dfs_preorder_nodes(g.subgraph(
+                        set(nx.node_connected_component(g.subgraph(set(g) - {n}), b)))), 1):
+                    pos[m] = (x0, -1.0 * depth)
+        return pos
+    import math
 
-        (x0, y0), (x1, y1) = pos[far[0]], pos[far[1]]
-        if x1 < x0:
-            (x0, y0), (x1, y1) = (x1, y1), (x0, y0)
-        ang = -math.atan2(y1 - y0, x1 - x0)
-        c, s = math.cos(ang), math.sin(ang)
-        pos = {n: (c * x - s * y, s * x + c * y) for n, (x, y) in pos.items()}
-    return {n: (float(x), float(y)) for n, (x, y) in pos.items()}
+    centre = min(names, key=lambda n: (nx.eccentricity(g, n), -g.degree(n), n))
+    tree = nx.bfs_tree(g, centre)
+
+    def leaves(n: str) -> int:
+        kids = list(tree.successors(n))
+        return 1 if not kids else sum(leaves(k) for k in kids)
+
+    pos = {centre: (0.0, 0.0)}
+
+    def place(n: str, a0: float, a1: float, depth: int) -> None:
+        kids = sorted(tree.successors(n))
+        total = sum(leaves(k) for k in kids) or 1
+        a = a0
+        for k in kids:
+            span = (a1 - a0) * leaves(k) / total
+            mid = a + span / 2
+            r = 1.35 * depth
+            pos[k] = (r * math.cos(mid), r * math.sin(mid))
+            place(k, a, a + span, depth + 1)
+            a += span
+
+    place(centre, math.pi / 2, math.pi / 2 + 2 * math.pi, 1)
+    return pos
 
 
 def _path(topo: dict[str, Any], a: str, b: str) -> list[str]:
@@ -134,6 +169,12 @@ def _path(topo: dict[str, Any], a: str, b: str) -> list[str]:
         return nx.shortest_path(g, a, b)
     except (nx.NetworkXNoPath, nx.NodeNotFound):
         return [a, b]
+
+
+def _is_spine_layout(pos: dict[str, tuple[float, float]]) -> bool:
+    """Whether positions come from the chain layout (integer x, non-positive integer y)."""
+    return all(float(x) * 2 == int(float(x) * 2) and y <= 0 and float(y) == int(y)
+               for x, y in pos.values())
 
 
 def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = None,
@@ -159,7 +200,9 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
     unit = min((((pos[lk["a"]][0] - pos[lk["b"]][0]) ** 2 + (pos[lk["a"]][1] - pos[lk["b"]][1])
                  ** 2) ** 0.5 for lk in links.values()), default=1.0) or 1.0
     flist = flows(topo) if show_flows else []
-    depth = 0.55 * unit + 0.14 * unit * len(flist)
+    dense = len(nodes) > 12
+    chain = _is_spine_layout(pos)
+    depth = (0.55 * unit + 0.14 * unit * len(flist)) if chain and flist else 0.45 * unit
     w = (max(xs) - min(xs)) + 1.2 * unit
     hgt = (max(ys) - min(ys)) + 0.55 * unit + depth
     ax = new_axes(ax, figsize=(10.0, max(3.0, 10.0 * hgt / w + 1.2)))
@@ -171,49 +214,78 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
         bps = load.get(lname, 0.0)
         lw = 1.5 + (7.0 * bps / peak if peak else 0.0)
         ax.plot([x0, x1], [y0, y1], color=GREY, linewidth=lw, solid_capstyle="round", zorder=1)
+        if dense:
+            continue
         text = (f"{lname}: {_rate(parse_rate(link.get('bandwidth', 1e9)))}\n"
                 f"{parse_time(link.get('delay', 0.001)) * 1e3:g} ms")
         if int(link.get("mtu", 1500)) != 1500:
             text += f", MTU {link['mtu']}"
         if show_load and load:
             text += f"\nload {_rate(bps)}"
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2 - 0.09 * unit, text, ha="center", va="top",
+        vertical = abs(y1 - y0) > abs(x1 - x0)
+        ax.text((x0 + x1) / 2 + (0.08 * unit if vertical else 0.0),
+                (y0 + y1) / 2 - (0.0 if vertical else 0.09 * unit), text,
+                ha="left" if vertical else "center", va="center" if vertical else "top",
                 fontsize=7, color="#333333", zorder=5, linespacing=1.1,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.3})
     legend: list[Any] = []
     if show_tunnels:
         styles = [(0, (3, 1.5)), (0, (1, 1)), (0, (5, 1, 1, 1))]
-        for i, tn in enumerate(tunnels(topo)):
+        tlist = tunnels(topo)
+        kinds = list(dict.fromkeys(t["kind"] for t in tlist))
+        per_pair: dict[tuple[str, str], int] = {}
+        for tn in tlist:
+            k = kinds.index(tn["kind"])
+            slot = per_pair.get((tn["a"], tn["b"]), 0)
+            per_pair[(tn["a"], tn["b"])] = slot + 1
             path = _path(topo, tn["a"], tn["b"])
-            off = 0.035 * unit * i
-            px = [pos[n][0] for n in path]
-            py = [pos[n][1] + off for n in path]
-            ls = styles[i % len(styles)]
-            ax.plot(px, py, color=OKABE_ITO["purple"], linewidth=3.2, linestyle=ls, zorder=2,
-                    solid_capstyle="butt")
-            legend.append(Line2D([], [], color=OKABE_ITO["purple"], linewidth=3, linestyle=ls,
-                                 label=f"tunnel {tn['a']}–{tn['b']} {tn['label']}"))
+            off = 0.045 * unit * slot
+            ax.plot([pos[n][0] for n in path], [pos[n][1] + off for n in path],
+                    color=OKABE_ITO["purple"], linewidth=3.2, linestyle=styles[k % len(styles)],
+                    zorder=2, solid_capstyle="butt")
+        for k, kind in enumerate(kinds):
+            same = [t for t in tlist if t["kind"] == kind]
+            label = (f"tunnel {same[0]['a']}–{same[0]['b']} {same[0]['label']}" if len(same) == 1
+                     else f"{len(same)} tunnels: {kind}")
+            legend.append(Line2D([], [], color=OKABE_ITO["purple"], linewidth=3,
+                                 linestyle=styles[k % len(styles)], label=label))
+    many_flows = len(flist) > 6
     for i, fl in enumerate(flist):
         a, b = pos[fl["src"]], pos[fl["dst"]]
         if a == b:
             continue
         dist = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
-        want = 0.55 * unit + 0.14 * unit * i  # how far below the straight line the arc dips
-        rad = min(2 * want / dist, 1.2)
-        if b[0] < a[0] or (b[0] == a[0] and b[1] > a[1]):
-            rad = -rad  # arc3 bends to the right of the direction of travel: keep every arc below
-        col = series_colour(i)
+        if chain:
+            want = 0.55 * unit + 0.14 * unit * i  # how far below the straight line the arc dips
+            rad = min(2 * want / dist, 1.2)
+            if b[0] < a[0] or (b[0] == a[0] and b[1] > a[1]):
+                rad = -rad  # arc3 bends right of the direction of travel: keep arcs below
+        else:
+            rad = 0.2
+        col = series_colour(0 if many_flows else i)
         ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=12,
                                      connectionstyle=f"arc3,rad={rad}", color=col,
-                                     linewidth=1.4, shrinkA=12, shrinkB=12, zorder=3))
-        legend.append(Line2D([], [], color=col, linewidth=1.4,
-                             label=f"flow {fl['label']}: {fl['src']} → {fl['dst']}"))
+                                     linewidth=1.0 if many_flows else 1.4, shrinkA=12,
+                                     shrinkB=12, zorder=3, alpha=0.8 if many_flows else 1.0))
+        if not many_flows:
+            legend.append(Line2D([], [], color=col, linewidth=1.4,
+                                 label=f"flow {fl['label']}: {fl['src']} → {fl['dst']}"))
+    if many_flows:
+        types = ", ".join(sorted({fl["label"].split("(")[-1].rstrip(")") for fl in flist}))
+        legend.append(Line2D([], [], color=series_colour(0), linewidth=1.0,
+                             label=f"{len(flist)} flows ({types})"))
     roles = []
     for name, n in nodes.items():
         role = n.get("role", "host")
         x, y = pos[name]
-        ax.scatter([x], [y], s=480, color=ROLE_COLOURS.get(role, GREY), edgecolor="black",
-                   linewidth=1.0, zorder=6)
+        ax.scatter([x], [y], s=220 if dense else 480, color=ROLE_COLOURS.get(role, GREY),
+                   edgecolor="black", linewidth=1.0, zorder=6)
+        if dense:
+            ax.text(x, y + 0.09 * unit, name, ha="center", va="bottom", fontsize=7.5,
+                    fontweight="bold", zorder=7)
+            if role not in roles:
+                roles.append(role)
+            continue
         addrs = "\n".join(_addr(a) for a in n.get("addresses") or [])
         ax.text(x, y + 0.1 * unit, addrs, ha="center", va="bottom", fontsize=6.5,
                 color="#333333", zorder=7, linespacing=1.1)
