@@ -6,6 +6,8 @@ import dataclasses
 
 import pytest
 from dataplane_helpers import CBC256, GCM128, SHA256
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ipsecsim.core.errors import PacketDrop
 from ipsecsim.core.ip import icmp_echo_packet, udp_packet
@@ -194,3 +196,21 @@ def test_demo_dataplane_runs(capsys):
     assert main(["--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert out.count("peer recovers the ping: yes") == 5 and "NO" not in out
+
+
+@settings(max_examples=300, deadline=None)
+@given(junk=st.binary(max_size=120), flip=st.integers(min_value=0, max_value=10**6))
+def test_garbage_in_either_direction_is_a_counted_drop_or_passes(junk, flip):
+    """Whatever arrives, the stack returns or raises PacketDrop (counted); it never crashes."""
+    a, b, *_ = _GW
+    wire = bytearray(a.outbound(PING))
+    wire[flip % len(wire)] ^= 1 << (flip % 8)
+    for stack, pkt in ((b, bytes(wire)), (b, junk), (a, junk), (b, junk[:20] + bytes(wire[20:]))):
+        before = sum(stack.drops.values())
+        try:
+            stack.inbound(pkt) if stack is b else stack.outbound(pkt)
+        except PacketDrop:
+            assert sum(stack.drops.values()) == before + 1
+
+
+_GW = gateways()
