@@ -289,3 +289,24 @@ def test_ike_rekey_survives_the_loss_of_any_message(side, n):
     assert na.state == nb.state == S.ESTABLISHED
     assert (na.spi_i, na.spi_r) == (nb.spi_i, nb.spi_r) and na.children == [child]
     assert len(installed(p.b)) == 1
+
+
+def test_ike_hard_lifetime_when_rekey_cannot_happen():
+    p = up(a={"rekey_time": 100, "rand_time": 0, "over_time": 10}, b={"rekey_time": 0})
+    p.filter = lambda name, data, src, dst: [] if name == "a" else [data]  # A's requests lost
+    p.advance(109.0)
+    assert only_sa(p.a).state == S.REKEYING
+    p.advance(110.0)
+    down, = p.of("a", E.IkeSaDown)
+    assert "hard lifetime" in down.reason and not p.a.ike_sas
+    assert len(p.of("a", E.ChildSaDown)) == 1
+
+
+def test_close_action_start_recreates_a_child_the_peer_deleted():
+    p = up(b={"children": {"net": {"close_action": "start"}}})
+    c, = installed(p.a)
+    p.a.delete_child(c.spi_in, 1.0)
+    p.pump()
+    assert len(installed(p.a)) == len(installed(p.b)) == 1
+    assert installed(p.b)[0].spi_in != c.spi_out
+    assert_keys_agree(p)

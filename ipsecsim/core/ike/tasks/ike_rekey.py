@@ -58,7 +58,13 @@ def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
             ep._failure(sa, "TIMEOUT", "half-open IKE_SA timed out", False)
             ep._destroy(sa, "half-open IKE_SA timed out", now)
         elif sa.state not in (S.DELETING, S.DESTROYED):
-            _queue(ep, sa, Informational("delete_ike", None, "IKE_SA lifetime over"), now)
+            reason = (f"IKE_SA hard lifetime reached (rekey_time {sa.conn.rekey_time:g} s + "
+                      f"over_time {sa.conn.over_time:g} s) without a successful rekey")
+            if sa.pending is None:
+                sa.tasks.clear()
+                _queue(ep, sa, Informational("delete_ike", None, reason), now)
+            else:  # the window is blocked (peer unresponsive?): go without a word
+                ep._destroy(sa, reason, now)
     if sa.rekey_at is not None and now >= sa.rekey_at:
         start(ep, sa, now)
 

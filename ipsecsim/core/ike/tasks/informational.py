@@ -105,8 +105,14 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
                 continue  # already gone (§1.4.1: ignore)
             answer = child.state != S.C_DELETING  # simultaneous delete: no answer needed
             reason = "rekeyed" if child.state == S.C_REKEYED else "deleted by peer"
+            closing = child.state == S.C_INSTALLED
             child.move(ep, sa, "peer_delete", reason)
             ep._child_down(child, reason)
+            if closing and child.cfg.close_action == "start":  # swanctl close_action
+                from .. import taskmanager as tm
+                from .child_create import ChildCreate
+
+                tm.queue(ep, sa, ChildCreate(child.cfg), now)
             if answer:
                 ours.append(child.spi_in.to_bytes(4, "big"))
         if ours:
