@@ -214,3 +214,16 @@ def test_garbage_in_either_direction_is_a_counted_drop_or_passes(junk, flip):
 
 
 _GW = gateways()
+
+
+def test_udp_4500_classification():
+    """RFC 3948 §2: keepalive 0xFF, non-ESP marker = IKE, otherwise ESP (non-zero SPI)."""
+    from ipsecsim.core.natt import classify, strip_non_esp_marker
+
+    assert classify(b"\xff") == "keepalive"
+    assert classify(add_non_esp_marker(b"IKE header...")) == "ike"
+    assert strip_non_esp_marker(add_non_esp_marker(b"msg")) == b"msg"
+    assert classify((0x1234).to_bytes(4, "big") + bytes(20)) == "esp"
+    assert classify(b"\x01\x02") == "malformed"
+    with pytest.raises(ValueError):
+        strip_non_esp_marker(b"\x00\x00\x00\x01rest")
