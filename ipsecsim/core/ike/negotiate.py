@@ -32,6 +32,7 @@ T_ENCR, T_PRF, T_INTEG, T_DH, T_ESN = (
 )
 _TYPE_ORDER = (T_ENCR, T_INTEG, T_PRF, T_DH, T_ESN)
 _PROTO_NUM = {"ike": A.PROTO_IKE, "ah": A.PROTO_AH, "esp": A.PROTO_ESP}
+_PROTO_NAME = {v: k for k, v in _PROTO_NUM.items()}
 
 
 class NegotiationError(Exception):
@@ -63,7 +64,7 @@ class Suite:
     esn: bool = False
 
     def describe(self) -> str:
-        return "/".join(A.transform_name(t, i, b) for t, i, b in self.transforms)
+        return _describe_wire(self.transforms)
 
 
 def proposal_transforms(p: Proposal) -> list[tuple[int, int, int]]:
@@ -77,6 +78,11 @@ def proposal_transforms(p: Proposal) -> list[tuple[int, int, int]]:
     return out
 
 
+@lru_cache(maxsize=1024)
+def _ours_by_type(p: Proposal) -> dict[int, list[tuple[int, int]]]:
+    return _by_type(proposal_transforms(p))
+
+
 def _wire(prop: Any) -> list[tuple[int, int, int]]:
     return [(t.type, t.id, getattr(t, "key_bits", 0) or 0) for t in prop.transforms]
 
@@ -88,16 +94,21 @@ def _by_type(ts: Iterable[tuple[int, int, int]]) -> dict[int, list[tuple[int, in
     return out
 
 
-def _describe_wire(ts: Sequence[tuple[int, int, int]]) -> str:
-    """ENCR/INTEG/PRF/DH[/ESN] names, e.g. ``ENCR_AES_CBC_128/AUTH_HMAC_SHA1_96/PRF_HMAC_SHA1``."""
+@lru_cache(maxsize=1024)
+def _describe_cached(ts: tuple[tuple[int, int, int], ...]) -> str:
     ordered = sorted(ts, key=lambda x: _TYPE_ORDER.index(x[0]) if x[0] in _TYPE_ORDER else 9)
     return "/".join(A.transform_name(t, i, b) for t, i, b in ordered)
+
+
+def _describe_wire(ts: Sequence[tuple[int, int, int]]) -> str:
+    """ENCR/INTEG/PRF/DH[/ESN] names, e.g. ``ENCR_AES_CBC_128/AUTH_HMAC_SHA1_96/PRF_HMAC_SHA1``."""
+    return _describe_cached(tuple(ts))
 
 
 def _protocol_name(p: Any) -> str:
     if isinstance(p, str):
         return p
-    return {v: k for k, v in _PROTO_NUM.items()}.get(int(p), str(p))
+    return _PROTO_NAME.get(p) or str(p)
 
 
 def _match(offered: dict[int, list[tuple[int, int]]], ours: dict[int, list[tuple[int, int]]],
@@ -152,7 +163,7 @@ def select_proposal(offered: Sequence[Any], ours: Sequence[Proposal], protocol: 
     has no KE; RFC 7296 §1.2). Raises :class:`NegotiationError` (NO_PROPOSAL_CHOSEN).
     """
     want = _PROTO_NUM[protocol]
-    ours_t = [_by_type(proposal_transforms(p)) for p in ours if p.protocol == protocol]
+    ours_t = [_ours_by_type(p) for p in ours if p.protocol == protocol]
     for prop in offered:
         if _protocol_name(prop.protocol) != protocol and prop.protocol != want:
             continue
