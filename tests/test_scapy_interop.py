@@ -83,3 +83,26 @@ def test_scapy_packet_with_wrong_key_is_refused(proto, mode, encr, integ):
         rx.decapsulate(bytes(wire))
     assert exc.value.reason == "bad_icv"
     assert rx.drops["bad_icv"] == 1
+
+
+EXTRA = [(m, e, i) for e, i in ESP_ALGS[::2] for m in MODES]
+
+
+@pytest.mark.parametrize("mode,encr,integ", EXTRA, ids=[f"{m}-{alg_id(e, i)}" for m, e, i in EXTRA])
+def test_esn_and_nat_t_both_ways(mode, encr, integ):
+    """ESN near 2**32 (RFC 4303 §2.2.1) and UDP encapsulation (RFC 3948) against Scapy."""
+    from scapy.layers.inet import UDP
+
+    tx, rx = sa_pair("esp", mode, encr, integ, esn=True, encap=(4500, 4500))
+    tx.seq = 2**32 + 4
+    rx.replay.accept(2**32 + 1)
+    theirs = scapy_sa(tx)
+    theirs.nat_t_header = UDP(sport=4500, dport=4500)
+    inner = INNER[0] if mode == "tunnel" else udp_packet(TUNNEL_SRC, TUNNEL_DST, 40000, 40001, b"nat-t")
+    wire = tx.encapsulate(inner)
+    assert wire[9] == 17
+    got = theirs.decrypt(IP(wire), esn_en=True, esn=1)
+    assert bytes(got) == inner
+    back = bytes(theirs.encrypt(IP(inner), seq_num=6, esn_en=True, esn=1))
+    assert back[9] == 17
+    assert rx.decapsulate(back) == inner
