@@ -26,6 +26,8 @@ SUITES = [
     ("aes256gcm16-prfsha384-ecp384", "aes128gcm16", "AES_GCM_16", "ECP_384"),
     ("aes128-sha256-x25519", "aes256-sha256", "AES_CBC", "CURVE_25519"),
     ("aes256-sha512-modp2048", "aes128gcm16", "AES_CBC", "MODP_2048"),
+    ("chacha20poly1305-prfsha256-ecp256", "chacha20poly1305", "CHACHA20_POLY1305", "ECP_256"),
+    ("aes192gcm16-prfsha512-ecp521", "aes192-sha384", "AES_GCM_16", "ECP_521"),
 ]
 
 
@@ -95,3 +97,41 @@ def test_sigterm_deletes_the_ike_sa_at_charon_and_exits_0(interop) -> None:  # n
     assert "stopped;" in peer.log()
     assert charon.wait_for(lambda sas: sas == [], timeout=5), "charon still has the IKE_SA"
     assert "received DELETE for IKE_SA" in charon.log()
+
+
+@pytest.mark.parametrize("initiator", ["charon", "ipsecsim"])
+def test_child_sa_refusals_keep_the_ike_sa_and_say_why(interop, initiator) -> None:  # noqa: F811
+    """ESP proposals that share nothing: NO_PROPOSAL_CHOSEN inside IKE_AUTH (RFC 7296 §1.2:
+    the IKE_SA is still set up, only the CHILD_SA fails); charon and ipsecsim both say so."""
+    env = interop
+    charon, peer = start_tunnel(env, initiator, ["aes128gcm16-prfsha256-x25519"], ["aes256gcm16"],
+                                peer_esp=["aes128-sha256"], expect_up=False)
+    assert peer.wait_log("NO_PROPOSAL_CHOSEN", timeout=10), "ipsecsim logged no NO_PROPOSAL_CHOSEN"
+    fail = [e for e in events(peer.log(), "IkeFailure") if e.get("notify") == "NO_PROPOSAL_CHOSEN"][-1]
+    assert fail["reason"] and fail["sent_by_us"] == str(initiator == "charon")
+    log = charon.log()
+    if initiator == "charon":
+        assert "received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built" in log
+    else:
+        assert "no acceptable proposal found" in log and "N(NO_PROP)" in log
+    assert events(peer.log(), "IkeSaUp"), "the IKE_SA itself must have been set up"
+    assert not events(peer.log(), "ChildSaUp")
+
+
+@pytest.mark.parametrize("initiator", ["charon", "ipsecsim"])
+def test_disjoint_traffic_selectors_are_ts_unacceptable(interop, initiator) -> None:  # noqa: F811
+    env = interop
+
+    def elsewhere(conf: dict) -> None:  # charon wants a network ipsecsim does not serve
+        conf["connections"]["interop"]["children"]["net"]["remote_ts"] = ["192.168.30.0/24"]
+
+    charon, peer = start_tunnel(env, initiator, ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                edit_charon=elsewhere, expect_up=False)
+    assert peer.wait_log("TS_UNACCEPTABLE", timeout=10), "ipsecsim logged no TS_UNACCEPTABLE"
+    fail = [e for e in events(peer.log(), "IkeFailure") if e.get("notify") == "TS_UNACCEPTABLE"][-1]
+    assert fail["reason"] and fail["sent_by_us"] == str(initiator == "charon")
+    log = charon.log()
+    if initiator == "charon":
+        assert "received TS_UNACCEPTABLE notify, no CHILD_SA built" in log
+    else:
+        assert "N(TS_UNACCEPT)" in log
