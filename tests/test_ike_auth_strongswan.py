@@ -250,15 +250,15 @@ def test_charon_and_ipsecsim_authenticate_each_other_with_certificates(
     del conf["secrets"]
     conf.update(listen=env.right.addr, inner_addrs=env.right.inner)
     peer = env.peer(env.right, conf)
-    assert peer.wait_log("listening on", timeout=15), peer.log()[-2000:]
+    assert peer.wait_log("listening on", timeout=30), peer.log()[-2000:]
     if initiator == "charon":
-        charon.initiate("net", "interop", timeout=10)
-    child = charon.wait_for(lambda sas: established_child(sas, "net"), timeout=10)
+        charon.initiate("net", "interop", timeout=20)
+    child = charon.wait_for(lambda sas: established_child(sas, "net"), timeout=20)
     assert child is not None, charon.log()[-3000:] + peer.log()[-3000:]
     log = charon.log()
     assert f"authentication of '{peer_id}' with " in log and "successful" in log
     assert "received end entity cert \"CN=ipsecsim.example\"" in log
-    assert peer.wait_log("ChildSaUp", timeout=5)
+    assert peer.wait_log("ChildSaUp", timeout=10)
 
 
 @pytest.mark.oracle
@@ -296,7 +296,7 @@ def test_classic_methods_with_charon(interop, monkeypatch, key_type, method, cha
     del conf["secrets"]
     conf.update(listen=env.right.addr, inner_addrs=env.right.inner)
     peer = env.peer(env.right, conf)
-    child = charon.wait_for(lambda sas: established_child(sas, "net"), timeout=15)
+    child = charon.wait_for(lambda sas: established_child(sas, "net"), timeout=30)
     assert child is not None, charon.log()[-3000:] + peer.log()[-3000:]
     log = charon.log()
     assert "HASH_ALG" not in log.split("IKE_SA_INIT response")[-1].split("\n")[0]
