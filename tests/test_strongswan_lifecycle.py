@@ -78,3 +78,19 @@ def test_dead_charon_is_detected_within_the_retransmission_schedule(interop) -> 
     down = max(float(line.split()[0]) for line in log.splitlines() if " IkeSaDown " in line)
     assert down - last_first == pytest.approx(give_up, abs=0.25)
     assert sum(1 for t, line in sends if t >= last_first and "retransmit=0" not in line) == tries
+
+
+def test_charons_liveness_checks_are_answered(interop) -> None:  # noqa: F811
+    """charon with ``dpd_delay = 1s`` probes an idle ipsecsim with empty INFORMATIONALs;
+    each gets its response (no retransmission) and the IKE_SA stays up."""
+    env = interop
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                charon_extra={"conn_extra": {"dpd_delay": "1s"}})
+    time.sleep(3.5)
+    log = charon.log()
+    probes = re.findall(r"generating INFORMATIONAL request (\d+) \[ \]", log)
+    answers = re.findall(r"parsed INFORMATIONAL response (\d+) \[ \]", log)
+    assert len(probes) >= 2 and answers == probes, (probes, answers)
+    assert "retransmit" not in log
+    assert charon.list_sas()[0]["state"] == "ESTABLISHED"
+    assert not events(peer.log(), "IkeSaDown")
