@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         ek = rng.bytes(encr.keymat_size) if encr else b""
         ik = rng.bytes(integ.key_size) if integ else b""
         spi = rng.spi()
-        kw = dict(proto=proto, spi=spi, mode=mode, encr=encr, encr_key=ek, integ=integ, integ_key=ik,
-                  tunnel_src="198.51.100.1", tunnel_dst="203.0.113.1", encap=encap)
-        sender = SecurityAssociation(rng=rng.child("tx"), **kw)
-        receiver = SecurityAssociation(rng=rng.child("rx"), **kw)
+        sender, receiver = (
+            SecurityAssociation(proto, spi, mode, encr, ek, integ, ik, tunnel_src="198.51.100.1",
+                                tunnel_dst="203.0.113.1", encap=encap, rng=rng.child(side))
+            for side in ("tx", "rx"))
         wire = sender.encapsulate(ping)
         ok = receiver.decapsulate(wire) == ping
         alg = "/".join(x.name for x in (encr, integ) if x is not None)

@@ -36,14 +36,15 @@ def esp_sa(src: str, dst: str, spi: int, encr: EncrAlg, encr_key: bytes,
     ``src``/``dst`` may be ``*`` (any address, e.g. behind a NAT). For AEAD the
     key is key || salt and the integrity column ``NULL``.
     """
-    if encr.wireshark_esp is None:
+    encr_name = encr.wireshark_esp
+    if encr_name is None:
         raise ValueError(f"Wireshark 4.0 cannot decrypt ESP with {encr.name}")
-    if integ is not None and integ.wireshark_esp is None:
-        raise ValueError(f"Wireshark 4.0 cannot check ESP ICVs with {integ.name}")
     integ_name = integ.wireshark_esp if integ is not None else "NULL"
+    if integ_name is None:
+        raise ValueError(f"Wireshark 4.0 cannot check ESP ICVs with {integ.name}")  # type: ignore[union-attr]
     ikey = f"0x{integ_key.hex()}" if integ is not None and integ_key else ""
     ekey = f"0x{encr_key.hex()}" if encr_key else ""
-    return ",".join(_q(x) for x in ("IPv4", src, dst, f"0x{spi:08x}", encr.wireshark_esp, ekey,
+    return ",".join(_q(x) for x in ("IPv4", src, dst, f"0x{spi:08x}", encr_name, ekey,
                                     integ_name, ikey))
 
 

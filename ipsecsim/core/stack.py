@@ -90,16 +90,16 @@ class IPsecStack:
         :meth:`remove_child` removes it.
         """
         limits = SaLimits.from_dict(keys.lifetime)
-        common = dict(proto=keys.proto, mode=keys.mode, encr=keys.encr, integ=keys.integ,
-                      esn=keys.esn, limits=limits, name=keys.name)
-        sa_in = SecurityAssociation(spi=keys.spi_in, encr_key=keys.key_in_encr, integ_key=keys.key_in_integ,
-                                    tunnel_src=keys.remote_addr, tunnel_dst=keys.local_addr,
-                                    replay_window=keys.replay_window, encap=keys.encap,
-                                    rng=self.rng.child(f"sa-in-{keys.spi_in:08x}"), **common)
-        sa_out = SecurityAssociation(spi=keys.spi_out, encr_key=keys.key_out_encr,
-                                     integ_key=keys.key_out_integ, tunnel_src=keys.local_addr,
-                                     tunnel_dst=keys.remote_addr, replay_window=0, encap=keys.encap,
-                                     rng=self.rng.child(f"sa-out-{keys.spi_out:08x}"), **common)
+        sa_in = SecurityAssociation(
+            keys.proto, keys.spi_in, keys.mode, keys.encr, keys.key_in_encr, keys.integ,
+            keys.key_in_integ, tunnel_src=keys.remote_addr, tunnel_dst=keys.local_addr, esn=keys.esn,
+            replay_window=keys.replay_window, encap=keys.encap,
+            rng=self.rng.child(f"sa-in-{keys.spi_in:08x}"), limits=limits, name=keys.name)
+        sa_out = SecurityAssociation(
+            keys.proto, keys.spi_out, keys.mode, keys.encr, keys.key_out_encr, keys.integ,
+            keys.key_out_integ, tunnel_src=keys.local_addr, tunnel_dst=keys.remote_addr, esn=keys.esn,
+            replay_window=0, encap=keys.encap,
+            rng=self.rng.child(f"sa-out-{keys.spi_out:08x}"), limits=limits, name=keys.name)
         self.sad.add(SadEntry(sa_in, IN, keys.name, keys.remote_ts, keys.local_ts, now,
                               keys.unique_id, keys.ike_sa))
         self.sad.add(SadEntry(sa_out, OUT, keys.name, keys.local_ts, keys.remote_ts, now,
