@@ -180,7 +180,7 @@ def draw_ike_ladder(data: Any, ax: Any = None, *, nodes: list[str] | None = None
             text = "\n".join(_wrap_fail(item, wrap))
             ha = "left" if x < (n_nodes - 1) / 2 else "right"
             ax.text(x + (0.04 if ha == "left" else -0.04), y + 0.05, text, ha=ha, va="top",
-                    fontsize=7.5, color="black",
+                    fontsize=7.5, color="black", multialignment="left",
                     bbox={"boxstyle": "round,pad=0.3", "facecolor": "#FBE3D6",
                           "edgecolor": OKABE_ITO["vermillion"]})
             ax.plot([x], [y + 0.1], marker="X", color=OKABE_ITO["vermillion"], markersize=9,
