@@ -54,3 +54,27 @@ def aesgcm_baseline() -> float:
     def once() -> None:
         g.decrypt(nonce, g.encrypt(nonce, PACKET, aad), aad)
     return best_time_per_call(once) * 1e6
+
+
+@benchmark("stack_roundtrip_us", "us")
+def stack_roundtrip() -> float:
+    """The same packet through two IPsecStacks (SPD lookup, SAD lookup, selector check)."""
+    from ipsecsim.core.keys import ChildSaKeys
+    from ipsecsim.core.selectors import TrafficSelector
+    from ipsecsim.core.stack import IPsecStack
+
+    encr = A.encr(A.ENCR_AES_GCM_16, 128)
+    rng = Rng(4, "bench")
+    k1, k2 = rng.bytes(20), rng.bytes(20)
+    lan_a, lan_b = (TrafficSelector.parse("10.1.0.0/16"),), (TrafficSelector.parse("10.2.0.0/16"),)
+    a = IPsecStack(Rng(5), "a")
+    b = IPsecStack(Rng(6), "b")
+    a.install_child(ChildSaKeys("c", "esp", "tunnel", 0x2001, 0x2002, encr, None, k1, b"", k2, b"",
+                                "192.0.2.1", "192.0.2.2", lan_a, lan_b))
+    b.install_child(ChildSaKeys("c", "esp", "tunnel", 0x2002, 0x2001, encr, None, k2, b"", k1, b"",
+                                "192.0.2.2", "192.0.2.1", lan_b, lan_a))
+    out, inn, pkt = a.outbound, b.inbound, PACKET
+
+    def once() -> None:
+        inn(out(pkt))
+    return best_time_per_call(once) * 1e6
