@@ -34,8 +34,15 @@ class SadEntry:
 
     def allows(self, src: int, dst: int, proto: int, sport: int, dport: int) -> bool:
         """Whether an inner packet with this 5-tuple fits the SA's selectors (RFC 4301 §5.2 step 4)."""
-        return (any(t.matches(src, proto, sport) for t in self.src_ts)
-                and any(t.matches(dst, proto, dport) for t in self.dst_ts))
+        for t in self.src_ts:
+            if t.matches(src, proto, sport):
+                break
+        else:
+            return False
+        for t in self.dst_ts:
+            if t.matches(dst, proto, dport):
+                return True
+        return False
 
 
 class Sad:

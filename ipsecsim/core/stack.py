@@ -214,17 +214,20 @@ class IPsecStack:
 
     def inbound(self, pkt: bytes, now: float = 0.0) -> bytes | None:
         """Process a received IPv4 packet; see the module docstring for the return values."""
-        if len(pkt) < 20 or header_checksum(pkt) != 0 and (pkt[0] & 15) == 5:
-            raise self._drop(PacketDrop(MALFORMED, "bad IPv4 header"))
-        try:
-            parse_ipv4(pkt, verify=(pkt[0] & 15) != 5)
-        except DecodeError as exc:
-            raise self._drop(PacketDrop(MALFORMED, str(exc))) from None
+        n = len(pkt)
+        if n < 20 or pkt[0] != 0x45 or not 20 <= ((pkt[2] << 8) | pkt[3]) <= n:
+            try:  # options or a broken header: the full parser says what is wrong
+                parse_ipv4(pkt)
+            except DecodeError as exc:
+                raise self._drop(PacketDrop(MALFORMED, str(exc))) from None
         proto = pkt[9]
         dst = pkt[16:20]
+        if self._is_local(dst) and (proto == IPPROTO_ESP or proto == IPPROTO_AH):
+            # the SA checks the outer header (checksum included) before anything else
+            return self._ipsec_in(pkt, pkt[(pkt[0] & 15) * 4:], now)
+        if (pkt[0] & 15) == 5 and header_checksum(pkt) != 0:
+            raise self._drop(PacketDrop(MALFORMED, "IPv4 header checksum is wrong"))
         if self._is_local(dst):
-            if proto == IPPROTO_ESP or proto == IPPROTO_AH:
-                return self._ipsec_in(pkt, pkt[(pkt[0] & 15) * 4:], now)
             if proto == IPPROTO_UDP:
                 sport, dport = ipv4_ports(pkt)
                 if dport == NATT_PORT:
