@@ -18,6 +18,7 @@ from ipsecsim.core.ike import message as M
 from ipsecsim.core.ike import states as S
 from ipsecsim.core.ip import build_ipv4
 from ipsecsim.core.rng import Rng
+from ipsecsim.core.selectors import int_to_ip
 from ipsecsim.core.stack import IPsecStack
 
 
@@ -33,11 +34,13 @@ def assert_keys_agree(p: Pair, index: int = -1, ka=None, kb=None) -> None:
     sa_, sb = IPsecStack(Rng(5), "a"), IPsecStack(Rng(6), "b")
     sa_.install_child(ka)
     sb.install_child(kb)
-    inner = udp_packet("10.1.0.5", "10.2.0.7")
+    here = int_to_ip(ka.local_ts[0].start + 5)  # addresses inside the child's selectors
+    there = int_to_ip(ka.remote_ts[0].start + 7)
+    inner = udp_packet(here, there)
     wire = sa_.outbound(inner)
     assert wire != inner and inner[20:] not in wire  # really encrypted
     assert sb.inbound(wire) == inner
-    back = udp_packet("10.2.0.7", "10.1.0.5", b"reply")
+    back = udp_packet(there, here, b"reply")
     assert sa_.inbound(sb.outbound(back)) == back
 
 

@@ -59,3 +59,41 @@ def test_wrong_identity_fails_authentication():
     p.pump()
     fb, = p.of("b", E.IkeFailure)
     assert fb.notify == "AUTHENTICATION_FAILED" and "someone-else.example" in fb.reason
+
+
+def test_certificates_from_pem_files(tmp_path):
+    """certs:/key:/cacerts: name PEM files (the `ipsecsim peer` way); no CA object is passed."""
+    from ipsecsim.core.ike.ca import cert_pem
+
+    ca = CertificateAuthority(Rng(13), "File CA")
+    (tmp_path / "ca.pem").write_bytes(cert_pem(ca.cert))
+    sides = {}
+    for name, ident in (("a", "gw-a.example"), ("b", "gw-b.example")):
+        issued = ca.issue(ident, "ecdsa")
+        (tmp_path / f"{name}.pem").write_bytes(issued.cert_pem())
+        (tmp_path / f"{name}.key").write_bytes(issued.key_pem())
+        sides[name] = {"local": {"auth": "pubkey", "certs": [str(tmp_path / f"{name}.pem")],
+                                 "key": str(tmp_path / f"{name}.key")},
+                       "remote": {"auth": "pubkey", "cacerts": [str(tmp_path / "ca.pem")]}}
+    p = Pair(*configs(a=sides["a"], b=sides["b"]))
+    p.a.start(0.0)
+    p.pump()
+    assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
+    assert_keys_agree(p)
+
+
+def test_two_children_started_over_one_ike_sa():
+    a, b = configs(a={"children": {"voice": {"local_ts": ["10.1.9.0/24"],
+                                            "remote_ts": ["10.2.9.0/24"],
+                                            "start_action": "start"}}},
+                   b={"children": {"voice": {"local_ts": ["10.2.9.0/24"],
+                                            "remote_ts": ["10.1.9.0/24"]}}})
+    p = Pair(a, b)
+    p.a.start(0.0)
+    # IKE_SA_INIT, IKE_AUTH (child "net"), then CREATE_CHILD_SA { SA, Ni, TSi, TSr } (child "voice")
+    p.pump()
+    assert len(p.a.ike_sas) == 1
+    assert sorted(k.name for k in p.child_keys("a")) == ["net", "voice"]
+    assert sorted(k.name for k in p.child_keys("b")) == ["net", "voice"]
+    for i in range(2):
+        assert_keys_agree(p, index=i)

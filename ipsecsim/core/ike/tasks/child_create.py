@@ -103,12 +103,18 @@ def accept_response(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessag
 def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
                  cfgs: tuple[ChildConfig, ...] | None = None
                  ) -> tuple[ChildConfig, Suite, list, list]:
-    """Responder: the first child config whose selectors and proposals fit the request."""
+    """Responder: the child config whose selectors fit the request best, and its proposal.
+
+    Like strongSwan, a config the offered selectors fit without narrowing beats one
+    that narrows them, and among those the most specific (smallest ranges) wins;
+    ties go to the first in the file.
+    """
     sa_p, tsi, tsr = msg.find(M.SA), msg.find_ts(True), msg.find_ts(False)
     if sa_p is None or tsi is None or tsr is None:
         raise IkeError(M.INVALID_SYNTAX, "CHILD_SA request lacks SA, TSi or TSr", fatal=False)
     errors: list[tuple[int, str, NegotiationError]] = []
-    for cfg in cfgs if cfgs is not None else sa.conn.children:
+    best: tuple | None = None
+    for order, cfg in enumerate(cfgs if cfgs is not None else sa.conn.children):
         if cfg.protocol == "ah" and sa.encap:
             errors.append((0, cfg.name, NegotiationError("NO_PROPOSAL_CHOSEN", AH_NAT)))
             continue
@@ -126,7 +132,13 @@ def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
         except NegotiationError as exc:
             errors.append((0, cfg.name, exc))
             continue
-        return cfg, suite, ni, nr
+        exact = ni == list(tsi.selectors) and nr == list(tsr.selectors)
+        size = sum(t.end - t.start for t in (*remote, *local))
+        rank = (not exact, size, order)
+        if best is None or rank < best[0]:
+            best = (rank, (cfg, suite, ni, nr))
+    if best is not None:
+        return best[1]
     if not errors:
         raise IkeError(M.NO_PROPOSAL_CHOSEN, f"connection {sa.conn.name!r} has no children",
                        fatal=False)
