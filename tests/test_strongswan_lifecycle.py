@@ -47,6 +47,33 @@ def test_pings_survive_child_rekeys_every_4s_and_an_ike_rekey(interop) -> None: 
     assert peer.log().splitlines()[-1].endswith("esp in=100 out=100 drops={}")
 
 
+def test_ipsecsim_rekeys_by_packet_count_and_time_without_losing_a_ping(interop) -> None:  # noqa: F811
+    """ipsecsim initiates the rekeys: the CHILD_SA after 8 packets (the stack's soft packet
+    limit reaches IKE, RFC 4301 §4.4.2.1), the IKE_SA after 4 s; charon accepts each."""
+    env = interop
+
+    def peer_limits(conf: dict) -> None:
+        c = conf["connections"]["interop"]
+        c.update(rekey_time="4s", rand_time=0)
+        c["children"]["net"].update(rekey_packets=8, rand_packets=0, life_packets=1000)
+
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                edit_peer=peer_limits)
+    sent, received, out = env.left.ping(env.right.inner[0], count=30, interval=0.2,
+                                        src=env.left.inner[0])
+    assert sent == 30 and received == 30, out[-600:]
+    log = peer.log()
+    rekeyed = events(log, "ChildSaRekeyed")
+    assert len(rekeyed) >= 3, f"30 pings at 8 packets per SA should rekey >= 3 times: {len(rekeyed)}"
+    assert events(log, "IkeSaRekeyed"), "ipsecsim did not rekey the IKE_SA after 4 s"
+    # charon answered ipsecsim's CREATE_CHILD_SA requests (it did not initiate them)
+    clog = charon.log()
+    assert len(re.findall(r"parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\)", clog)) >= 3
+    assert "initiating IKE_SA" in clog and "rekeying CHILD_SA" not in clog
+    assert peer.stop() == 0
+    assert peer.log().splitlines()[-1].endswith("esp in=30 out=30 drops={}")
+
+
 def test_dead_charon_is_detected_within_the_retransmission_schedule(interop) -> None:  # noqa: F811
     env = interop
     dpd_delay, timeout, base, tries = 1.0, 0.5, 1.4, 2

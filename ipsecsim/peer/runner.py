@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 from typing import IO, Any
 
 from .dataplane import EspInUdp, classify, echo_reply
@@ -85,6 +86,7 @@ class PeerRunner:
         self.verbose = verbose
         self.t0 = time.monotonic()
         self.keylog = WiresharkExport(wireshark_dir) if wireshark_dir else None
+        self._spi_in_of_out: dict[int, int] = {}
         self.socks: dict[int, socket.socket] = {}
         for port in ports:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -188,7 +190,13 @@ class PeerRunner:
             except OSError as exc:  # e.g. ICMP port unreachable reported on a later call
                 self.log(f"socket error on port {port}: {exc}")
                 return
-            self._datagram(data, (src[0], src[1]), (self.listen, port))
+            try:
+                self._datagram(data, (src[0], src[1]), (self.listen, port))
+            except Exception as exc:  # noqa: BLE001 - one bad datagram must not end the peer
+                self.log(f"internal error on a {len(data)}-byte datagram from {src[0]}:{src[1]}: "
+                         f"{exc!r}")
+                if self.verbose:
+                    self.out.write(traceback.format_exc())
 
     def _datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
         now = time.monotonic()
@@ -218,24 +226,31 @@ class PeerRunner:
     # --- send -------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        """Handle the engine's events, then send what it has queued."""
+        """Pass the stack's limit events to IKE, handle IKE's events, send what it queued."""
         now = time.monotonic()
-        while True:
-            ev = self.endpoint.next_event()
-            if ev is None:
-                break
+        while (sev := self.stack.next_event()) is not None:
+            self._limit(sev, now)
+        while (ev := self.endpoint.next_event()) is not None:
             self._event(ev, now)
         for payload, src, dst in self.endpoint.datagrams_to_send(now):
             self._send(payload, src, dst)
-        if hasattr(self.stack, "next_event"):
-            while (sev := self.stack.next_event()) is not None:
-                self.log(f"stack {format_event(sev)}")
+
+    def _limit(self, ev: Any, now: float) -> None:
+        """An SA crossed a soft/hard byte or packet limit: IKE rekeys (soft) or expires (hard).
+
+        The engine names a child by our inbound SPI; an outbound SA maps to its pair."""
+        self.log(f"stack {format_event(ev)}")
+        spi = getattr(ev, "spi", 0)
+        spi_in = self._spi_in_of_out.get(spi, spi)
+        self.endpoint.sa_limit_reached(spi_in, getattr(ev, "which", "soft"), now)
 
     def _event(self, ev: Any, now: float) -> None:
         name = type(ev).__name__
         if name == "ChildSaUp":
             self.stack.install_child(ev.keys, now)
+            self._spi_in_of_out[ev.keys.spi_out] = ev.keys.spi_in
         elif name == "ChildSaDown":
+            self._spi_in_of_out.pop(ev.keys.spi_out, None)
             try:
                 self.stack.remove_child(ev.keys)
             except Exception as exc:  # noqa: BLE001 - a missing SA must not end the peer
