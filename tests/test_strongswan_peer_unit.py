@@ -85,3 +85,48 @@ def test_event_log_line_is_one_line_with_hex_keys() -> None:
     msg = IkeMessageEvent("out", ("10.0.0.2", 4500), ("10.0.0.1", 4500), "IKE_AUTH", 1, True,
                           "SK{IDr AUTH SA TSi TSr}", b"\x01" * 8, b"\xab" * 8, 300)
     assert "rspi=abababababababab" in format_event(msg) and "local=10.0.0.2:4500" in format_event(msg)
+
+
+def _mirrored_keys():
+    from ipsecsim.core import algorithms as A
+    from ipsecsim.core.keys import ChildSaKeys
+    from ipsecsim.core.selectors import TrafficSelector
+
+    gcm = A.encr(A.ENCR_AES_GCM_16, 128)
+    k1, k2 = bytes(range(20)), bytes(range(100, 120))
+    ts_a, ts_b = (TrafficSelector.parse("192.168.10.1/32"),), (TrafficSelector.parse("192.168.20.1/32"),)
+    a = ChildSaKeys("net", "esp", "tunnel", 0x1111, 0x2222, gcm, None, k1, b"", k2, b"",
+                    "10.99.0.1", "10.99.0.2", ts_a, ts_b, encap=(4500, 4500))
+    b = ChildSaKeys("net", "esp", "tunnel", 0x2222, 0x1111, gcm, None, k2, b"", k1, b"",
+                    "10.99.0.2", "10.99.0.1", ts_b, ts_a, encap=(4500, 4500))
+    return a, b
+
+
+def test_esp_in_udp_round_trip_through_two_stacks() -> None:
+    """What the peer sends from port 4500 is what the other stack decapsulates (RFC 3948 §2.1)."""
+    from ipsecsim.core.rng import Rng
+    from ipsecsim.core.stack import IPsecStack
+    from ipsecsim.peer.dataplane import EspInUdp
+
+    ka, kb = _mirrored_keys()
+    sa, sb = IPsecStack(Rng(1), "a", ["10.99.0.1"]), IPsecStack(Rng(2), "b", ["10.99.0.2"])
+    sa.install_child(ka)
+    sb.install_child(kb)
+    a, b = EspInUdp(sa), EspInUdp(sb)
+    ping = ip.icmp_echo_packet("192.168.10.1", "192.168.20.1", ident=9, seq=1, data=b"x" * 56)
+    [(payload, src, dst)] = a.outbound(ping, 0.0)
+    assert (src, dst) == (("10.99.0.1", 4500), ("10.99.0.2", 4500))
+    assert payload[:4] == (0x2222).to_bytes(4, "big")  # the SPI the receiver chose
+    assert b.inbound(payload, src, dst, 0.0) == [ping]
+    # the answer goes back the same way
+    [(back, _s, _d)] = b.outbound(echo_reply(ping, ["192.168.20.1"]), 0.0)
+    [reply] = a.inbound(back, dst, src, 0.0)
+    assert ip.parse_icmp_echo(reply).type == ip.ICMP_ECHO_REPLY
+    # a replay is a counted drop, a flipped ciphertext bit too; a keepalive is no packet
+    assert b.inbound(payload, src, dst, 0.0) == []
+    [(second, _s, _d)] = a.outbound(ping, 0.0)
+    bad = bytearray(second)
+    bad[20] ^= 1  # past SPI, sequence number and IV: ciphertext (RFC 4106 §3)
+    assert b.inbound(bytes(bad), src, dst, 0.0) == []
+    assert b.inbound(b"\xff", src, dst, 0.0) == []
+    assert b.drops == {"bad_icv": 1, "replay": 1}
