@@ -281,3 +281,34 @@ def test_ah_behind_nat_is_refused_with_a_reason():
     fa, = failures(p, "a")
     assert fa.notify == "NO_PROPOSAL_CHOSEN" and "RFC 3948" in fa.reason
     assert not p.of("a", E.ChildSaUp) and not p.of("b", E.ChildSaUp)
+
+
+def test_mutated_messages_never_raise():
+    """Bad input is counted, never raised: flip, truncate and extend every handshake message."""
+    import random
+
+    p = Pair(*configs())
+    p.a.start(0.0)
+    p.pump()
+    msgs = list(p.wire)
+    rnd = random.Random(7)
+    for i in range(400):
+        side, data = msgs[i % len(msgs)]
+        d = bytearray(data)
+        kind = i % 4
+        if kind == 0:
+            for _ in range(rnd.randint(1, 4)):
+                d[rnd.randrange(len(d))] ^= 1 << rnd.randrange(8)
+        elif kind == 1:
+            d = d[:rnd.randrange(len(d))]
+        elif kind == 2:
+            d += bytes(rnd.randrange(1, 40))
+        else:
+            d[rnd.randrange(16, 28)] = rnd.randrange(256)  # header fields
+        fresh = Pair(*configs())  # a responder in its initial state, too
+        for ep in (p.a, p.b, fresh.b):
+            src, dst = ((A_ADDR, 500), (B_ADDR, 500)) if ep is not p.a else \
+                ((B_ADDR, 500), (A_ADDR, 500))
+            ep.receive_datagram(bytes(d), src, dst, 1.0)
+    assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
+    assert sum(p.a.drops.values()) + sum(p.b.drops.values()) > 300
