@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-from oracles import need_root, need_tool
+from oracles import need, need_root, need_tool
 
 from .charon import CHARON, SWANCTL, Charon
 from .netns import NetnsPair, Side
@@ -131,6 +131,7 @@ def interop() -> Iterator[Interop]:
     need_tool("swanctl", SWANCTL)
     need_tool("ping")
     need_tool("unshare")
+    need(os.path.exists("/dev/net/tun"), "no /dev/net/tun: charon's kernel-libipsec needs a TUN device")
     env = Interop()
     try:
         yield env
