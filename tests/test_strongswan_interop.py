@@ -135,3 +135,4 @@ def test_disjoint_traffic_selectors_are_ts_unacceptable(interop, initiator) -> N
         assert "received TS_UNACCEPTABLE notify, no CHILD_SA built" in log
     else:
         assert "N(TS_UNACCEPT)" in log
+

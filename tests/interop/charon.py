@@ -28,8 +28,11 @@ SWANCTL = "/usr/sbin/swanctl"
 class Charon:
     """A running charon inside ``side``'s namespace; files under ``workdir``."""
 
-    def __init__(self, side: Side, workdir: str, name: str = "charon") -> None:
+    def __init__(self, side: Side, workdir: str, name: str = "charon",
+                 settings: dict[str, Any] | None = None) -> None:
         self.side = side
+        self.settings = settings or {}
+        """Extra ``charon.*`` strongswan.conf options."""
         self.dir = os.path.join(workdir, name)
         os.makedirs(os.path.join(self.dir, "run"), exist_ok=True)
         self.log_path = os.path.join(self.dir, "charon.log")
@@ -45,7 +48,7 @@ class Charon:
 
     def start(self, timeout: float = 10.0) -> Charon:
         with open(self.conf_path, "w") as f:
-            f.write(strongswan_conf(self.dir, self.log_path, self.uri))
+            f.write(strongswan_conf(self.dir, self.log_path, self.uri, settings=self.settings))
         script = (f"mount --bind {self.dir}/run /run && "
                   f"STRONGSWAN_CONF={self.conf_path} exec {CHARON}")
         out = open(os.path.join(self.dir, "charon.out"), "w")  # noqa: SIM115 - closed in stop()

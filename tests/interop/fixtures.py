@@ -34,8 +34,8 @@ class Interop:
         self.charons: list[Charon] = []
         self.peers: list[PeerProcess] = []
 
-    def charon(self, side: Side, name: str) -> Charon:
-        c = Charon(side, self.dir, name)
+    def charon(self, side: Side, name: str, settings: dict | None = None) -> Charon:
+        c = Charon(side, self.dir, name, settings)
         self.charons.append(c)
         return c.start()
 

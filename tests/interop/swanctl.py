@@ -44,12 +44,15 @@ def swanctl_conf(config: dict[str, Any]) -> str:
     return "\n".join(_block(tree, 0)) + "\n"
 
 
-def strongswan_conf(workdir: str, log_path: str, vici_uri: str, extra: str = "") -> str:
+def strongswan_conf(workdir: str, log_path: str, vici_uri: str, extra: str = "",
+                    settings: dict[str, Any] | None = None) -> str:
     """A strongswan.conf for one charon: userland ESP, private vici socket, verbose file log.
 
     ``ike = 4`` and ``chd = 4`` make charon print SK_* and the ESP keys (see
-    :mod:`interop.logs`). ``retransmit_*`` keep a failing test short.
+    :mod:`interop.logs`). ``retransmit_*`` keep a failing test short. ``settings`` are
+    more ``charon.*`` options (e.g. ``{"keep_alive": "1s"}``); ``extra`` goes under plugins.
     """
+    more = "\n".join(_block(settings or {}, 1))
     return f"""# written by tests/interop for one private charon in {workdir}
 charon {{
     load_modular = yes
@@ -57,6 +60,7 @@ charon {{
     retransmit_tries = 3
     retransmit_timeout = 2.0
     retransmit_base = 1.4
+{more}
     filelog {{
         charon {{
             path = {log_path}

@@ -27,15 +27,17 @@ def start_tunnel(env: Interop, initiator: str, ike: list[str], esp: list[str],
                  charon_extra: dict[str, Any] | None = None,
                  edit_charon: Callable[[dict[str, Any]], None] | None = None,
                  edit_peer: Callable[[dict[str, Any]], None] | None = None,
+                 charon_settings: dict[str, Any] | None = None,
                  **extra: Any) -> tuple[Charon, PeerProcess]:
     """charon in ``env.left``, ipsecsim peer in ``env.right``; ``initiator`` is who starts.
 
     ``extra`` goes to both sides' :func:`site_config`, ``charon_extra`` only to charon's,
     ``peer_extra`` are top-level keys of the peer's YAML (e.g. ``wireshark``);
-    ``edit_charon``/``edit_peer`` may change each side's dict in place before it is used.
+    ``edit_charon``/``edit_peer`` may change each side's dict in place before it is used;
+    ``charon_settings`` are strongswan.conf ``charon.*`` options.
     With ``expect_up`` it returns once both sides have the CHILD_SA installed.
     """
-    charon = env.charon(env.left, "charon")
+    charon = env.charon(env.left, "charon", charon_settings)
     cconf = site_config(env.left.addr, env.right.addr, env.left.inner, env.right.inner,
                         CHARON_ID, PEER_ID, ike, esp, **_merge(extra, charon_extra or {}))
     if edit_charon:
