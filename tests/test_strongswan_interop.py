@@ -28,6 +28,8 @@ SUITES = [
     ("aes256-sha512-modp2048", "aes128gcm16", "AES_CBC", "MODP_2048"),
     ("chacha20poly1305-prfsha256-ecp256", "chacha20poly1305", "CHACHA20_POLY1305", "ECP_256"),
     ("aes192gcm16-prfsha512-ecp521", "aes192-sha384", "AES_GCM_16", "ECP_521"),
+    # both sides' defaults: charon's (Debian 5.9.8) against ipsecsim's subset of them
+    ("default", "default", "AES_CBC", "CURVE_25519"),
 ]
 
 
