@@ -44,6 +44,8 @@ class LadderMessage:
     ispi: Any = None
     seq: int = 0
     """Trace sequence number of the send record (display order)."""
+    recv_seq: int | None = None
+    """Trace sequence number of the receive record."""
 
     @property
     def lost(self) -> bool:
@@ -100,6 +102,7 @@ def build_ladder(data: Any, *, nodes: list[str] | None = None,
         m = max(cands, key=lambda m: m.t_send)
         m.t_recv = float(r["t"])
         m.dst = r["node"]
+        m.recv_seq = int(r.get("seq", 0))
     # a lost message goes towards the node that handles the same IKE SA, else the only other node
     peers_of_spi: dict[str, set[str]] = {}
     for m in out:
@@ -130,6 +133,21 @@ def build_ladder(data: Any, *, nodes: list[str] | None = None,
         fails = [r for r in fails if r["node"] in keep]
         states = [r for r in states if r["node"] in keep]
         order = [n for n in nodes if n in order]
+        # a state change belongs to the IKE message its node handled just before or after it:
+        # keep it only if that message is shown (a hub's other spokes stay out of the picture)
+        shown = {(m.src, m.seq) for m in out} | {(m.dst, m.recv_seq) for m in out}
+        by_node: dict[str, list[int]] = {}
+        for r in msgs:
+            by_node.setdefault(r["node"], []).append(int(r.get("seq", 0)))
+
+        def belongs(st: dict[str, Any]) -> bool:
+            seqs = by_node.get(st["node"])
+            if not seqs:
+                return True
+            near = min(seqs, key=lambda q: abs(q - int(st.get("seq", 0))))
+            return (st["node"], near) in shown
+
+        states = [r for r in states if belongs(r)]
     out.sort(key=lambda m: m.t_send)
     return Ladder(order, out, fails, states)
 
