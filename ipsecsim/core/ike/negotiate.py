@@ -111,18 +111,20 @@ def _protocol_name(p: Any) -> str:
     return _PROTO_NAME.get(p) or str(p)
 
 
+_ABSENT = [(0, 0)]
+"""A transform type a proposal lacks: no DH, no INTEG (AEAD), NO_ESN (ESN_NO is 0)."""
+
+
 def _match(offered: dict[int, list[tuple[int, int]]], ours: dict[int, list[tuple[int, int]]],
            strip_dh: bool) -> dict[int, tuple[int, int]] | None:
-    types = set(offered) | set(ours)
-    if strip_dh:
-        types.discard(T_DH)
     chosen: dict[int, tuple[int, int]] = {}
-    for t in types:
-        theirs = offered.get(t) or ([(A.ESN_NO, 0)] if t == T_ESN else [(0, 0)] if t == T_DH else [])
-        mine = ours.get(t) or ([(A.ESN_NO, 0)] if t == T_ESN else [(0, 0)] if t == T_DH else [])
-        if t == T_INTEG:  # AEAD: an INTEG of NONE equals no INTEG transform (RFC 5282 §8)
-            theirs = [x for x in theirs if x[0] != A.AUTH_NONE] or [(0, 0)]
-            mine = mine or [(0, 0)]
+    for t in _TYPE_ORDER:
+        if t not in offered and t not in ours or (strip_dh and t == T_DH):
+            continue
+        theirs = offered.get(t) or _ABSENT
+        mine = ours.get(t) or _ABSENT
+        if t == T_INTEG and (A.AUTH_NONE, 0) in theirs:  # AEAD: NONE = no INTEG (RFC 5282 §8)
+            theirs = [x for x in theirs if x[0] != A.AUTH_NONE] or _ABSENT
         pick = next((x for x in theirs if x in mine), None)
         if pick is None:
             return None
