@@ -8,7 +8,7 @@ reconstructed original (transport), or raises
 
 * Tunnel mode (RFC 4303 §3.1.2, RFC 4302 §3.1.2): a new outer IPv4 header
   ``tunnel_src -> tunnel_dst``, next header 4 (IP-in-IP). Outer TTL 64, TOS 0,
-  DF clear, identification from a per-SA counter.
+  DF clear, identification = low 16 bits of the sequence number.
 * Transport mode (§3.1.1): the original header is kept, its protocol becomes
   50/51 and the original protocol moves into the next-header field.
 * ``encap=(sport, dport)``: ESP inside UDP (RFC 3948). In transport mode the
@@ -160,7 +160,6 @@ class SecurityAssociation:
         self.expired = False
         self._soft_sent = False
         self._limited = self.limits.any
-        self._ident = 0
         self._max_seq = (1 << 64) - 1 if esn else _M32
         self.esp: EspTransform | None = None
         self.ah: AhTransform | None = None
@@ -219,12 +218,11 @@ class SecurityAssociation:
         return exc
 
     def _outer(self, payload_len: int) -> bytes:
-        ident = self._ident = (self._ident + 1) & 0xFFFF
+        """The tunnel's outer IPv4 header; identification = low 16 bits of the sequence number."""
+        ident = self.seq & 0xFFFF
         tlen = 20 + payload_len
-        s = self._hsum + tlen + ident
-        s = (s & 0xFFFF) + (s >> 16)
-        s = (s & 0xFFFF) + (s >> 16)
-        return _HDR.pack(0x45, 0, tlen, ident, 0, OUTER_TTL, self._next, ~s & 0xFFFF, self._src, self._dst)
+        return _HDR.pack(0x45, 0, tlen, ident, 0, OUTER_TTL, self._next,
+                         -(self._hsum + tlen + ident) % 0xFFFF, self._src, self._dst)
 
     # ------------------------------------------------------------ outbound
 
@@ -246,11 +244,11 @@ class SecurityAssociation:
             n = len(ip_packet)
             pad = -(n + 2) & 3
             tlen = 54 + n + pad  # 20 IP + 8 ESP + 8 IV + payload + pad + 2 + 16 ICV
-            ident = self._ident = (self._ident + 1) & 0xFFFF
-            c = self._hsum + tlen + ident
-            c = (c & 0xFFFF) + (c >> 16)
-            c = (c & 0xFFFF) + (c >> 16)
-            hdr = _HDR_ESP_IV.pack(0x45, 0, tlen, ident, 0, OUTER_TTL, IPPROTO_ESP, ~c & 0xFFFF,
+            ident = seq & 0xFFFF
+            # header checksum: the fixed words' sum is precomputed; -x mod 0xFFFF is the
+            # one's complement of the folded sum (RFC 1071)
+            hdr = _HDR_ESP_IV.pack(0x45, 0, tlen, ident, 0, OUTER_TTL, IPPROTO_ESP,
+                                   -(self._hsum + tlen + ident) % 0xFFFF,
                                    self._src, self._dst, self.spi, seq & _M32, seq)
             aad = _ESN_AAD.pack(self.spi, seq >> 32, seq & _M32) if self.esn else hdr[20:28]
             ct = self._aead.encrypt(self._salt + hdr[28:36], ip_packet + _TRAILER_IPIP[pad], aad)
