@@ -72,6 +72,8 @@ class Gateway(Node):
         self._timer_at: float | None = None
         self._timer_gen = 0
         self.acquired: dict[str, float] = {}
+        self.blocks: dict[str, list[Any]] = {}
+        """Trap / discard policies standing in for children without SAs, by child name."""
         self.children: dict[tuple[str, int], ChildSaKeys] = {}
         """Installed child SAs by (name, unique_id), for the Wireshark export."""
         self.udp_listeners[IKE_PORT] = _IkePort(self)
@@ -92,8 +94,42 @@ class Gateway(Node):
         for keys in self.manual:
             self._install(keys, now)
         if self.ike is not None:
+            for conn in self.ike.config.connections:
+                for ch in conn.children:
+                    if ch.start_action == "trap":
+                        self.block_child(ch.name, "protect", "trap")
             self.ike.start(now)
             self._pump()
+
+    def _child_config(self, name: str) -> tuple[Any, Any] | None:
+        if self.ike is None:
+            return None
+        for conn in self.ike.config.connections:
+            for ch in conn.children:
+                if ch.name == name:
+                    return conn, ch
+        return None
+
+    def block_child(self, name: str, action: str, why: str) -> bool:
+        """Cover a configured child's selectors with an outbound policy while it has no SA:
+        ``protect`` without SA is a trap (packets raise ``no_sa`` and start IKE), ``discard``
+        drops them with ``why`` as the detail (a child IKE refused must not leak in the clear)."""
+        found = self._child_config(name)
+        if found is None:
+            return False
+        conn, ch = found
+        local = conn.local_addrs[0] if conn.local_addrs else self.ifaces[0].name
+        remote = conn.remote_addrs[0] if conn.remote_addrs else "%any"
+        if remote in ("%any", "0.0.0.0/0", "0.0.0.0"):
+            remote = "0.0.0.0/0"
+        lts = [local if t == "dynamic" else t for t in ch.local_ts]
+        rts = [remote if t == "dynamic" else t for t in ch.remote_ts]
+        sels = ([TrafficSelector.parse(t) for t in lts], [TrafficSelector.parse(t) for t in rts])
+        pol = self.stack.add_policy("out", action, lts, rts,
+                                    name=name if action == "protect" else f"{name}: {why}",
+                                    priority=specificity(tuple(sels[0]), tuple(sels[1])))
+        self.blocks.setdefault(name, []).append(pol)
+        return True
 
     # --- data plane --------------------------------------------------------------
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
@@ -196,7 +232,7 @@ class Gateway(Node):
         if self.ike is None:
             return
         now = self.net.env.now
-        names = [c for conn in self.ike.config.connections.values() for c in conn.children]
+        names = [c.name for conn in self.ike.config.connections for c in conn.children]
         child = getattr(exc, "child", None) or ""
         if child not in names:
             child = self._child_for(data, names)
@@ -212,8 +248,9 @@ class Gateway(Node):
     def _child_for(self, data: bytes, names: list[str]) -> str:
         """The child whose selectors cover this packet (for acquire)."""
         src, dst = int.from_bytes(data[12:16], "big"), int.from_bytes(data[16:20], "big")
-        for conn in self.ike.config.connections.values():  # type: ignore[union-attr]
-            for name, ch in conn.children.items():
+        for conn in self.ike.config.connections:  # type: ignore[union-attr]
+            for ch in conn.children:
+                name = ch.name
                 lts = [TrafficSelector.parse(t) for t in ch.local_ts if t != "dynamic"]
                 rts = [TrafficSelector.parse(t) for t in ch.remote_ts if t != "dynamic"]
                 if (not lts or any(t.contains_addr(src) for t in lts)) and (
@@ -259,6 +296,8 @@ class Gateway(Node):
             ev = self.stack.next_event()
 
     def _install(self, keys: ChildSaKeys, now: float) -> None:
+        for pol in self.blocks.pop(keys.name, []):
+            self.stack.spd.remove(pol)
         try:
             self.stack.install_child(keys, now)
         except ConfigError as exc:
