@@ -328,7 +328,6 @@ class IkeEndpoint:
             sa.last_response = [out]
             sa.next_recv_mid = 1
             self._transmit(sa, [out], resp, resp.summary(), 0)
-            ike_init.float_ports(sa) if sa.conn.encap else None
             return
         assert err is not None
         self._stateless(msg, src, dst, err.notify, err.data, err.sentence, now,
