@@ -106,7 +106,9 @@ class IPv4Header:
     flags_frag: int = 0
     """Flags (DF 0x4000, MF 0x2000) and fragment offset in 8-byte units."""
     ttl: int = DEFAULT_TTL
+    """Time to live."""
     tos: int = 0
+    """Type of service (DSCP and ECN)."""
     options: bytes = b""
     """Raw options, a multiple of 4 bytes."""
     checksum: int = 0
@@ -253,7 +255,9 @@ class UdpHeader:
     """A parsed UDP header (RFC 768)."""
 
     sport: int
+    """Source port."""
     dport: int
+    """Destination port."""
     length: int
     """Header plus payload."""
     checksum: int
@@ -340,9 +344,13 @@ class IcmpEcho:
     """An ICMP echo request (type 8) or reply (type 0), RFC 792."""
 
     type: int
+    """8 (request) or 0 (reply)."""
     ident: int
+    """Identifier chosen by the pinging host."""
     seq: int
+    """Sequence number of the ping."""
     data: bytes
+    """Payload echoed back."""
 
 
 def build_icmp_echo(type_: int, ident: int, seq: int, data: bytes) -> bytes:

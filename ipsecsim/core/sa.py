@@ -78,7 +78,9 @@ class SaLimits:
     hard_bytes: int = 0
     """Bytes after which the SA refuses traffic (``sa_expired``)."""
     soft_packets: int = 0
+    """Packets after which a soft event asks IKE to rekey."""
     hard_packets: int = 0
+    """Packets after which the SA refuses traffic."""
 
     @classmethod
     def from_dict(cls, d: dict[str, int] | None) -> SaLimits:
@@ -101,6 +103,7 @@ class SaLimitReached:
     kind: str
     """``bytes`` or ``packets``."""
     proto: str = "esp"
+    """``esp`` or ``ah``."""
     value: int = 0
     """The counter value when the limit was crossed."""
 

@@ -28,9 +28,11 @@ class SadEntry:
     dst_ts: tuple[TrafficSelector, ...]
     """Inner destinations the SA may carry."""
     installed_at: float = 0.0
+    """Simulated time of installation."""
     unique_id: int = 0
     """Generation of the child (rekeys make new ones)."""
     ike_sa: str = ""
+    """The owning IKE_SA (for traces)."""
 
     def allows(self, src: int, dst: int, proto: int, sport: int, dport: int) -> bool:
         """Whether an inner packet with this 5-tuple fits the SA's selectors (RFC 4301 §5.2 step 4)."""

@@ -59,9 +59,11 @@ class Policy:
     proto: str = "esp"
     """IPsec protocol a PROTECT policy requires (``esp`` or ``ah``)."""
     mode: str = "tunnel"
+    """``tunnel`` or ``transport`` (for explanations; the SA carries the real mode)."""
     hits: int = 0
     """Packets that matched this policy."""
     order: int = field(default_factory=lambda: next(_order))
+    """Insertion order, the tie-breaker between equal priorities."""
 
     def matches(self, src: int, dst: int, proto: int, sport: int, dport: int) -> bool:
         """Whether a packet with this 5-tuple falls under the policy."""
