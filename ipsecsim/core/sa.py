@@ -350,7 +350,7 @@ class SecurityAssociation:
                 if pt[-1] != IPPROTO_IPIP or end < 20 or pt[0] >> 4 != 4:
                     raise PacketDrop(MALFORMED, f"tunnel payload (next header {pt[-1]}) is not IPv4")
                 itl = (pt[2] << 8) | pt[3]
-                if itl > end:
+                if itl > end or itl < 20:
                     raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {end}-byte payload")
             except PacketDrop as exc:
                 raise self._drop(exc) from None
@@ -413,7 +413,7 @@ class SecurityAssociation:
             if len(payload) < 20 or payload[0] >> 4 != 4:
                 raise PacketDrop(MALFORMED, "tunnel payload is not an IPv4 packet")
             itl = (payload[2] << 8) | payload[3]
-            if itl > len(payload):
+            if itl > len(payload) or itl < 20:
                 raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {len(payload)}-byte payload")
             return payload[:itl] if itl < len(payload) else payload
         hdr = bytearray(pkt[:hl])
