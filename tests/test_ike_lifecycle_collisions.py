@@ -121,3 +121,28 @@ def test_ike_rekey_during_child_rekey_temporary_failure_then_retry():
     na, nb = only_sa(p.a), only_sa(p.b)
     assert nb.initiator and (na.spi_i, na.spi_r) == (nb.spi_i, nb.spi_r)
     assert len(installed(p.a)) == len(installed(p.b)) == 1
+
+
+def test_ike_delete_racing_an_ike_rekey():
+    p = up()
+    # CREATE_CHILD_SA { SA(IKE), Ni, KEi } -->
+    #                <-- INFORMATIONAL { D(IKE) }
+    p.a.rekey_ike(only_sa(p.a).name, 1.0)
+    p.b.delete_ike(only_sa(p.b).name, 1.0)
+    crossing(p)
+    assert not p.a.ike_sas and not p.b.ike_sas
+    assert any(f.notify == "TEMPORARY_FAILURE" for f in p.of("b", E.IkeFailure))
+    assert len(p.of("a", E.ChildSaDown)) == len(p.of("b", E.ChildSaDown)) == 1
+
+
+def test_simultaneous_delete_of_the_same_child():
+    p = up()
+    ca, = installed(p.a)
+    cb, = installed(p.b)
+    # INFORMATIONAL { D(ESP, a) } -->   <-- INFORMATIONAL { D(ESP, b) }
+    p.a.delete_child(ca.spi_in, 1.0)
+    p.b.delete_child(cb.spi_in, 1.0)
+    crossing(p)
+    assert ca.state == cb.state == S.C_DELETED
+    assert len(p.of("a", E.ChildSaDown)) == len(p.of("b", E.ChildSaDown)) == 1
+    assert only_sa(p.a).state == only_sa(p.b).state == S.ESTABLISHED
