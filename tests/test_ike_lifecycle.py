@@ -310,3 +310,15 @@ def test_close_action_start_recreates_a_child_the_peer_deleted():
     assert len(installed(p.a)) == len(installed(p.b)) == 1
     assert installed(p.b)[0].spi_in != c.spi_out
     assert_keys_agree(p)
+
+
+def test_child_rekey_queued_behind_an_ike_rekey_still_happens():
+    p = up()
+    c, = installed(p.a)
+    p.a.rekey_ike(only_sa(p.a).name, 1.0)  # in flight: the child rekey waits behind it
+    p.a.rekey_child(c.spi_in, 1.0)
+    p.pump()
+    p.advance(5.0)
+    assert c.state == S.C_DELETED and len(installed(p.a)) == len(installed(p.b)) == 1
+    assert len(p.of("a", E.IkeSaRekeyed)) == 1 and len(p.of("a", E.ChildSaRekeyed)) == 1
+    assert_keys_agree(p)

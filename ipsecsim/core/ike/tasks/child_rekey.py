@@ -44,7 +44,10 @@ class ChildRekey:
 
     def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
         old = self.old
-        if old.state != S.C_INSTALLED or sa.state != S.ESTABLISHED:
+        if old.state != S.C_INSTALLED:
+            return None
+        if sa.state != S.ESTABLISHED:  # the IKE_SA is being rekeyed or deleted: later
+            old.rekey_at = now + 1.0
             return None
         old.move(ep, sa, "rekey")
         child = self.child = CC.new_child(ep, sa, old.cfg)

@@ -101,6 +101,9 @@ def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str)
 
     new.children = [c for c in old.children if c.state != S.C_DELETED]
     old.children = [c for c in old.children if c.state == S.C_DELETED]
+    # work queued for the children follows them (the old IKE_SA only gets deleted now)
+    new.tasks.extend(t for t in old.tasks if not isinstance(t, IkeRekey))
+    old.tasks.clear()
     new.move(ep, "adopt", now, f"rekeyed from {old.name}")
     new.established_at = now
     schedule(ep, new, now)
@@ -110,6 +113,9 @@ def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str)
     if old.state in (S.ESTABLISHED, S.REKEYING):
         old.move(ep, "rekeyed", now, detail)
     ep._emit(E.IkeSaRekeyed(old.name, sa_up_event(new)))
+    from .. import taskmanager as tm
+
+    tm.kick(ep, new, now)
 
 
 class IkeRekey:
