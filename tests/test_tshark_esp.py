@@ -17,9 +17,9 @@ import pytest
 from dataplane_helpers import CBC128, CBC256, GCM128, GCM256, NULL, SHA256, SHA384, SHA512, sa_pair
 from oracles import need_tool
 
-from ipsecsim.core.ip import icmp_echo_packet, udp_packet
+from ipsecsim.core.ip import echo_reply_for, icmp_echo_packet, udp_packet
 from ipsecsim.pcap import read_pcap, write_pcap
-from ipsecsim.wireshark import esp_sa, write_config
+from ipsecsim.wireshark import esp_sa, esp_sa_lines, write_config
 
 pytestmark = pytest.mark.oracle
 
@@ -116,3 +116,37 @@ def test_ikev2_decryption_table_lines():
     assert aead.endswith(',"AES-GCM-128 with 16 octet ICV [RFC5282]",,,"NONE [RFC4306]"')
     with pytest.raises(ValueError, match="cannot"):
         esp_sa("1.1.1.1", "2.2.2.2", 1, A.encr(A.ENCR_CHACHA20_POLY1305, 0), bytes(36), None, b"")
+
+
+def test_stack_traffic_from_a_trace_decrypts_with_esp_sa_lines(tmp_path):
+    """End to end: two IPsecStacks exchange pings; the trace's link_tx records become a pcap
+    (write_trace_pcaps) and the child's keys become esp_sa lines (esp_sa_lines); tshark
+    decrypts both directions with good ICVs."""
+    tshark = need_tool("tshark")
+    from test_stack import child_keys
+
+    from ipsecsim.core.rng import Rng
+    from ipsecsim.core.stack import IPsecStack
+    from ipsecsim.pcap import write_trace_pcaps
+    from ipsecsim.trace import Trace
+
+    trace, lines = Trace(), []
+    for gen, (encr, integ) in enumerate([(GCM128, None), (CBC256, SHA256)], start=1):
+        ka, kb = child_keys(gen=gen, encr=encr, integ=integ)
+        a, b = IPsecStack(Rng(1), "gw-a", [ka.local_addr]), IPsecStack(Rng(2), "gw-b", [kb.local_addr])
+        a.install_child(ka)
+        b.install_child(kb)
+        for i in range(3):
+            req = icmp_echo_packet("10.1.0.5", "10.2.0.7", seq=i, data=b"ping")
+            w1 = a.outbound(req)
+            trace.emit(gen + i * 0.1, "link_tx", "gw-a", "wan", i, "gw-a", "gw-b", len(w1), w1)
+            w2 = b.outbound(echo_reply_for(b.inbound(w1)))
+            trace.emit(gen + i * 0.1 + 0.01, "link_tx", "gw-b", "wan", i, "gw-b", "gw-a", len(w2), w2)
+            assert a.inbound(w2)[20] == 0  # echo reply
+        lines += esp_sa_lines(ka)  # both directions, from A's view of the child
+    cfg = write_config(tmp_path / "ws", lines)
+    paths = write_trace_pcaps(trace, tmp_path / "pcap")
+    assert list(paths) == ["wan"]
+    rows = _tshark(tshark, cfg, paths["wan"])
+    assert len(rows) == 12
+    assert all(good == "1" and protocols.endswith("esp:ip:icmp:data") for protocols, _s, good, _b in rows)
