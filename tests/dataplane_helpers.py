@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from ipsecsim.core import algorithms as A
+from ipsecsim.core.keys import ChildSaKeys
 from ipsecsim.core.rng import Rng
 from ipsecsim.core.sa import SecurityAssociation
+from ipsecsim.core.selectors import TrafficSelector as TS
 
 GCM128 = A.encr(A.ENCR_AES_GCM_16, 128)
 GCM256 = A.encr(A.ENCR_AES_GCM_16, 256)
@@ -42,3 +44,21 @@ def sa_pair(proto: str, mode: str, encr: A.EncrAlg | None, integ: A.IntegAlg | N
     rx = SecurityAssociation(rng=Rng(seed, "rx"), **args)
     tx.test_keys = rx.test_keys = (ek, ik)  # for building an oracle's SA with the same keys
     return tx, rx
+
+
+GW_A, GW_B = "198.51.100.1", "203.0.113.1"
+LAN_A, LAN_B = (TS.parse("10.1.0.0/16"),), (TS.parse("10.2.0.0/16"),)
+
+
+def child_keys(gen: int = 1, proto: str = "esp", mode: str = "tunnel", encr=GCM128, integ=None,
+               encap=None, **kw) -> tuple[ChildSaKeys, ChildSaKeys]:
+    """A's and B's view of one negotiated child SA (generation ``gen``)."""
+    r = Rng(gen, "child")
+    ab, ba = (r.bytes(encr.keymat_size) if encr else b"" for _ in range(2))
+    iab, iba = (r.bytes(integ.key_size) if integ else b"" for _ in range(2))
+    spi_a, spi_b = 0xA000 + gen, 0xB000 + gen  # inbound SPIs chosen by A and by B
+    a = ChildSaKeys("lan-lan", proto, mode, spi_a, spi_b, encr, integ, ba, iba, ab, iab,
+                    GW_A, GW_B, LAN_A, LAN_B, encap=encap, unique_id=gen, **kw)
+    b = ChildSaKeys("lan-lan", proto, mode, spi_b, spi_a, encr, integ, ab, iab, ba, iba,
+                    GW_B, GW_A, LAN_B, LAN_A, encap=encap and (encap[1], encap[0]), unique_id=gen, **kw)
+    return a, b

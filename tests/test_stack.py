@@ -5,34 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from dataplane_helpers import CBC256, GCM128, SHA256
+from dataplane_helpers import CBC256, GCM128, GW_A, GW_B, SHA256, child_keys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipsecsim.core.errors import PacketDrop
 from ipsecsim.core.ip import icmp_echo_packet, udp_packet
-from ipsecsim.core.keys import ChildSaKeys
 from ipsecsim.core.natt import add_non_esp_marker, keepalive_packet
 from ipsecsim.core.rng import Rng
 from ipsecsim.core.selectors import TrafficSelector as TS
 from ipsecsim.core.stack import IPsecStack, NoSa
-
-GW_A, GW_B = "198.51.100.1", "203.0.113.1"
-LAN_A, LAN_B = (TS.parse("10.1.0.0/16"),), (TS.parse("10.2.0.0/16"),)
-
-
-def child_keys(gen: int = 1, proto: str = "esp", mode: str = "tunnel", encr=GCM128, integ=None,
-               encap=None, **kw) -> tuple[ChildSaKeys, ChildSaKeys]:
-    """A's and B's view of one negotiated child SA (generation ``gen``)."""
-    r = Rng(gen, "child")
-    ab, ba = (r.bytes(encr.keymat_size) if encr else b"" for _ in range(2))
-    iab, iba = (r.bytes(integ.key_size) if integ else b"" for _ in range(2))
-    spi_a, spi_b = 0xA000 + gen, 0xB000 + gen  # inbound SPIs chosen by A and by B
-    a = ChildSaKeys("lan-lan", proto, mode, spi_a, spi_b, encr, integ, ba, iba, ab, iab,
-                    GW_A, GW_B, LAN_A, LAN_B, encap=encap, unique_id=gen, **kw)
-    b = ChildSaKeys("lan-lan", proto, mode, spi_b, spi_a, encr, integ, ab, iab, ba, iba,
-                    GW_B, GW_A, LAN_B, LAN_A, encap=encap and (encap[1], encap[0]), unique_id=gen, **kw)
-    return a, b
 
 
 def gateways(**kw):

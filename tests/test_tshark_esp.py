@@ -14,7 +14,18 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from dataplane_helpers import CBC128, CBC256, GCM128, GCM256, NULL, SHA256, SHA384, SHA512, sa_pair
+from dataplane_helpers import (
+    CBC128,
+    CBC256,
+    GCM128,
+    GCM256,
+    NULL,
+    SHA256,
+    SHA384,
+    SHA512,
+    child_keys,
+    sa_pair,
+)
 from oracles import need_tool
 
 from ipsecsim.core.ip import echo_reply_for, icmp_echo_packet, udp_packet
@@ -123,8 +134,6 @@ def test_stack_traffic_from_a_trace_decrypts_with_esp_sa_lines(tmp_path):
     (write_trace_pcaps) and the child's keys become esp_sa lines (esp_sa_lines); tshark
     decrypts both directions with good ICVs."""
     tshark = need_tool("tshark")
-    from test_stack import child_keys
-
     from ipsecsim.core.rng import Rng
     from ipsecsim.core.stack import IPsecStack
     from ipsecsim.pcap import write_trace_pcaps
