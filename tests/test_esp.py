@@ -164,3 +164,14 @@ def test_esn_round_trip_across_2_32_every_algorithm(case, encap):
     with pytest.raises(PacketDrop) as exc:
         stale.decapsulate(tx.encapsulate(pkt))
     assert exc.value.reason == "bad_icv"
+
+
+@pytest.mark.parametrize("case", CASES[:4], ids=IDS[:4])
+def test_packet_too_big_to_protect_is_a_drop_not_a_crash(case):
+    tx, rx = PAIRS[case]
+    seq = tx.seq
+    biggest = _packet(bytes(65535 - 28 - tx.overhead(65535 - 16)))
+    assert rx.decapsulate(tx.encapsulate(biggest)) == biggest and len(biggest) > 65400
+    with pytest.raises(PacketDrop) as exc:
+        tx.encapsulate(_packet(bytes(65535 - 28)))
+    assert exc.value.reason == "malformed" and tx.seq == seq + 1

@@ -81,7 +81,7 @@ def test_cli_json_equals_built_packets(proto, mode, proposal, size, nat):
 def test_cli_table_and_errors():
     p = _cli("--size", "1400")
     assert p.returncode == 0 and "1456 B" in p.stdout and "ICV" in p.stdout
-    for bad in (["--size", "19"], ["--size", "100", "--proposal", "aes128gcm17"],
+    for bad in (["--size", "19"], ["--size", "65535"], ["--size", "100", "--proposal", "aes128gcm17"],
                 ["--size", "100", "--proto", "ah", "--nat-t", "--proposal", "sha256"]):
         p = _cli(*bad)
         assert p.returncode == 2 and "error" in p.stderr and "Traceback" not in p.stderr

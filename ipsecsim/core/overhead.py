@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 from . import algorithms as A
-from .errors import ConfigError
+from .errors import ConfigError, PacketDrop
 from .ip import build_ipv4, udp_packet
 from .proposals import parse_proposal
 from .rng import Rng
@@ -70,7 +70,10 @@ def overhead(proto: str, mode: str, proposal: str, size: int, nat_t: bool = Fals
         raise ConfigError(f"size {size} must be between {MIN_SIZE} (an IPv4 header) and {MAX_SIZE}")
     sa, receiver = _pair(proto, mode, proposal, nat_t)
     pkt = sample_packet(size)
-    wire = sa.encapsulate(pkt)
+    try:
+        wire = sa.encapsulate(pkt)
+    except PacketDrop as exc:
+        raise ConfigError(f"size {size}: {exc.detail}") from None
     # the same seed gives the receiving side the same keys: the packet must come back intact
     if receiver.decapsulate(wire) != pkt:
         raise AssertionError(f"overhead: {proposal} {mode} packet did not decapsulate to the original")

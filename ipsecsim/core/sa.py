@@ -240,11 +240,11 @@ class SecurityAssociation:
 
     def encapsulate(self, ip_packet: bytes) -> bytes:
         """Protect one IPv4 packet; returns the whole outer IPv4 packet."""
-        if self._fast_out and not self.expired and self.seq < self._max_seq:
+        n = len(ip_packet)
+        if self._fast_out and not self.expired and self.seq < self._max_seq and n <= 65478:
             # the general path below, inlined for AEAD tunnel mode: one struct.pack for
             # outer IPv4 + ESP header + IV, one AEAD call, one concatenation
             seq = self.seq = self.seq + 1
-            n = len(ip_packet)
             pad = -(n + 2) & 3
             tlen = 54 + n + pad  # 20 IP + 8 ESP + 8 IV + payload + pad + 2 + 16 ICV
             ident = seq & 0xFFFF
@@ -262,8 +262,10 @@ class SecurityAssociation:
             return hdr + ct
         if self.expired:
             raise self._drop(PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit"))
+        if n + self.overhead(n) > 65535:
+            raise self._drop(PacketDrop(MALFORMED, f"a {n}-byte packet protected would exceed "
+                                                   "the 65535-byte IPv4 maximum"))
         seq = self.next_seq()
-        n = len(ip_packet)
         try:
             if self.esp is not None:
                 if self.mode == "tunnel":
