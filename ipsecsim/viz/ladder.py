@@ -264,7 +264,9 @@ def _draw_message(ax: Any, m: LadderMessage, xs: dict[str, float], y: float, h: 
                                 "linewidth": 1.4, "shrinkA": 0, "shrinkB": 0})
         ax.plot([xm], [ym], marker="x", color=OKABE_ITO["vermillion"], markersize=10,
                 markeredgewidth=2.5, zorder=4)
-        ax.text(xm + 0.04, ym, "lost", ha="left", va="center", fontsize=7.5,
+        left = x1 < x0  # keep the label on the side the arrow does not come from
+        ax.text(xm + (-0.04 if left else 0.04), ym, "lost", ha="right" if left else "left",
+                va="center", fontsize=7.5,
                 color=OKABE_ITO["vermillion"], fontweight="bold")
     else:
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),

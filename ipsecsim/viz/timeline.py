@@ -42,6 +42,8 @@ class SaBar:
     """When a successor replaced it."""
     successor: str | None = None
     detail: str = ""
+    partner: str | None = None
+    """SPI of the other direction installed in the same step (in <-> out of one CHILD_SA)."""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -63,6 +65,7 @@ def build_bars(data: Any, node: str | None = None) -> tuple[list[SaBar], float]:
         end = max(end, float(data.now))
     bars: dict[tuple, SaBar] = {}
     order: list[tuple] = []
+    last_in: SaBar | None = None
 
     def bar_for(r: dict[str, Any], create: bool) -> SaBar | None:
         key = (r["node"], str(r.get("proto")), str(r.get("spi")), str(r.get("direction")))
@@ -79,8 +82,17 @@ def build_bars(data: Any, node: str | None = None) -> tuple[list[SaBar], float]:
             continue
         ev = r.get("event")
         t = float(r["t"])
+        if ev != "installed":
+            last_in = None
         if ev == "installed":
-            bar_for(r, True)
+            b = bar_for(r, True)
+            # the gateway installs a CHILD_SA's inbound and outbound halves as adjacent records
+            if (b is not None and last_in is not None and b.direction == "out"
+                    and last_in.node == b.node and last_in.child == b.child
+                    and last_in.start == b.start and last_in.partner is None):
+                last_in.partner, b.partner = b.spi, last_in.spi
+            last_in = b if b is not None and b.direction == "in" else None
+            continue
         elif ev == "rekeyed":
             new = bar_for(r, True)
             old_spi = r.get("old_spi")
@@ -90,16 +102,14 @@ def build_bars(data: Any, node: str | None = None) -> tuple[list[SaBar], float]:
                             and b.rekeyed_at is None):
                         b.rekeyed_at = t
                         b.successor = new.spi if new else None
-            # the outbound half of the same rekey: the out SA installed now replaces the open one
-            if new is not None:
-                outs = [b for b in bars.values() if b.node == r["node"] and b.child == new.child
-                        and b.proto == new.proto and b.direction == "out" and b.end is None
-                        and b.rekeyed_at is None]
-                fresh = [b for b in outs if b.start == t]
-                older = [b for b in outs if b.start < t]
-                if len(fresh) == 1 and older:
-                    old_out = max(older, key=lambda b: b.start)
-                    old_out.rekeyed_at, old_out.successor = t, fresh[0].spi
+            # the outbound half of the same rekey: the partners of the old and new inbound SAs
+            old_in = next((b for b in bars.values() if b.node == r["node"]
+                           and b.spi == str(old_spi)), None)
+            if new is not None and old_in is not None and new.partner and old_in.partner:
+                old_out = next((b for b in bars.values() if b.node == r["node"]
+                                and b.spi == old_in.partner and b.direction == "out"), None)
+                if old_out is not None and old_out.rekeyed_at is None:
+                    old_out.rekeyed_at, old_out.successor = t, new.partner
         elif ev == "soft_expired":
             b = bar_for(r, False) or _by_spi(bars, r)
             if b is not None:
@@ -193,8 +203,7 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
         ax.add_patch(FancyArrowPatch((b.rekeyed_at, row_of[b.key]), (tgt.start, row_of[tgt.key]),
                                      arrowstyle="-|>", mutation_scale=9, color="#333333",
                                      connectionstyle="arc3,rad=0.3", linewidth=0.8))
-    if show_dpd:
-        _draw_dpd(ax, data, shown, row_of, (t0, t1), node)
+    dpd_drawn = _draw_dpd(ax, data, shown, row_of, (t0, t1), node) if show_dpd else 0
     ax.set_yticks(range(len(shown)),
                   [f"{b.node}  {b.child or b.proto}  {b.proto.upper() if b.proto != 'ike' else 'IKE'}"
                    f" {b.direction if b.proto != 'ike' else ''} {_spi_text(b.proto, b.spi)}"
@@ -203,19 +212,29 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
     ax.set_xlim(t0, t1 + span * 0.01)
     ax.set_xlabel("simulated time (s)")
     ax.grid(True, axis="x", color=GREY, linewidth=0.4, alpha=0.6)
-    handles = [Patch(facecolor=SA_COLOURS["in"], label="inbound SA"),
-               Patch(facecolor=SA_COLOURS["out"], label="outbound SA"),
-               Patch(facecolor=SA_COLOURS["ike"], label="IKE SA"),
-               Patch(facecolor="white", edgecolor="#333333", hatch="////",
-                     label="after rekey (overlap)"),
-               Line2D([], [], color=SA_COLOURS["soft"], linewidth=2.2, label="soft expiry"),
-               Line2D([], [], marker="D", color="black", linestyle="", label="rekeyed"),
-               Line2D([], [], marker="X", color="black", linestyle="", label="deleted"),
-               Line2D([], [], marker="X", color=SA_COLOURS["hard"], linestyle="",
-                      label="hard expiry")]
+    present = {b.direction if b.proto != "ike" else "ike" for b in shown}
+    has = {
+        "overlap": any(b.rekeyed_at is not None and (b.end or t1) > b.rekeyed_at for b in shown),
+        "soft": any(b.soft for b in shown),
+        "rekey": any(b.rekeyed_at is not None for b in shown),
+        "deleted": any(b.end_event == "deleted" for b in shown),
+        "hard": any(b.end_event == "hard_expired" for b in shown),
+    }
+    handles = [h for key, h in (
+        ("in", Patch(facecolor=SA_COLOURS["in"], label="inbound SA")),
+        ("out", Patch(facecolor=SA_COLOURS["out"], label="outbound SA")),
+        ("ike", Patch(facecolor=SA_COLOURS["ike"], label="IKE SA"))) if key in present]
+    handles += [h for key, h in (
+        ("overlap", Patch(facecolor="white", edgecolor="#333333", hatch="////",
+                          label="after rekey (overlap)")),
+        ("soft", Line2D([], [], color=SA_COLOURS["soft"], linewidth=2.2, label="soft expiry")),
+        ("rekey", Line2D([], [], marker="D", color="black", linestyle="", label="rekeyed")),
+        ("deleted", Line2D([], [], marker="X", color="black", linestyle="", label="deleted")),
+        ("hard", Line2D([], [], marker="X", color=SA_COLOURS["hard"], linestyle="",
+                        label="hard expiry"))) if has[key]]
     if planned:
         handles.append(Line2D([], [], color=GREY, linestyle=":", label="configured rekey / life"))
-    if show_dpd:
+    if show_dpd and dpd_drawn:
         handles.append(Line2D([], [], marker="d", color=SA_COLOURS["dpd"], linestyle="",
                               label="DPD / empty INFORMATIONAL"))
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
@@ -229,7 +248,9 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
 
 
 def _draw_dpd(ax: Any, data: Any, shown: list[SaBar], row_of: dict, window: tuple[float, float],
-              node: str | None) -> None:
+              node: str | None) -> int:
+    """Mark empty INFORMATIONAL requests (DPD) on the IKE rows; returns how many."""
+    n = 0
     ike_row = {b.node: row_of[b.key] for b in shown if b.proto == "ike"}
     for r in records(data, "ike_msg"):
         if r.get("exchange") != "INFORMATIONAL" or r.get("response") or payload_list(
@@ -241,3 +262,5 @@ def _draw_dpd(ax: Any, data: Any, shown: list[SaBar], row_of: dict, window: tupl
         if r["node"] in ike_row and window[0] <= t <= window[1]:
             ax.plot([t], [ike_row[r["node"]]], marker="d", color=SA_COLOURS["dpd"],
                     markeredgecolor="black", markeredgewidth=0.4, markersize=6, zorder=4)
+            n += 1
+    return n
