@@ -73,3 +73,15 @@ def test_trap_policy_acquire_initiates():
     p.pump()
     assert len(p.a.ike_sas) == 1 and len(p.child_keys("a")) == 1
     assert (A_ADDR, B_ADDR) == (p.child_keys("a")[0].local_addr, p.child_keys("a")[0].remote_addr)
+
+
+def test_responder_accepts_remote_addrs_as_prefix():
+    p = Pair(*configs(b={"remote_addrs": ["198.51.100.0/24"]}))
+    p.a.start(0.0)
+    p.pump()
+    assert len(p.b.established()) == 1
+    q = Pair(*configs(b={"remote_addrs": ["192.0.2.0/24"]}))
+    q.a.start(0.0)
+    q.pump()
+    assert not q.b.ike_sas and q.of("b", E.IkeFailure)[0].notify == "NO_PROPOSAL_CHOSEN"
+    assert "no connection accepts 198.51.100.1 -> 203.0.113.1" in q.of("b", E.IkeFailure)[0].reason

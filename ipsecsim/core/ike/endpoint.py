@@ -13,6 +13,7 @@ counted in :attr:`IkeEndpoint.drops` and reported as :class:`~.events.IkeDrop`.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter, deque
 from typing import Any
 
@@ -81,8 +82,9 @@ class IkeEndpoint:
                 else:
                     sa.tasks.append(child_create.ChildCreate(conn.child(child)))
             return sa.name
-        if not conn.remote_addrs:
-            raise ConfigError(f"connection {conn.name!r} has no remote_addrs to initiate to")
+        if not conn.remote_addrs or any(ch in conn.remote_addrs[0] for ch in "/-%"):
+            raise ConfigError(f"connection {conn.name!r} needs a single remote address in "
+                              f"remote_addrs to initiate (has {list(conn.remote_addrs)})")
         local = (conn.local_addrs[0] if conn.local_addrs else "0.0.0.0", conn.local_port)
         sa = self._new_sa(conn, True, self.rng.bytes(8), bytes(8), local,
                           (conn.remote_addrs[0], conn.remote_port))
@@ -381,8 +383,7 @@ class IkeEndpoint:
 
     def _responder_conns(self, local: str, remote: str) -> list[ConnectionConfig]:
         return [c for c in self.config.connections
-                if (not c.local_addrs or local in c.local_addrs or "%any" in c.local_addrs)
-                and (not c.remote_addrs or remote in c.remote_addrs)]
+                if _addr_in(local, c.local_addrs) and _addr_in(remote, c.remote_addrs)]
 
     def _pick_conn_for_id(self, sa: IkeSa, peer_id: Identity) -> None:
         """Switch the responder's IKE_SA to a connection whose ``remote.id`` fits the peer."""
@@ -550,6 +551,25 @@ class IkeEndpoint:
             self._emit(E.IkeSaDown(sa.name, reason))
         for name in restart:
             self.initiate(sa.conn.name, now, name)
+
+
+def _addr_in(addr: str, patterns: tuple[str, ...]) -> bool:
+    """swanctl address lists: empty or ``%any`` match all; also ``10.0.0.0/8`` and ``a-b``."""
+    if not patterns or addr in patterns:
+        return True
+    for p in patterns:
+        if p in ("%any", "%any4", "0.0.0.0/0"):
+            return True
+        try:
+            if "/" in p and ipaddress.IPv4Address(addr) in ipaddress.IPv4Network(p, strict=False):
+                return True
+            if "-" in p:
+                lo, hi = (ipaddress.IPv4Address(x.strip()) for x in p.split("-", 1))
+                if lo <= ipaddress.IPv4Address(addr) <= hi:
+                    return True
+        except ValueError:
+            continue
+    return False
 
 
 def _der() -> Any:
