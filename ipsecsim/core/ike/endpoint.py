@@ -19,13 +19,14 @@ from typing import Any
 
 from ..errors import ConfigError, DecodeError
 from ..rng import Rng
+from . import credentials
 from . import events as E
 from . import message as M
 from . import states as S
 from . import taskmanager as tm
-from .auth import AuthError, LocalCredential, PeerCredential
+from .auth import LocalCredential, PeerCredential
 from .config import ConnectionConfig, IkeConfig
-from .ids import ANY, Identity
+from .ids import Identity
 from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
 from .sk import IntegrityError
 from .tasks import child_create, child_rekey, ike_init, ike_rekey, informational
@@ -396,75 +397,13 @@ class IkeEndpoint:
                 return
 
     def _local_cred(self, sa: IkeSa) -> LocalCredential:
-        conn = sa.conn
-        me = ident(conn.local.id or sa.local[0])
-        if conn.local.auth == "psk":
-            peer = conn.remote.id or (id_text(sa.peer_id) if sa.peer_id else sa.remote[0])
-            psk = self.config.psk(conn.local.id or sa.local[0], peer)
-            if psk is None:
-                raise AuthError(f"no shared secret for {me} and {peer} in secrets")
-            return LocalCredential(me, psk=psk)
-        return self._pubkey_cred(conn, me)
-
-    def _pubkey_cred(self, conn: ConnectionConfig, ident: Identity) -> LocalCredential:
-        from .ca import KEY_TYPES, load_pem_certs, load_pem_key
-
-        if conn.local.certs and conn.local.key and conn.local.key not in KEY_TYPES:
-            with open(conn.local.key, "rb") as fp:
-                key = load_pem_key(fp.read())
-            certs: list[bytes] = []
-            for path in conn.local.certs:
-                with open(path, "rb") as fp:
-                    certs += [c.public_bytes(_der()) for c in load_pem_certs(fp.read())]
-            return LocalCredential(ident, key=key, certs=tuple(certs))
-        if self.ca is None:
-            raise AuthError(f"auth: pubkey for {ident} needs certs:/key: files or a CA")
-        key_type = conn.local.key or "ecdsa"
-        text = conn.local.id or str(ident)
-        issued = self._issued.get(f"{text}/{key_type}")
-        if issued is None:
-            issued = self._issued[f"{text}/{key_type}"] = self.ca.issue(text, key_type)
-        return LocalCredential(ident, key=issued.key, certs=(issued.cert_der,))
-
-    def _anchors(self, conn: ConnectionConfig) -> tuple[bytes, ...]:
-        from .ca import load_pem_certs
-
-        out = list(self.trust)
-        if self.ca is not None:
-            out.append(self.ca.cert_der)
-        for path in conn.remote.cacerts:
-            with open(path, "rb") as fp:
-                out += [c.public_bytes(_der()) for c in load_pem_certs(fp.read())]
-        return tuple(out)
+        return credentials.local_credential(self, sa)
 
     def _peer_cred(self, sa: IkeSa, peer_id: Identity) -> PeerCredential:
-        conn = sa.conn
-        expected = ident(conn.remote.id) if conn.remote.id else ANY
-        if conn.remote.auth == "psk":
-            local = conn.local.id or sa.local[0]
-            peer = conn.remote.id or id_text(peer_id)
-            psk = self.config.psk(local, peer)
-            if psk is None:
-                raise AuthError(f"no shared secret for {local} and {peer} in secrets")
-            return PeerCredential(expected, psk=psk, psk_ids=(local, peer))
-        return PeerCredential(expected, anchors=self._anchors(conn))
+        return credentials.peer_credential(self, sa, peer_id)
 
     def _certreq(self) -> M.CertReq | None:
-        import hashlib
-
-        from cryptography.hazmat.primitives import serialization as ser
-
-        anchors = self.trust + ([self.ca.cert_der] if self.ca is not None else [])
-        if not anchors:
-            return None
-        from cryptography import x509
-
-        digests = b""
-        for der in anchors:
-            spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
-                ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
-            digests += hashlib.sha1(spki).digest()
-        return M.CertReq(4, digests)
+        return credentials.certreq(self)
 
     def _wrap(self, sa: IkeSa, data: bytes) -> bytes:
         return NON_ESP_MARKER + data if sa.local[1] == 4500 else data
@@ -570,12 +509,6 @@ def _addr_in(addr: str, patterns: tuple[str, ...]) -> bool:
         except ValueError:
             continue
     return False
-
-
-def _der() -> Any:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return Encoding.DER
 
 
 __all__ = ["IkeEndpoint", "IkeError"]

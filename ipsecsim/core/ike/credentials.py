@@ -1,0 +1,100 @@
+"""Credentials of an IKE endpoint: pre-shared keys from ``secrets``, certificates and trust.
+
+``auth: psk`` takes the secret whose ids match both identities; ``auth: pubkey``
+takes ``certs:``/``key:`` PEM files, or else a certificate the endpoint's
+``CertificateAuthority`` mints for our identity (``key:`` may then name the key
+type: ``ecdsa`` (default), ``ecdsa384``, ``ecdsa521``, ``rsa``, ``ed25519``). Trust
+anchors are the endpoint's ``trust`` list, its CA, and ``remote.cacerts`` files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization as ser
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from . import message as M
+from .auth import AuthError, LocalCredential, PeerCredential
+from .config import ConnectionConfig
+from .ids import ANY, Identity
+from .ikesa import IkeSa, id_text, ident
+
+if TYPE_CHECKING:
+    from .endpoint import IkeEndpoint
+
+
+def local_credential(ep: IkeEndpoint, sa: IkeSa) -> LocalCredential:
+    """Our credential for ``sa``: the PSK from ``secrets``, or a key and certificate."""
+    conn = sa.conn
+    me = ident(conn.local.id or sa.local[0])
+    if conn.local.auth == "psk":
+        peer = conn.remote.id or (id_text(sa.peer_id) if sa.peer_id else sa.remote[0])
+        psk = ep.config.psk(conn.local.id or sa.local[0], peer)
+        if psk is None:
+            raise AuthError(f"no shared secret for {me} and {peer} in secrets")
+        return LocalCredential(me, psk=psk)
+    return _pubkey_cred(ep, conn, me)
+
+
+def _pubkey_cred(ep: IkeEndpoint, conn: ConnectionConfig, ident: Identity) -> LocalCredential:
+    from .ca import KEY_TYPES, load_pem_certs, load_pem_key
+
+    if conn.local.certs and conn.local.key and conn.local.key not in KEY_TYPES:
+        with open(conn.local.key, "rb") as fp:
+            key = load_pem_key(fp.read())
+        certs: list[bytes] = []
+        for path in conn.local.certs:
+            with open(path, "rb") as fp:
+                certs += [c.public_bytes(Encoding.DER) for c in load_pem_certs(fp.read())]
+        return LocalCredential(ident, key=key, certs=tuple(certs))
+    if ep.ca is None:
+        raise AuthError(f"auth: pubkey for {ident} needs certs:/key: files or a CA")
+    key_type = conn.local.key or "ecdsa"
+    text = conn.local.id or str(ident)
+    issued = ep._issued.get(f"{text}/{key_type}")
+    if issued is None:
+        issued = ep._issued[f"{text}/{key_type}"] = ep.ca.issue(text, key_type)
+    return LocalCredential(ident, key=issued.key, certs=(issued.cert_der,))
+
+
+def _anchors(ep: IkeEndpoint, conn: ConnectionConfig) -> tuple[bytes, ...]:
+    from .ca import load_pem_certs
+
+    out = list(ep.trust)
+    if ep.ca is not None:
+        out.append(ep.ca.cert_der)
+    for path in conn.remote.cacerts:
+        with open(path, "rb") as fp:
+            out += [c.public_bytes(Encoding.DER) for c in load_pem_certs(fp.read())]
+    return tuple(out)
+
+
+def peer_credential(ep: IkeEndpoint, sa: IkeSa, peer_id: Identity) -> PeerCredential:
+    """What the peer of ``sa`` must prove: its PSK, or a certificate from a trusted CA."""
+    conn = sa.conn
+    expected = ident(conn.remote.id) if conn.remote.id else ANY
+    if conn.remote.auth == "psk":
+        local = conn.local.id or sa.local[0]
+        peer = conn.remote.id or id_text(peer_id)
+        psk = ep.config.psk(local, peer)
+        if psk is None:
+            raise AuthError(f"no shared secret for {local} and {peer} in secrets")
+        return PeerCredential(expected, psk=psk, psk_ids=(local, peer))
+    return PeerCredential(expected, anchors=_anchors(ep, conn))
+
+
+def certreq(ep: IkeEndpoint) -> M.CertReq | None:
+    """CERTREQ naming our trust anchors (SHA-1 of their public keys, RFC 7296 §3.7)."""
+    anchors = ep.trust + ([ep.ca.cert_der] if ep.ca is not None else [])
+    if not anchors:
+        return None
+    digests = b""
+    for der in anchors:
+        spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+            ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
+        digests += hashlib.sha1(spki).digest()
+    return M.CertReq(4, digests)
+
