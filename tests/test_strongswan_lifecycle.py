@@ -47,9 +47,29 @@ def test_pings_survive_child_rekeys_every_4s_and_an_ike_rekey(interop) -> None: 
     assert peer.log().splitlines()[-1].endswith("esp in=100 out=100 drops={}")
 
 
-def test_ipsecsim_rekeys_by_packet_count_and_time_without_losing_a_ping(interop) -> None:  # noqa: F811
+def test_charons_pfs_rekeys_with_ecp256_are_answered(interop) -> None:  # noqa: F811
+    """charon rekeys the CHILD_SA every 2 s with a fresh ECP-256 exchange (PFS): ipsecsim
+    answers each CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, KEi, TSi, TSr } with a KEr."""
+    env = interop
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"],
+                                ["aes256gcm16-ecp256"],
+                                charon_extra={"child_extra": {"rekey_time": "2s", "rand_time": 0,
+                                                              "life_time": "60s"}})
+    sent, received, out = env.left.ping(env.right.inner[0], count=25, interval=0.2,
+                                        src=env.left.inner[0])
+    assert sent == 25 and received == 25, out[-600:]
+    log = charon.log()
+    assert len(re.findall(r"generating CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) SA No KE", log)) >= 2
+    answers = re.findall(r"parsed CREATE_CHILD_SA response \d+ \[ ([^\]]*)\]", log)
+    assert len(answers) >= 2 and all(" KE " in f" {a} " for a in answers), answers
+    assert len(events(peer.log(), "ChildSaRekeyed")) == len(answers)
+
+
+@pytest.mark.parametrize("esp", ["aes128gcm16", "aes128gcm16-x25519"], ids=["no-pfs", "pfs-x25519"])
+def test_ipsecsim_rekeys_by_packet_count_and_time_without_losing_a_ping(interop, esp) -> None:  # noqa: F811
     """ipsecsim initiates the rekeys: the CHILD_SA after 8 packets (the stack's soft packet
-    limit reaches IKE, RFC 4301 §4.4.2.1), the IKE_SA after 4 s; charon accepts each."""
+    limit reaches IKE, RFC 4301 §4.4.2.1), the IKE_SA after 4 s; charon accepts each.
+    With a DH group in the ESP proposal each child rekey carries a KE (PFS, RFC 7296 §1.3.2)."""
     env = interop
 
     def peer_limits(conf: dict) -> None:
@@ -57,7 +77,7 @@ def test_ipsecsim_rekeys_by_packet_count_and_time_without_losing_a_ping(interop)
         c.update(rekey_time="4s", rand_time=0)
         c["children"]["net"].update(rekey_packets=8, rand_packets=0, life_packets=1000)
 
-    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], [esp],
                                 edit_peer=peer_limits)
     sent, received, out = env.left.ping(env.right.inner[0], count=30, interval=0.2,
                                         src=env.left.inner[0])
@@ -68,7 +88,9 @@ def test_ipsecsim_rekeys_by_packet_count_and_time_without_losing_a_ping(interop)
     assert events(log, "IkeSaRekeyed"), "ipsecsim did not rekey the IKE_SA after 4 s"
     # charon answered ipsecsim's CREATE_CHILD_SA requests (it did not initiate them)
     clog = charon.log()
-    assert len(re.findall(r"parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\)", clog)) >= 3
+    rekeys = re.findall(r"parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) ([^\]]*)\]", clog)
+    assert len(rekeys) >= 3
+    assert all((" KE " in f" {r} ") == ("x25519" in esp) for r in rekeys), rekeys
     assert "initiating IKE_SA" in clog and "rekeying CHILD_SA" not in clog
     assert peer.stop() == 0
     assert peer.log().splitlines()[-1].endswith("esp in=30 out=30 drops={}")
