@@ -79,6 +79,7 @@ class Node:
         self.ifaces = [Interface(self, ipaddress.IPv4Interface(a)) for a in addrs]
         self.local: set[bytes] = {i.ip for i in self.ifaces}
         self.routes: list[Route] = []
+        self._rt: list[tuple[int, int, int, Route]] = []
         self._cache: dict[bytes, tuple[Interface, bytes] | None] = {}
         self.pmtu: dict[bytes, int] = {}
         """Path MTU learnt from ICMP fragmentation-needed, per destination."""
@@ -92,21 +93,27 @@ class Node:
     # --- routing ---------------------------------------------------------------
     def add_route(self, route: Route) -> None:
         self.routes.append(route)
+        n = route.prefix
+        self._rt.append((int(n.network_address), int(n.netmask), n.prefixlen, route))
+        self._rt.sort(key=lambda r: -r[2])
         self._cache.clear()
 
     def lookup(self, dst: bytes) -> tuple[Interface, bytes] | None:
-        """(egress interface, next-hop address) by longest prefix match; None when no route."""
+        """(egress interface, next-hop address): longest prefix match over connected and static
+        routes, else the shortest-path fallback (:mod:`.routing`); None when no route."""
         hit = self._cache.get(dst, 0)
         if hit != 0:
             return hit  # type: ignore[return-value]
         a = int.from_bytes(dst, "big")
-        best = None
-        for r in self.routes:
-            n = r.prefix
-            if (a & int(n.netmask)) == int(n.network_address) and (
-                    best is None or n.prefixlen > best.prefix.prefixlen):
-                best = r
-        res = None if best is None else (best.iface, best.via or dst)
+        res = None
+        for net_, mask, _, r in self._rt:  # sorted longest prefix first
+            if a & mask == net_:
+                res = (r.iface, r.via or dst)
+                break
+        else:
+            router = getattr(self.net, "router", None)
+            if router is not None:
+                res = router.route(self, dst)
         self._cache[dst] = res
         return res
 
