@@ -17,6 +17,7 @@ import re
 import time
 
 import pytest
+from interop.charon import established_child
 from interop.fixtures import interop  # noqa: F401 - the fixture
 from interop.peerlog import events
 from interop.tunnel import start_tunnel
@@ -143,3 +144,22 @@ def test_charons_liveness_checks_are_answered(interop) -> None:  # noqa: F811
     assert "retransmit" not in log
     assert charon.list_sas()[0]["state"] == "ESTABLISHED"
     assert not events(peer.log(), "IkeSaDown")
+
+
+def test_child_recreated_by_charon_after_hard_expiry(interop) -> None:  # noqa: F811
+    """With ``life_time`` = ``rekey_time`` charon lets the CHILD_SA expire, deletes it and
+    creates a new one with a plain CREATE_CHILD_SA (no REKEY_SA): ipsecsim must remove the
+    old SA on the DELETE and install the new one; traffic resumes on it."""
+    env = interop
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                charon_extra={"child_extra": {"rekey_time": "3s", "life_time": "3s",
+                                                              "rand_time": 0}})
+    assert peer.wait_log("deleted by peer", timeout=6)
+    assert charon.wait_for(lambda sas: "scheduling CHILD_SA recreate" in charon.log()
+                           and established_child(sas, "net"), timeout=5)
+    time.sleep(0.3)
+    sent, received, out = env.left.ping(env.right.inner[0], count=3, src=env.left.inner[0])
+    assert (sent, received) == (3, 3), out
+    log = peer.log()
+    assert len(events(log, "ChildSaUp")) >= 2 and len(events(log, "ChildSaDown")) >= 1
+    assert "closing expired CHILD_SA" in charon.log()
