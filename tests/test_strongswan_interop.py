@@ -138,3 +138,31 @@ def test_disjoint_traffic_selectors_are_ts_unacceptable(interop, initiator) -> N
     else:
         assert "N(TS_UNACCEPT)" in log
 
+
+
+def test_second_child_by_create_child_sa(interop) -> None:  # noqa: F811
+    """A second CHILD_SA on the same IKE_SA (CREATE_CHILD_SA without REKEY_SA, RFC 7296 §1.3.1),
+    for another inner address: both tunnels carry their own pings."""
+    env = interop
+    second = "192.168.20.2"
+
+    def add_child(conf: dict, local: list[str], remote: list[str]) -> None:
+        children = conf["connections"]["interop"]["children"]
+        children["net2"] = {**children["net"], "local_ts": local, "remote_ts": remote}
+
+    charon, peer = start_tunnel(
+        env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+        edit_charon=lambda c: add_child(c, [f"{env.left.inner[0]}/32"], [f"{second}/32"]),
+        edit_peer=lambda c: (add_child(c, [f"{second}/32"], [f"{env.left.inner[0]}/32"]),
+                             c["inner_addrs"].append(second)))
+    charon.initiate("net2", "interop")
+    sas = charon.list_sas()
+    assert len(sas) == 1 and {c["name"] for c in sas[0]["child-sas"].values()} == {"net", "net2"}
+    for dst in (env.right.inner[0], second):
+        sent, received, out = env.left.ping(dst, count=3, src=env.left.inner[0])
+        assert (sent, received) == (3, 3), out
+    counts = {c["name"]: int(c["packets-in"]) for c in charon.list_sas()[0]["child-sas"].values()}
+    assert counts == {"net": 3, "net2": 3}, "each address's replies must come through its own child"
+    ups = events(peer.log(), "ChildSaUp")
+    assert {u["keys.name"] for u in ups} == {"net", "net2"}
+    assert "parsed CREATE_CHILD_SA response" in charon.log()
