@@ -85,3 +85,16 @@ def test_responder_accepts_remote_addrs_as_prefix():
     q.pump()
     assert not q.b.ike_sas and q.of("b", E.IkeFailure)[0].notify == "NO_PROPOSAL_CHOSEN"
     assert "no connection accepts 198.51.100.1 -> 203.0.113.1" in q.of("b", E.IkeFailure)[0].reason
+
+
+def test_repeated_acquire_for_a_deleted_child_creates_one():
+    p = Pair(*configs())
+    p.a.start(0.0)
+    p.pump()
+    c = p.a.children()[0]
+    p.a.delete_child(c.spi_in, 1.0)
+    p.pump()
+    for _ in range(3):  # the data plane keeps hitting the trap while CREATE_CHILD_SA runs
+        p.a.acquire("net", 2.0)
+    p.pump()
+    assert len(p.a.children()) == len(p.b.children()) == 1

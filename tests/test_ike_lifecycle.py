@@ -322,3 +322,14 @@ def test_child_rekey_queued_behind_an_ike_rekey_still_happens():
     assert c.state == S.C_DELETED and len(installed(p.a)) == len(installed(p.b)) == 1
     assert len(p.of("a", E.IkeSaRekeyed)) == 1 and len(p.of("a", E.ChildSaRekeyed)) == 1
     assert_keys_agree(p)
+
+
+def test_packet_limits_reach_the_data_plane_keys():
+    p = up(child={"rekey_packets": 8, "life_packets": 1000})
+    c, = installed(p.a)
+    assert c.keys.lifetime == {"soft_bytes": 0, "hard_bytes": 0, "soft_packets": 8,
+                               "hard_packets": 1000}
+    p.b.sa_limit_reached(installed(p.b)[0].spi_in, "soft", 3.0)  # the responder rekeys too
+    p.pump()
+    assert c.state == S.C_DELETED and len(installed(p.a)) == 1
+    assert installed(p.a)[0].keys.lifetime["soft_packets"] == 8

@@ -76,8 +76,12 @@ class IkeEndpoint:
             conn.child(child)
         sa = self._active_sa(conn)
         if sa is not None:
+            pending = [t for t in (*sa.tasks, sa.pending.task if sa.pending else None)
+                       if isinstance(t, child_create.ChildCreate)]
             if child is not None and not any(c.name == child and c.state != S.C_DELETED
-                                             for c in sa.children) and sa.first_child != child:
+                                             for c in sa.children) \
+                    and not (sa.first_child == child and sa.state in (S.CREATED, S.CONNECTING)) \
+                    and not any(t.cfg.name == child for t in pending):
                 if sa.state == S.ESTABLISHED:
                     tm.queue(self, sa, child_create.ChildCreate(conn.child(child)), now)
                 else:
