@@ -1,0 +1,77 @@
+"""The IKE endpoint inside the simulation: trap-triggered negotiation, lost IKE packets, the
+progress bar, and the trace/summary view of IKE and SA events."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim_topos import assert_conserved
+
+from ipsecsim.sim import cli
+from ipsecsim.sim.runner import Simulation
+from ipsecsim.sim.topology import load
+
+ROOT = Path(__file__).resolve().parent.parent
+S2S = ROOT / "topologies" / "site-to-site.yaml"
+
+
+def s2s(start_action: str = "start") -> dict:
+    topo = load(S2S)
+    topo["nodes"]["gw-a"]["ipsec"]["connections"]["office-link"]["children"]["lan-lan"]["start_action"] = start_action
+    topo["traffic"] = {"ping": {"type": "ping", "from": "host-a", "to": "10.2.0.10", "start": 1, "rate": 1,
+                                "count": 4}}
+    topo["duration"] = 6
+    return topo
+
+
+def test_trap_policy_drops_first_packet_as_no_sa_and_starts_ike():
+    sim = Simulation.from_dict(s2s("trap")).run()
+    s = assert_conserved(sim)
+    assert s["dropped"] == {"no_sa": 1} and s["delivered"] == 3
+    first_ike = next(r for r in sim.trace.of("ike_msg"))
+    first_drop = next(r for r in sim.trace.of("drop"))
+    assert first_drop[1] <= first_ike[1] and first_ike[1] >= 1.0  # IKE only once traffic asked for it
+    assert sim.summary()["ike"]["established"] == 1
+
+
+def test_without_start_or_trap_nothing_is_negotiated_and_traffic_is_not_protected():
+    sim = Simulation.from_dict(s2s("none")).run()
+    s = assert_conserved(sim)
+    assert not list(sim.trace.of("ike_msg"))
+    # no policy at all: the pings cross the WAN in the clear (as strongSwan would send them)
+    assert s["delivered"] == 4
+    assert all(r[9][9] == 1 for r in sim.trace.of("link_tx") if r[4] == "wan-a")
+
+
+def test_lost_ike_packets_are_retransmitted():
+    topo = s2s()
+    topo["links"]["wan-a"]["down"] = [[0, 0.5]]  # IKE_SA_INIT is lost, retransmitted after 4 s
+    sim = Simulation.from_dict(topo).run(8)
+    summ = sim.summary()
+    assert summ["ike"]["established"] == 1 and summ["ike"]["retransmits"] >= 1
+    drops = [r for r in sim.trace.of("drop") if r[5] == "link_down"]
+    assert drops and all(r[1] < 0.5 for r in drops)
+    assert_conserved(sim)
+
+
+def test_trace_records_ike_states_and_sa_installs():
+    sim = Simulation.from_dict(s2s()).run()
+    states = [(r[3], r[6]) for r in sim.trace.of("ike_state")]
+    assert ("gw-a", "ESTABLISHED") in states and ("gw-b", "ESTABLISHED") in states
+    installs = [r for r in sim.trace.of("sa") if r[4] == "installed" and r[5] == "esp"]
+    assert len(installs) == 4  # in and out on both gateways
+    spis_a = {(r[7], r[6]) for r in installs if r[3] == "gw-a"}
+    spis_b = {(r[7], r[6]) for r in installs if r[3] == "gw-b"}
+    assert {s for d, s in spis_a if d == "out"} == {s for d, s in spis_b if d == "in"}
+
+
+def test_progress_bar_on_stderr_unless_quiet(tmp_path, capsys):
+    args = argparse.Namespace(topology=str(S2S), out=str(tmp_path / "o"), seed=None, until=2.0, quiet=False)
+    assert cli.run(args) == 0
+    err = capsys.readouterr().err
+    assert "sim s" in err and "100%" in err
+    args.quiet, args.out = True, str(tmp_path / "q")
+    assert cli.run(args) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
