@@ -12,6 +12,8 @@ right namespace = ipsecsim peer, 10.99.x.2, inner 192.168.20.1.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from interop.charon import established_child
 from interop.fixtures import interop  # noqa: F401 - the fixture
@@ -166,3 +168,35 @@ def test_second_child_by_create_child_sa(interop) -> None:  # noqa: F811
     ups = events(peer.log(), "ChildSaUp")
     assert {u["keys.name"] for u in ups} == {"net", "net2"}
     assert "parsed CREATE_CHILD_SA response" in charon.log()
+
+
+@pytest.mark.parametrize("initiator", ["charon", "ipsecsim"])
+def test_invalid_ke_payload_retry_on_the_group_the_responder_wants(interop, initiator) -> None:  # noqa: F811
+    """The initiator's KE is x25519, the responder accepts only ECP-384: INVALID_KE_PAYLOAD
+    naming group 20 (RFC 7296 §1.2, §3.10.1), then IKE_SA_INIT again with an ECP-384 KE."""
+    env = interop
+    both = ["aes128gcm16-prfsha256-x25519-ecp384"]
+    only384 = ["aes128gcm16-prfsha256-ecp384"]
+    charon_ike, peer_ike = (both, only384) if initiator == "charon" else (only384, both)
+    charon, peer = start_tunnel(env, initiator, charon_ike, ["aes128gcm16"], peer_ike=peer_ike)
+    assert charon.list_sas()[0]["dh-group"] == "ECP_384"
+    log = charon.log()
+    if initiator == "charon":
+        assert "peer didn't accept DH group CURVE_25519, it requested ECP_384" in log
+    else:
+        assert re.search(r"generating IKE_SA_INIT response 0 \[ N\(INVAL_KE\) \]", log)
+    sent, received, out = env.left.ping(env.right.inner[0], count=2, src=env.left.inner[0])
+    assert (sent, received) == (2, 2), out
+
+
+def test_cookie_demanded_by_ipsecsim_is_returned_by_charon(interop) -> None:  # noqa: F811
+    """With ``cookie_threshold: 0`` ipsecsim answers every IKE_SA_INIT with a COOKIE
+    (RFC 7296 §2.6); charon repeats its request with the cookie and the SA comes up."""
+    env = interop
+    charon, peer = start_tunnel(env, "charon", ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                peer_extra={"cookie_threshold": 0})
+    log = charon.log()
+    assert re.search(r"parsed IKE_SA_INIT response 0 \[ N\(COOKIE\) \]", log)
+    assert re.search(r"generating IKE_SA_INIT request 0 \[ N\(COOKIE\) SA KE No", log)
+    sent, received, out = env.left.ping(env.right.inner[0], count=2, src=env.left.inner[0])
+    assert (sent, received) == (2, 2), out
