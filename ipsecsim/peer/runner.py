@@ -163,7 +163,7 @@ class PeerRunner:
                 if key.data is None:
                     os.read(self._wake_r, 64)
                     continue
-                self._drain_socket(key.fileobj, key.data)
+                self._drain_socket(self.socks[key.data], key.data)
             timer = self.endpoint.get_timer()
             now = time.monotonic()
             if timer is not None and timer <= now:
