@@ -115,7 +115,8 @@ def test_dead_charon_is_detected_within_the_retransmission_schedule(interop) -> 
     assert peer.wait_log("IkeSaDown", timeout=dpd_delay + give_up + 5)
     elapsed = time.monotonic() - t_kill
     # the failing check went out after the kill, and at most dpd_delay after it
-    assert give_up - 0.2 <= elapsed <= dpd_delay + give_up + 1.0, elapsed
+    # (upper slack for a loaded CI machine: the peer's timers and our polling run late)
+    assert give_up - 0.2 <= elapsed <= dpd_delay + give_up + 2.0, elapsed
 
     log = peer.log()
     fail = [e for e in events(log, "IkeFailure") if e["notify"] == "TIMEOUT"]
@@ -126,7 +127,7 @@ def test_dead_charon_is_detected_within_the_retransmission_schedule(interop) -> 
              if "IkeMessageEvent direction=out" in line and "exchange=INFORMATIONAL" in line]
     last_first = max(t for t, line in sends if "retransmit=0" in line)
     down = max(float(line.split()[0]) for line in log.splitlines() if " IkeSaDown " in line)
-    assert down - last_first == pytest.approx(give_up, abs=0.25)
+    assert down - last_first == pytest.approx(give_up, abs=0.4)
     assert sum(1 for t, line in sends if t >= last_first and "retransmit=0" not in line) == tries
 
 
