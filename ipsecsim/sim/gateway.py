@@ -149,7 +149,7 @@ class Gateway(Node):
         if res is data:  # BYPASS / no policy: the stack hands the same object back
             self.transmit(data, pkt_id)
             return
-        for out in _packets(res):
+        for out in ((res,) if type(res) is bytes else _packets(res)):
             self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
             hop = self.lookup(out[16:20])
             if hop is not None and hop[0].link is not None and len(out) > hop[0].link.cfg.mtu:

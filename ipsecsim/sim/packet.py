@@ -116,7 +116,11 @@ def decrement_ttl(p: bytes) -> bytes | None:
         return None
     c = ((p[10] << 8) | p[11]) + 0x0100
     c = (c & 0xFFFF) + (c >> 16)
-    return p[:8] + bytes((ttl - 1, p[9])) + c.to_bytes(2, "big") + p[12:]
+    b = bytearray(p)
+    b[8] = ttl - 1
+    b[10] = c >> 8
+    b[11] = c & 0xFF
+    return bytes(b)
 
 
 def rewrite(p: bytes, src: bytes | None = None, dst: bytes | None = None,
