@@ -115,3 +115,15 @@ def test_animation_sees_esp_only_between_the_gateways(sim: Simulation) -> None:
     anim = animate_packets(sim, (1.0, 1.05), frames=3)
     html = anim.to_jshtml()
     assert "<img" in html or "data:image/png" in html
+
+
+def test_run_figures_draw_every_standard_figure(sim: Simulation, tmp_path: Path) -> None:
+    from ipsecsim.viz.report import save_run_figures
+
+    paths = save_run_figures(sim, tmp_path)
+    assert sorted(p.name for p in paths) == ["ike_ladder.png", "sa_timeline.png", "throughput.png",
+                                             "topology.png"]
+    assert not list(tmp_path.glob("*.error.txt"))
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plt.close("all")

@@ -46,6 +46,8 @@ class LadderMessage:
     """Trace sequence number of the send record (display order)."""
     recv_seq: int | None = None
     """Trace sequence number of the receive record."""
+    port: int | None = None
+    """UDP destination port, when the trace's ``peer`` field carries one (500 or 4500)."""
 
     @property
     def lost(self) -> bool:
@@ -92,6 +94,9 @@ def build_ladder(data: Any, *, nodes: list[str] | None = None,
                           int(r.get("msg_id") or 0), bool(r.get("response")),
                           payload_list(r.get("payloads")), bool(r.get("retransmit")),
                           None, int(r.get("size") or 0), r.get("ispi"), int(r.get("seq", 0)))
+        peer = str(r.get("peer") or "")
+        if ":" in peer and peer.rsplit(":", 1)[1].isdigit():
+            m.port = int(peer.rsplit(":", 1)[1])
         out.append(m)
         by_key.setdefault(_key(r), []).append(m)
     for r in recvs:
@@ -249,7 +254,11 @@ def _draw_message(ax: Any, m: LadderMessage, xs: dict[str, float], y: float, h: 
     x1 = xs.get(m.dst, x0 + 1.0) if m.dst is not None else x0 + (1.0 if x0 == 0 else -1.0)
     payload_lines = _wrap_payloads(m.payloads, wrap)
     xc = (x0 + x1) / 2
-    ax.text(xc, y + _TEXT_TOP, m.label() + (f"  [{m.size} B]" if m.size else ""), ha="center",
+    extra = [f"{m.size} B"] if m.size else []
+    if m.port is not None:
+        extra.append(f"UDP {m.port}")
+    ax.text(xc, y + _TEXT_TOP, m.label() + (f"  [{', '.join(extra)}]" if extra else ""),
+            ha="center",
             va="top", fontsize=8, color=colour, fontweight="bold")
     ax.text(xc, y + _TEXT_TOP + _LINE, "\n".join(payload_lines), ha="center", va="top",
             fontsize=7.2, color="#222222", linespacing=1.2)

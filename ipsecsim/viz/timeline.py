@@ -169,6 +169,7 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
     row_of = {b.key: i for i, b in enumerate(shown)}
     span = t1 - t0
     h = 0.62
+    planned_drawn = 0
     for i, b in enumerate(shown):
         colour = SA_COLOURS["ike"] if b.proto == "ike" else SA_COLOURS.get(b.direction, GREY)
         stop = b.end if b.end is not None else t1
@@ -191,6 +192,7 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
         rk, lt = planned.get((b.node, b.child), (None, None))
         for dt, col in ((rk, SA_COLOURS["soft"]), (lt, SA_COLOURS["hard"])):
             if dt is not None and t0 <= b.start + dt <= t1:
+                planned_drawn += 1
                 ax.plot([b.start + dt] * 2, [i - h / 2 - 0.15, i + h / 2 + 0.15], color=col,
                         linewidth=1.0, linestyle=":")
     # successor arrows
@@ -232,7 +234,7 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
         ("deleted", Line2D([], [], marker="X", color="black", linestyle="", label="deleted")),
         ("hard", Line2D([], [], marker="X", color=SA_COLOURS["hard"], linestyle="",
                         label="hard expiry"))) if has[key]]
-    if planned:
+    if planned_drawn:
         handles.append(Line2D([], [], color=GREY, linestyle=":", label="configured rekey / life"))
     if show_dpd and dpd_drawn:
         handles.append(Line2D([], [], marker="d", color=SA_COLOURS["dpd"], linestyle="",
