@@ -128,22 +128,34 @@ def draw_drops(sim: Simulation, ax: Any = None) -> Any:
 
 
 def write_figures(sim: Simulation, folder: Path) -> list[Path]:
-    """topology.png, ike_ladder.png, sa_timeline.png, packets.png."""
+    """The visualisation package's run figures (``ipsecsim.viz.report``) where it draws them;
+    the fallbacks here for any of topology / ike_ladder / sa_timeline / packets it did not."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
+    out: list[Path] = []
     try:
-        from ..viz.ladder import draw_ike_ladder
-    except ImportError:  # pragma: no cover - viz package absent
-        draw_ike_ladder = None
-    drawers = [("topology", draw_topology), ("sa_timeline", draw_sa_timeline), ("packets", draw_drops)]
-    if draw_ike_ladder is not None:
-        drawers.insert(1, ("ike_ladder", lambda s, ax=None: draw_ike_ladder(s, ax=ax)))
-    out = []
+        from ..viz.report import save_run_figures
+
+        out = list(save_run_figures(sim, folder))
+    except Exception as exc:  # noqa: BLE001 - the fallbacks below still draw
+        (folder / "viz.error.txt").write_text(f"{type(exc).__name__}: {exc}\n")
+    done = {p.stem for p in out}
+    drawers: list[tuple[str, Any]] = [("topology", draw_topology), ("sa_timeline", draw_sa_timeline),
+                                      ("packets", draw_drops)]
+    if "ike_ladder" not in done:
+        try:
+            from ..viz.ladder import draw_ike_ladder
+
+            drawers.insert(1, ("ike_ladder", lambda s, ax=None: draw_ike_ladder(s, ax=ax)))
+        except ImportError:  # pragma: no cover - viz package absent
+            pass
     for name, draw in drawers:
+        if name in done:
+            continue
         fig = None
         try:
             ax = draw(sim)
@@ -154,6 +166,7 @@ def write_figures(sim: Simulation, folder: Path) -> list[Path]:
             path = folder / f"{name}.png"
             fig.savefig(path, dpi=110)
             out.append(path)
+            (folder / f"{name}.error.txt").unlink(missing_ok=True)
         except Exception as exc:  # noqa: BLE001 - a figure must not lose the run's other outputs
             (folder / f"{name}.error.txt").write_text(f"{type(exc).__name__}: {exc}\n")
         finally:
