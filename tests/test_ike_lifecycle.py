@@ -46,6 +46,7 @@ def test_child_rekey_ladder_make_before_break():
     stack_a.install_child(old_a.keys)
     stack_b.install_child(old_b.keys)
     in_flight = stack_a.outbound(udp_packet("10.1.0.5", "10.2.0.7"))
+    p.now = 1.0
     p.a.rekey_child(old_a.spi_in, 1.0)
     # CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr } -->
     assert old_a.state == S.C_REKEYING
@@ -66,6 +67,11 @@ def test_child_rekey_ladder_make_before_break():
     p.deliver("b")
     assert old_a.state == S.C_DELETED
     assert p.of("a", E.ChildSaRekeyed)[0].new.spi_in == new_a.spi_in
+    # the old SA leaves the data plane 5 s after its DELETE (strongSwan's delete_rekeyed_delay)
+    assert not p.of("a", E.ChildSaDown) and not p.of("b", E.ChildSaDown)
+    p.advance(5.9)
+    assert not p.of("a", E.ChildSaDown)
+    p.advance(6.0)
     assert [e.keys.spi_in for e in p.of("a", E.ChildSaDown)] == [old_a.spi_in]
     assert [e.keys.spi_in for e in p.of("b", E.ChildSaDown)] == [old_b.spi_in]
     # the packet sent on the old SA before the switch still decrypts (old inbound kept)

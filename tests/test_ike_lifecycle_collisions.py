@@ -30,6 +30,7 @@ def test_simultaneous_child_rekeys_lowest_nonce_loses():
         p.a.rekey_child(ca.spi_in, 1.0)
         p.b.rekey_child(cb.spi_in, 1.0)
         crossing(p)
+        p.advance(10.0)  # past delete_rekeyed_delay
         # exactly one surviving pair on both sides, and it is the same pair
         sa_, sb = installed(p.a), installed(p.b)
         assert len(sa_) == len(sb) == 1, seed

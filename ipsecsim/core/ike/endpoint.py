@@ -139,6 +139,8 @@ class IkeEndpoint:
             for c in sa.children:
                 if c.state != S.C_DELETED:
                     times += [t for t in (c.rekey_at, c.expire_at) if t is not None]
+                elif c.down_at is not None:
+                    times.append(c.down_at)
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
@@ -437,11 +439,17 @@ class IkeEndpoint:
         self.drops[reason] += 1
         self._emit(E.IkeDrop(reason, detail))
 
-    def _child_down(self, child: ChildSa, reason: str) -> None:
-        """Tell the data plane to remove ``child`` (once)."""
-        if child.keys is not None and not child.down:
-            child.down = True
-            self._emit(E.ChildSaDown(child.keys, reason))
+    def _child_down(self, child: ChildSa, reason: str, now: float | None = None,
+                    delay: float = 0.0) -> None:
+        """Tell the data plane to remove ``child`` (once), now or ``delay`` seconds later."""
+        if child.keys is None or child.down:
+            return
+        if delay and now is not None:
+            child.down_at, child.down_reason = now + delay, reason
+            return
+        child.down = True
+        child.down_at = None
+        self._emit(E.ChildSaDown(child.keys, reason))
 
     def _state_changed(self, sa: IkeSa, old: str, new: str, detail: str) -> None:
         self._emit(E.IkeStateChange(sa.name, old, new, detail))

@@ -77,6 +77,11 @@ class ChildSa:
     """Successor once a rekey completed."""
     down: bool = False
     """Whether ChildSaDown was emitted (the data plane removed it)."""
+    down_at: float | None = None
+    """When ChildSaDown is due for an SA replaced by a rekey (strongSwan's delete_rekeyed_delay)."""
+    down_reason: str = ""
+    redundant: bool = False
+    """Made by the losing exchange of a rekey collision; its DELETE is expected."""
     collision: tuple[bytes, bytes, ChildSa] | None = None
     """(peer's Ni, our Nr, SA we created as responder) if the peer rekeyed us while we rekeyed."""
 

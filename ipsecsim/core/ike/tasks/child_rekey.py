@@ -24,7 +24,7 @@ from .. import states as S
 from ..ikesa import ChildSa, IkeError, IkeSa
 from ..negotiate import NegotiationError
 from . import child_create as CC
-from .informational import Informational
+from .informational import REDUNDANT, Informational
 
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
@@ -93,10 +93,10 @@ class ChildRekey:
                 old.move(ep, sa, "rekeyed", "collision lost: peer's SA survives")
                 old.rekeyed_by = peer_child
                 ep._emit(E.ChildSaRekeyed(old.keys, peer_child.keys))
-                _queue(ep, sa, Informational("delete_child", child, "redundant (rekey collision)"),
-                       now)
+                _queue(ep, sa, Informational("delete_child", child, REDUNDANT), now)
                 return
             detail = "collision won: peer deletes its redundant SA"
+            peer_child.redundant = True
         else:
             detail = f"rekeyed to {child.spi_in:08x}/{child.spi_out:08x}"
         old.move(ep, sa, "rekeyed", detail)
@@ -171,6 +171,10 @@ def expire(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) 
 def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
     for child in list(sa.children):
         if child.state == S.C_DELETED:
+            if child.down_at is not None and now >= child.down_at:
+                ep._child_down(child, child.down_reason)
+            if child.down:
+                sa.children.remove(child)  # gone from the data plane: forget it
             continue
         if child.expire_at is not None and now >= child.expire_at:
             expire(ep, sa, child, now, f"life_time {child.cfg.life_time:g} s")

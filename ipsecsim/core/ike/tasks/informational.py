@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
 
 _PROTO = {"esp": A.PROTO_ESP, "ah": A.PROTO_AH}
+DELETE_REKEYED_DELAY = 5.0
+"""strongSwan's ``delete_rekeyed_delay``: a rekeyed SA leaves the data plane 5 s after its
+DELETE, so that packets still in flight on it decrypt (reordering, longer paths)."""
+REDUNDANT = "redundant (rekey collision)"
+REKEY_REASONS = frozenset({"rekeyed", REDUNDANT})
 
 
 class Informational:
@@ -63,7 +68,8 @@ class Informational:
             assert child is not None
             if child.state != S.C_DELETED:
                 child.move(ep, sa, "deleted", self.reason)
-                ep._child_down(child, self.reason)
+                delay = DELETE_REKEYED_DELAY if self.reason in REKEY_REASONS else 0.0
+                ep._child_down(child, self.reason, now, delay)
 
 
 def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) -> None:
@@ -104,10 +110,12 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
             if child is None or child.state == S.C_DELETED:
                 continue  # already gone (§1.4.1: ignore)
             answer = child.state != S.C_DELETING  # simultaneous delete: no answer needed
-            reason = "rekeyed" if child.state == S.C_REKEYED else "deleted by peer"
-            closing = child.state == S.C_INSTALLED
+            reason = ("rekeyed" if child.state == S.C_REKEYED
+                      else REDUNDANT if child.redundant else "deleted by peer")
+            closing = child.state == S.C_INSTALLED and not child.redundant
             child.move(ep, sa, "peer_delete", reason)
-            ep._child_down(child, reason)
+            ep._child_down(child, reason, now,
+                           DELETE_REKEYED_DELAY if reason in REKEY_REASONS else 0.0)
             if closing and child.cfg.close_action == "start":  # swanctl close_action
                 from .. import taskmanager as tm
                 from .child_create import ChildCreate
