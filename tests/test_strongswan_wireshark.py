@@ -71,3 +71,40 @@ def test_tshark_reads_ids_and_decrypts_esp_with_ipsecsims_keys(interop, initiato
         assert icv_good == "1" or icv_good.lower() == "true", esp_rows
     srcs = {r[2].split(",")[0] for r in esp_rows}
     assert srcs == {env.left.addr, env.right.addr}
+
+
+def test_keys_after_rekeys_still_decrypt(interop) -> None:  # noqa: F811
+    """ipsecsim rekeys the IKE_SA after 2 s and the CHILD_SA after 3 s: the folder it keeps
+    gains a line per new SA, and tshark decrypts every CREATE_CHILD_SA (the IKE rekey under
+    the old IKE_SA, the child rekey under the new one) and every ESP packet before and after."""
+    need_tool("tshark")
+    need_tool("dumpcap")
+    env = interop
+    ws_dir = os.path.join(env.dir, "wireshark")
+
+    def rekeys(conf: dict) -> None:
+        c = conf["connections"]["interop"]
+        c.update(rekey_time="2s", rand_time=0)
+        c["children"]["net"].update(rekey_time="3s", rand_time=0, life_time="60s")
+
+    cap = Capture(env.left, os.path.join(env.dir, "rekeys.pcapng"))
+    try:
+        start_tunnel(env, "ipsecsim", ["aes256-sha256-x25519"], ["aes128gcm16"],
+                     peer_extra={"wireshark": ws_dir}, edit_peer=rekeys)
+        sent, received, out = env.left.ping(env.right.inner[0], count=20, interval=0.2,
+                                            src=env.left.inner[0])
+        assert (sent, received) == (20, 20), out
+    finally:
+        pcap = cap.stop()
+
+    with open(os.path.join(ws_dir, "ikev2_decryption_table")) as f:
+        assert sum(1 for line in f if not line.startswith("#")) >= 2
+    rows = tshark(pcap, ws_dir, ["frame.number", "isakmp.typepayload"], "isakmp.exchangetype == 36")
+    assert len(rows) >= 4, rows  # IKE rekey + child rekey, request and response each
+    for number, types in rows:
+        # SA (33) and Nonce (40) read from inside the SK payload (46)
+        assert {"33", "40", "46"} <= set(types.split(",")), (number, types)
+    esp_rows = tshark(pcap, ws_dir, ["frame.protocols", "esp.spi"], "esp")
+    assert len(esp_rows) == 40
+    assert all(p.endswith("esp:ip:icmp:data") for p, _spi in esp_rows), esp_rows
+    assert len({spi for _p, spi in esp_rows}) >= 4  # two generations, two directions
