@@ -9,15 +9,14 @@ through a NAT, so private addresses behind a NAT stay unreachable from outside
 (inside nodes reach out with a static default route via the NAT, as in real
 life).
 
-Shortest paths are computed lazily, once per node that needs one, with a
-Dijkstra over plain adjacency dicts (a 2,000-node network costs a few
-milliseconds per router, and hosts with a default route never pay it).
-:func:`build_graph` gives the same network as a networkx graph for figures.
+Shortest paths are computed lazily with networkx, once per node that needs
+one (hosts and gateways with a default route never do), so a 2,000-node
+network costs one Dijkstra per router. :func:`build_graph` gives the network
+as an undirected networkx graph for figures.
 """
 
 from __future__ import annotations
 
-import heapq
 import ipaddress
 from typing import TYPE_CHECKING
 
@@ -78,6 +77,15 @@ class AutoRouter:
         for lst in self.adj.values():
             lst.sort(key=lambda e: (e[0], e[1]))
         self.transit = {n for n, node in net.nodes.items() if node.forwarding and node.role != "nat"}
+        self.first: dict[tuple[str, str], tuple[Interface, bytes]] = {}
+        """(node, neighbour) -> our interface and the neighbour's address on the fastest link"""
+        self.digraph = nx.DiGraph()
+        self.digraph.add_nodes_from(net.nodes)
+        for name, lst in self.adj.items():
+            for delay, nb, iface, nb_ip in lst:  # sorted: the fastest parallel link comes first
+                self.first.setdefault((name, nb), (iface, nb_ip))
+                if name in self.transit and not self.digraph.has_edge(name, nb):
+                    self.digraph.add_edge(name, nb, weight=delay)
         self._trees: dict[str, dict[str, tuple[float, Interface, bytes]]] = {}
 
     def owners(self, dst: bytes) -> list[str]:
@@ -90,30 +98,28 @@ class AutoRouter:
         return []
 
     def tree(self, src: str) -> dict[str, tuple[float, Interface, bytes]]:
-        """node -> (distance, our egress interface, next-hop address) from ``src``."""
+        """node -> (distance, our egress interface, next-hop address) from ``src``
+        (networkx Dijkstra on a graph where only transit nodes, and ``src``, have out-edges)."""
         t = self._trees.get(src)
         if t is not None:
             return t
+        dg = self.digraph
+        added = []
+        if src not in self.transit:
+            for delay, nb, _, _ in self.adj[src]:
+                if not dg.has_edge(src, nb):
+                    dg.add_edge(src, nb, weight=delay)
+                    added.append(nb)
+        try:
+            dist, paths = nx.single_source_dijkstra(dg, src, weight="weight")
+        finally:
+            for nb in added:
+                dg.remove_edge(src, nb)
         t = {}
-        heap: list[tuple[float, str, int, Interface | None, bytes]] = [(0.0, src, 0, None, b"")]
-        seen: set[str] = set()
-        order = 0
-        while heap:
-            dist, name, _, first_if, first_hop = heapq.heappop(heap)
-            if name in seen:
-                continue
-            seen.add(name)
-            if first_if is not None:
-                t[name] = (dist, first_if, first_hop)
-            if name != src and name not in self.transit:
-                continue  # a host or NAT may end a path, never carry one
-            for delay, nb, iface, nb_ip in self.adj[name]:
-                if nb not in seen:
-                    order += 1
-                    if first_if is None:
-                        heapq.heappush(heap, (dist + delay, nb, order, iface, nb_ip))
-                    else:
-                        heapq.heappush(heap, (dist + delay, nb, order, first_if, first_hop))
+        for name, path in paths.items():
+            if len(path) > 1:
+                iface, nb_ip = self.first[(src, path[1])]
+                t[name] = (dist[name], iface, nb_ip)
         self._trees[src] = t
         return t
 
