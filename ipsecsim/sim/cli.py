@@ -33,6 +33,7 @@ def check(args: Any) -> int:
 
 def run(args: Any) -> int:
     """Run a topology and write summary.json, trace.jsonl, pcap/, wireshark/, figures/."""
+    from ..core.errors import ConfigError
     from .output import write_all
     from .runner import Simulation
 
@@ -40,6 +41,9 @@ def run(args: Any) -> int:
         sim = Simulation.from_file(args.topology, seed=getattr(args, "seed", None))
     except TopologyError as exc:
         return _report(exc)
+    except (ConfigError, ValueError) as exc:  # what only building the network can find
+        print(f"{args.topology}:0: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out) if getattr(args, "out", None) else Path("out") / sim.name
     quiet = bool(getattr(args, "quiet", False))
     sim.run(getattr(args, "until", None), progress=not quiet)

@@ -6,6 +6,10 @@ last bit leaves (``busy_until`` + size / bandwidth), when it arrives
 (+ propagation delay + jitter), and schedules the receiving node's
 ``receive`` at that instant. A direction whose queue (packets waiting or in
 service) is full drops the packet at the tail and counts it.
+
+A ``link_tx`` record carries the time the packet's first bit goes on the wire
+(the pcap timestamp), which is later than the records around it when the
+direction is busy; its sequence number is that of the moment it was queued.
 """
 
 from __future__ import annotations
