@@ -314,3 +314,15 @@ def test_mutated_messages_never_raise():
             ep.receive_datagram(bytes(d), src, dst, 1.0)
     assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
     assert sum(p.a.drops.values()) + sum(p.b.drops.values()) > 300
+
+
+def test_late_duplicate_ike_sa_init_does_not_open_a_second_sa():
+    p = Pair(*configs())
+    p.a.start(0.0)
+    first, = p.a.datagrams_to_send(0.0)
+    p.b.receive_datagram(*first, 0.0)
+    p.pump()
+    assert len(p.b.established()) == 1
+    p.b.receive_datagram(*first, 3.0)  # the network delivers an old copy
+    assert len(p.b.ike_sas) == 1 and p.b.drops["retransmitted_request"] == 1
+    assert not p.b.datagrams_to_send(3.0)

@@ -53,6 +53,9 @@ class IkeEndpoint:
         self.ike_sas: dict[bytes, IkeSa] = {}
         """Our IKE SPI -> IKE_SA (every SA not yet destroyed)."""
         self._half_open: dict[tuple[bytes, tuple[str, int]], IkeSa] = {}
+        """Responder IKE_SAs still in IKE_SA_INIT/IKE_AUTH, by (SPIi, peer address)."""
+        self._inits: dict[tuple[bytes, tuple[str, int]], IkeSa] = {}
+        """Every responder IKE_SA by the (SPIi, peer address) of its IKE_SA_INIT (duplicates)."""
         self._out: list[tuple[bytes, tuple[str, int], tuple[str, int]]] = []
         self._events: deque = deque()
         self._cookie_secret = rng.bytes(16)
@@ -302,6 +305,9 @@ class IkeEndpoint:
             else:
                 self._drop("invalid_message_id", "second IKE_SA_INIT for a half-open SA")
             return
+        if (h.spi_i, src) in self._inits:
+            self._drop("retransmitted_request", "late IKE_SA_INIT for an established IKE_SA")
+            return
         msg = M.decode(data)
         conns = self._responder_conns(dst[0], src[0])
         if not conns:
@@ -328,7 +334,7 @@ class IkeEndpoint:
                 del self.ike_sas[sa.our_spi]
                 err = err or exc
                 continue
-            self._half_open[(h.spi_i, src)] = sa
+            self._half_open[(h.spi_i, src)] = self._inits[(h.spi_i, src)] = sa
             sa.expire_at = now + HALF_OPEN_TIMEOUT
             resp = M.IkeMessage(sa.spi_i, sa.spi_r, M.IKE_SA_INIT, 0, False, True, payloads)
             out = M.encode(resp)
@@ -467,6 +473,14 @@ class IkeEndpoint:
         self._failure(sa, notify, reason, sent_by_us)
         self._destroy(sa, f"{notify}: {reason}", now)
 
+    def _forget(self, sa: IkeSa) -> None:
+        """Drop every reference the endpoint holds to a destroyed IKE_SA."""
+        self.ike_sas.pop(sa.our_spi, None)
+        for table in (self._half_open, self._inits):
+            for key, val in list(table.items()):
+                if val is sa:
+                    del table[key]
+
     def _established(self, sa: IkeSa, now: float) -> None:
         sa.move(self, "authenticated", now, f"{id_text(sa.local_id)} <-> {id_text(sa.peer_id)}")
         self._half_open.pop((sa.spi_i, sa.remote), None)
@@ -494,10 +508,7 @@ class IkeEndpoint:
         sa.down_reason = reason
         sa.pending = None
         sa.tasks.clear()
-        self.ike_sas.pop(sa.our_spi, None)
-        for key, val in list(self._half_open.items()):
-            if val is sa:
-                del self._half_open[key]
+        self._forget(sa)
         if was_up or sa.initiator:
             self._emit(E.IkeSaDown(sa.name, reason))
         for name in restart:

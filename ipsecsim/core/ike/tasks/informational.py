@@ -81,7 +81,7 @@ def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) 
     sa.move(ep, event, now, reason)
     sa.pending = None
     sa.tasks.clear()
-    ep.ike_sas.pop(sa.our_spi, None)
+    ep._forget(sa)
     ep._emit(E.IkeSaDown(sa.name, reason))
 
 
