@@ -200,3 +200,13 @@ def test_cookie_demanded_by_ipsecsim_is_returned_by_charon(interop) -> None:  # 
     assert re.search(r"generating IKE_SA_INIT request 0 \[ N\(COOKIE\) SA KE No", log)
     sent, received, out = env.left.ping(env.right.inner[0], count=2, src=env.left.inner[0])
     assert (sent, received) == (2, 2), out
+
+
+def test_peer_refuses_ports_a_charon_already_holds(interop) -> None:  # noqa: F811
+    """Two IKE daemons on one address would split the traffic: the peer exits 1 and says why."""
+    env = interop
+    env.charon(env.right, "squatter")  # charon binds UDP 500 and 4500 on every address
+    conf = {"connections": {}, "secrets": {}, "listen": env.right.addr, "inner_addrs": []}
+    peer = env.peer(env.right, conf)
+    assert peer.proc.wait(timeout=15) == 1
+    assert f"cannot bind UDP 500/4500 on {env.right.addr}" in peer.log()

@@ -89,9 +89,16 @@ class PeerRunner:
         self._spi_in_of_out: dict[int, int] = {}
         self.socks: dict[int, socket.socket] = {}
         for port in ports:
+            # no SO_REUSEADDR: on UDP it would let a second IKE daemon (a charon) bind the
+            # same port silently and split the traffic; an error here says so instead
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((listen, port))
+            try:
+                s.bind((listen, port))
+            except OSError:
+                s.close()
+                for other in self.socks.values():
+                    other.close()
+                raise
             s.setblocking(False)
             self.socks[port] = s
         self.ports = ports
