@@ -173,9 +173,17 @@ class PeerRunner:
                 self._drain_socket(self.socks[key.data], key.data)
             timer = self.endpoint.get_timer()
             now = time.monotonic()
-            if timer is not None and timer <= now:
-                self.endpoint.handle_timer(now)
-            self._flush()
+            try:
+                if timer is not None and timer <= now:
+                    self.endpoint.handle_timer(now)
+                self._flush()
+            except Exception as exc:  # noqa: BLE001 - an engine bug must not end the peer
+                self._internal_error("on a timer", exc)
+
+    def _internal_error(self, where: str, exc: Exception) -> None:
+        self.log(f"internal error {where}: {exc!r}")
+        if self.verbose:
+            self.out.write(traceback.format_exc())
 
     def close(self) -> None:
         for s in self.socks.values():
@@ -200,10 +208,7 @@ class PeerRunner:
             try:
                 self._datagram(data, (src[0], src[1]), (self.listen, port))
             except Exception as exc:  # noqa: BLE001 - one bad datagram must not end the peer
-                self.log(f"internal error on a {len(data)}-byte datagram from {src[0]}:{src[1]}: "
-                         f"{exc!r}")
-                if self.verbose:
-                    self.out.write(traceback.format_exc())
+                self._internal_error(f"on a {len(data)}-byte datagram from {src[0]}:{src[1]}", exc)
 
     def _datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
         now = time.monotonic()
@@ -211,8 +216,12 @@ class PeerRunner:
         if kind == "ike":
             self.endpoint.receive_datagram(data, src, dst, now)
         elif kind == "esp":
+            before = dict(self.esp.drops)
             for inner in self.esp.inbound(data, src, dst, now):
                 self._deliver(inner, now)
+            if self.verbose and self.esp.drops != before:
+                why = [r for r, n in self.esp.drops.items() if n != before.get(r, 0)]
+                self.log(f"ESP from {src[0]}:{src[1]} SPI 0x{data[:4].hex()} dropped: {', '.join(why)}")
         elif kind == "keepalive":
             if self.verbose:
                 self.log(f"NAT keepalive from {src[0]}:{src[1]}")
