@@ -68,7 +68,7 @@ class Gateway(Node):
 
         self.rng = rng
         self.stack = IPsecStack(rng.child("stack"), name, [i.name for i in self.ifaces])
-        self.ike = None
+        self.ike: Any = None
         self._timer_at: float | None = None
         self._timer_gen = 0
         self.acquired: dict[str, float] = {}
@@ -276,8 +276,8 @@ class Gateway(Node):
         if t is not None and (self._timer_at is None or t < self._timer_at or self._timer_at < now):
             self._timer_gen += 1
             self._timer_at = t
-            ev = Timeout(net.env, max(0.0, t - now), self._timer_gen)
-            ev.callbacks.append(self._on_timer)
+            tev = Timeout(net.env, max(0.0, t - now), self._timer_gen)
+            tev.callbacks.append(self._on_timer)
 
     def _on_timer(self, ev: Timeout) -> None:
         if ev.value != self._timer_gen:

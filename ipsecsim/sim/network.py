@@ -50,6 +50,8 @@ class Network:
         """Every ChildSaKeys installed anywhere (Wireshark ``esp_sa``)."""
         self.ike_keys: list[Any] = []
         """Every IkeSaUp seen (Wireshark ``ikev2_decryption_table``)."""
+        self.router: Any = None
+        """Shortest-path fallback routes (:class:`.routing.AutoRouter`), set by install_routes."""
         self.counters: Counter[str] = Counter()
         """IKE / child SA lifecycle events, as each node reports them."""
         self.unique: dict[str, set] = {}

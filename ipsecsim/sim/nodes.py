@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import packet as P
 
@@ -41,7 +41,7 @@ class Interface:
         self.net = addr.network
         self.link: Link | None = None
         self.name = str(addr.ip)
-        self.out = None
+        self.out: Any = None
         """The link direction leaving through this interface (set by the link)."""
 
     @property
@@ -87,7 +87,7 @@ class Node:
         self.ident = 0
         self.udp_listeners: dict[int, object] = {}
         """UDP port -> object with ``udp_receive(node, packet, pkt_id)``."""
-        self.stack = None
+        self.stack: Any = None
         """The IPsec stack (security gateways only)."""
 
     # --- routing ---------------------------------------------------------------

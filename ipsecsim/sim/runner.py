@@ -38,7 +38,7 @@ class Simulation:
         self.net = Network(self.seed, trace)
         if (topo.get("trace") or {}).get("hops_until") is not None:
             self.net.hops_until = T.parse_time(topo["trace"]["hops_until"])
-        self.ca = None
+        self.ca: Any = None
         self._build()
 
     # --- construction ------------------------------------------------------------------
@@ -91,12 +91,12 @@ class Simulation:
             sched: list[tuple[float, bool]] = []
             for t0, t1 in l_.get("down", []) or []:
                 sched += [(T.parse_time(t0), False), (T.parse_time(t1), True)]
-            cfg = LinkConfig(
+            lcfg = LinkConfig(
                 name=lname, bandwidth=T.parse_rate(l_.get("bandwidth", 1e9)),
                 delay=T.parse_time(l_.get("delay", 0.001)), jitter=T.parse_time(l_.get("jitter", 0)),
                 loss=float(l_.get("loss", 0.0)), gilbert=dict(l_["gilbert"]) if l_.get("gilbert") else None,
                 mtu=int(l_.get("mtu", 1500)), queue=int(l_.get("queue", 1000)), schedule=sched)
-            net.links[lname] = Link(net, cfg, ia, ib, net.rng.child(f"link/{lname}"))
+            net.links[lname] = Link(net, lcfg, ia, ib, net.rng.child(f"link/{lname}"))
         install_routes(net, {name: [(r["to"], r["via"]) for r in n.get("routes", []) or []]
                              for name, n in topo["nodes"].items()})
         for i, (fname, f) in enumerate((topo.get("traffic") or {}).items()):

@@ -168,7 +168,7 @@ def load(path: str | Path) -> LDict:
     if not isinstance(data, dict):
         raise TopologyError([Problem(fname, 1, "a topology is a mapping with nodes:, links: and traffic:")])
     validate(data, fname)
-    return data
+    return data  # type: ignore[return-value]  # an LDict: the loader builds every mapping
 
 
 def validate(data: dict[str, Any], fname: str = "<dict>") -> None:

@@ -183,7 +183,11 @@ class Bulk(Flow):
     def start(self) -> None:
         self.ack_flow = _AckCounter(self)
         ev = Timeout(self.net.env, self.cfg.start)
-        ev.callbacks.append(lambda _e: [self.send_one() for _ in range(self.cfg.window)])
+        ev.callbacks.append(self._open_window)
+
+    def _open_window(self, _ev: Any) -> None:
+        for _ in range(self.cfg.window):
+            self.send_one()
 
     def send_one(self) -> None:
         if self.cfg.count and self.sent >= self.cfg.count:
