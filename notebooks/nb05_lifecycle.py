@@ -76,9 +76,19 @@ draw_sa_timeline(sim, node="gw-a", title="gw-a: CHILD_SA generations, rekey ever
 t = first(sim, "CREATE_CHILD_SA")["t"]
 draw_ike_ladder(sim, window=(t - 0.001, t + 0.2), title=f"The first rekey, at t = {t:.2f} s");"""),
     md("""
-The new SA is installed by both sides *before* the old one is deleted (the `INFORMATIONAL`
-exchange with a `D` payload comes last), so packets already on their way under the old SPI
-are still accepted.
+The new SA is installed by both sides *before* the old one is deleted: the `INFORMATIONAL`
+exchange with a `D` payload comes last. Even then the old *inbound* SA is not removed from
+the data plane at once, so that packets already on their way under the old SPI are still
+accepted — the hatched part of each bar in the timeline. The cell below measures that
+overlap from the trace.
+"""),
+    code("""
+rk = next(r for r in sim.trace.dicts("sa") if r["event"] == "rekeyed" and r["node"] == "gw-a")
+gone = next(r for r in sim.trace.dicts("sa") if r["event"] in ("deleted", "hard_expired")
+            and r["node"] == "gw-a" and str(r["spi"]) == str(rk["old_spi"]))
+print(f"old inbound SA 0x{int(rk['old_spi']):08x}: replaced at {rk['t']:.3f} s, "
+      f"removed at {gone['t']:.3f} s ({gone['t'] - rk['t']:.3f} s of overlap)")"""),
+    md("""
 
 ## Rekeying with Perfect Forward Secrecy
 

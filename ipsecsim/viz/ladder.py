@@ -82,11 +82,13 @@ def build_ladder(data: Any, *, nodes: list[str] | None = None,
     direction flag and initiator SPI; the latest unmatched send before the
     reception), in a time ``window`` and among ``nodes`` if given."""
     msgs = records(data, "ike_msg")
+    everyone = list(dict.fromkeys(r["node"] for r in msgs))  # lifelines in the run's order
     if window is not None:
         msgs = [r for r in msgs if window[0] <= float(r["t"]) <= window[1]]
     sends = [r for r in msgs if is_send(r.get("direction"))]
     recvs = [r for r in msgs if not is_send(r.get("direction"))]
-    order = list(dict.fromkeys(r["node"] for r in msgs))
+    present = {r["node"] for r in msgs}
+    order = [n for n in everyone if n in present]
     out: list[LadderMessage] = []
     by_key: dict[tuple, list[LadderMessage]] = {}
     for r in sends:

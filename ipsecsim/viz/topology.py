@@ -232,6 +232,16 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
     if show_tunnels:
         styles = [(0, (3, 1.5)), (0, (1, 1)), (0, (5, 1, 1, 1))]
         tlist = tunnels(topo)
+        # a tunnel counts as up when one of its children installed an SA during the run
+        up_children = {str(r.get("child")) for r in records(data, "sa")
+                       if r.get("event") == "installed" and r.get("proto") != "ike"} \
+            if data is not None and not isinstance(data, dict) else None
+        for t in tlist:
+            t["up"] = up_children is None or any(n.split("/")[-1] in up_children
+                                                 for n in t["names"])
+            if not t["up"]:
+                t["kind"] += " (configured, never established)"
+                t["label"] += " (configured, never established)"
         kinds = list(dict.fromkeys(t["kind"] for t in tlist))
         per_pair: dict[tuple[str, str], int] = {}
         for tn in tlist:
@@ -241,14 +251,14 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
             path = _path(topo, tn["a"], tn["b"])
             off = 0.045 * unit * slot
             ax.plot([pos[n][0] for n in path], [pos[n][1] + off for n in path],
-                    color=OKABE_ITO["purple"], linewidth=3.2, linestyle=styles[k % len(styles)],
-                    zorder=2, solid_capstyle="butt")
+                    color=OKABE_ITO["purple"] if tn["up"] else "#888888", linewidth=3.2,
+                    linestyle=styles[k % len(styles)], zorder=2, solid_capstyle="butt")
         for k, kind in enumerate(kinds):
             same = [t for t in tlist if t["kind"] == kind]
             label = (f"tunnel {same[0]['a']}–{same[0]['b']} {same[0]['label']}" if len(same) == 1
                      else f"{len(same)} tunnels: {kind}")
-            legend.append(Line2D([], [], color=OKABE_ITO["purple"], linewidth=3,
-                                 linestyle=styles[k % len(styles)], label=label))
+            legend.append(Line2D([], [], color=OKABE_ITO["purple"] if same[0]["up"] else "#888888",
+                                 linewidth=3, linestyle=styles[k % len(styles)], label=label))
     many_flows = len(flist) > 6
     for i, fl in enumerate(flist):
         a, b = pos[fl["src"]], pos[fl["dst"]]
