@@ -97,3 +97,16 @@ def test_two_children_started_over_one_ike_sa():
     assert sorted(k.name for k in p.child_keys("b")) == ["net", "voice"]
     for i in range(2):
         assert_keys_agree(p, index=i)
+
+
+def test_garbage_certificate_from_the_peer_is_an_auth_failure_not_a_crash():
+    from dataclasses import replace
+
+    ca = CertificateAuthority(Rng(11), "CA")
+    p = Pair(*pubkey("ecdsa", "ecdsa"), ca=ca)
+    real = p.a._local_cred
+    p.a._local_cred = lambda sa: replace(real(sa), certs=(b"\x30\x03garbage",))
+    p.a.start(0.0)
+    p.pump()
+    fb, = p.of("b", E.IkeFailure)
+    assert fb.notify == "AUTHENTICATION_FAILED" and not p.b.ike_sas
