@@ -205,6 +205,7 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
     depth = (0.55 * unit + 0.14 * unit * len(flist)) if chain and flist else 0.45 * unit
     w = (max(xs) - min(xs)) + 1.2 * unit
     hgt = (max(ys) - min(ys)) + 0.55 * unit + depth
+    own_figure = ax is None
     ax = new_axes(ax, figsize=(10.0, max(3.0, 10.0 * hgt / w + 1.2)))
     load = link_load(data, getattr(data, "now", None) or None) if show_load and data is not None \
         else {}
@@ -310,6 +311,11 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
         legend.append(Line2D([], [], color=GREY, linewidth=6, label="link width ∝ measured load"))
     ax.legend(handles=legend, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, 0.0),
               ncol=2, frameon=False)
+    # room for the legend under the drawing, also when saved without bbox_inches="tight"
+    fig = ax.figure
+    if own_figure:
+        fig.set_figheight(fig.get_figheight() + 0.2 * ((len(legend) + 1) // 2) + 0.2)
+        ax.set_anchor("N")
     ax.set_xlim(min(xs) - 0.6 * unit, max(xs) + 0.6 * unit)
     ax.set_ylim(min(ys) - depth - 0.1 * unit, max(ys) + 0.5 * unit)
     ax.set_aspect("equal")
