@@ -80,17 +80,22 @@ def draw_throughput(data: Any, ax: Any = None, *, bin_s: float = 1.0,
 
 def draw_latency(data: Any, ax: Any = None, *, flows: list[str] | None = None,
                  mark_rekeys: bool = True, title: str | None = None) -> Any:
-    """One-way latency of every delivered packet (ms), per flow, rekeys dashed."""
+    """Latency of every delivered packet (ms), per flow, rekeys dashed: one way, or round trip
+    for flows delivered back at their sender (ping), which the legend says."""
     ax = new_axes(ax, figsize=(9.0, 3.0))
     recs = records(data, "app_deliver")
+    # a flow delivered back at the node that sent it (ping: the echo reply) measures a round trip
+    senders = {str(r["flow"]): r["node"] for r in records(data, "app_send")}
     for i, f in enumerate(_flows(data, flows)):
-        pts = [(float(r["t"]), float(r["latency"]) * 1e3) for r in recs if str(r["flow"]) == f]
+        mine = [r for r in recs if str(r["flow"]) == f]
+        pts = [(float(r["t"]), float(r["latency"]) * 1e3) for r in mine]
+        rtt = bool(mine) and all(r["node"] == senders.get(f) for r in mine)
         if pts:
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=6, color=series_colour(i),
-                       label=f, alpha=0.7, linewidths=0)
+                       label=f + (" (round trip)" if rtt else ""), alpha=0.7, linewidths=0)
     if mark_rekeys:
         _mark_rekeys(ax, data, True)
-    ax.set_ylabel("one-way latency (ms)")
+    ax.set_ylabel("latency (ms)")
     ax.set_xlabel("simulated time (s)")
     ax.set_ylim(bottom=0)
     ax.grid(True, color=GREY, linewidth=0.4, alpha=0.6)
