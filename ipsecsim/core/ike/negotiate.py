@@ -67,6 +67,10 @@ class Suite:
         return _describe_wire(self.transforms)
 
 
+_make_suite = lru_cache(maxsize=4096)(Suite)
+"""Suites are immutable values: the same choice (and SPI) gives the same object."""
+
+
 def proposal_transforms(p: Proposal) -> list[tuple[int, int, int]]:
     """Wire transforms (type, id, key bits) of one configured proposal, in offer order."""
     out = [(T_ENCR, i, b) for i, b in p.encr]
@@ -132,7 +136,8 @@ def _match(offered: dict[int, list[tuple[int, int]]], ours: dict[int, list[tuple
     return chosen
 
 
-def _suite(protocol: str, num: int, spi: bytes, chosen: dict[int, tuple[int, int]]) -> Suite:
+def _suite_parts(chosen: dict[int, tuple[int, int]]) -> tuple:
+    """(transforms, encr, integ, prf, dh, esn) of a Suite for the chosen transforms."""
     transforms = tuple(
         (t, chosen[t][0], chosen[t][1]) for t in _TYPE_ORDER
         if t in chosen and not (t in (T_DH, T_INTEG) and chosen[t] == (0, 0))
@@ -141,8 +146,21 @@ def _suite(protocol: str, num: int, spi: bytes, chosen: dict[int, tuple[int, int
     integ_id = chosen.get(T_INTEG, (0, 0))[0]
     integ = A.INTEG_ALGS.get(integ_id) if integ_id else None
     prf = A.PRF_ALGS.get(chosen[T_PRF][0]) if T_PRF in chosen else None
-    return Suite(protocol, num, transforms, spi, encr, integ, prf,
-                 chosen.get(T_DH, (0, 0))[0], chosen.get(T_ESN, (0, 0))[0] == A.ESN_YES)
+    return (transforms, encr, integ, prf, chosen.get(T_DH, (0, 0))[0],
+            chosen.get(T_ESN, (0, 0))[0] == A.ESN_YES)
+
+
+@lru_cache(maxsize=4096)
+def _choose(wire: tuple[tuple[int, int, int], ...], ours: tuple[Proposal, ...], protocol: str,
+            strip_dh: bool) -> tuple | None:
+    """Suite parts for one offered proposal against all of ours (pure, so cached)."""
+    offered_t = _by_type(x for x in wire if _known(*x))
+    for p in ours:
+        if p.protocol == protocol:
+            chosen = _match(offered_t, _ours_by_type(p), strip_dh)
+            if chosen is not None:
+                return _suite_parts(chosen)
+    return None
 
 
 def _known(t: int, i: int, b: int) -> bool:
@@ -165,16 +183,16 @@ def select_proposal(offered: Sequence[Any], ours: Sequence[Proposal], protocol: 
     has no KE; RFC 7296 §1.2). Raises :class:`NegotiationError` (NO_PROPOSAL_CHOSEN).
     """
     want = _PROTO_NUM[protocol]
-    ours_t = [_ours_by_type(p) for p in ours if p.protocol == protocol]
+    ours_t = tuple(ours)
     for prop in offered:
         if _protocol_name(prop.protocol) != protocol and prop.protocol != want:
             continue
-        wire = [x for x in _wire(prop) if _known(*x)]
-        offered_t = _by_type(wire)
-        for mine in ours_t:
-            chosen = _match(offered_t, mine, strip_dh)
-            if chosen is not None:
-                return _suite(protocol, prop.num, bytes(prop.spi or b""), chosen)
+        wire = tuple((t.type, t.id, t.key_bits or 0) for t in prop.transforms)
+        parts = _choose(wire, ours_t, protocol, strip_dh)
+        if parts is not None:
+            transforms, encr, integ, prf, dh, esn = parts
+            return _make_suite(protocol, prop.num, transforms, bytes(prop.spi or b""), encr,
+                               integ, prf, dh, esn)
     raise NegotiationError("NO_PROPOSAL_CHOSEN", explain_mismatch(offered, ours, protocol, strip_dh))
 
 
