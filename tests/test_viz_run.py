@@ -128,3 +128,29 @@ def test_run_figures_draw_every_standard_figure(sim: Simulation, tmp_path: Path)
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     plt.close("all")
+
+
+def test_drops_panel_counts_the_queue_overflow_that_esp_overhead_causes() -> None:
+    """880 x 1400-byte packets/s fit a 10 Mbit/s link in the clear, not with 56 bytes of ESP."""
+    from ipsecsim.viz.throughput import draw_drops
+
+    d = yaml.safe_load(TOPO.read_text())
+    for link in ("wan-a", "wan-b"):
+        d["links"][link]["bandwidth"] = "10Mbps"
+    d["links"]["wan-a"]["queue"] = 50
+    d["traffic"] = {"video": {"type": "cbr", "from": "host-a", "to": "10.2.0.10", "start": 0.5,
+                              "stop": 3, "rate": 880, "size": 1400}}
+    d["duration"] = 3.5
+    sim = Simulation.from_dict(d).run()
+    drops = records(sim, "drop")
+    assert drops, "the encrypted stream should overflow the queue"
+    ax = draw_drops(sim, bin_s=0.5)
+    assert sum(p.get_height() for p in ax.patches) == len(drops)
+    plt.close(ax.figure)
+
+
+def test_animation_classifies_esp_in_udp_behind_a_nat() -> None:
+    nat = Simulation.from_file(TOPO.parent / "nat-traversal.yaml").run(3)
+    kinds = {(h.link, h.kind) for h in hops(nat, (1.0, 3.0))}
+    assert ("isp", "ESP in UDP") in kinds          # after the NAT: ESP inside UDP 4500
+    assert not any(k == "ESP" for _, k in kinds)   # never bare ESP: the NAT could not pass it

@@ -80,10 +80,14 @@ def _outside_parens(text: str) -> str:
     return "".join(out)
 
 
-def time_span(data: Any) -> tuple[float, float]:
-    """First and last record time."""
-    recs = records(data)
-    if not recs:
-        return (0.0, 0.0)
-    ts = [float(r["t"]) for r in recs]
-    return (min(ts), max(ts))
+def end_time(data: Any) -> float:
+    """The simulated time a run reached: ``Simulation.now``, else the last record's time
+    (read from the record tuples directly, without building a dict per record)."""
+    now = getattr(data, "now", None)
+    if isinstance(now, int | float) and now > 0:
+        return float(now)
+    if hasattr(data, "trace") and not isinstance(data, Trace):
+        data = data.trace
+    if isinstance(data, Trace):
+        return max((float(r[1]) for r in data.records), default=0.0)
+    return max((float(r["t"]) for r in records(data)), default=0.0)

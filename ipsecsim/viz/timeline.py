@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .data import is_send, payload_list, records
+from .data import end_time, is_send, payload_list, records
 from .palette import GREY, SA_COLOURS, new_axes
 
 
@@ -60,7 +60,7 @@ def _spi_text(proto: str, spi: Any) -> str:
 def build_bars(data: Any, node: str | None = None) -> tuple[list[SaBar], float]:
     """SA bars (in install order) and the end time of the trace."""
     recs = records(data, "sa")
-    end = max((float(r["t"]) for r in records(data)), default=0.0)
+    end = end_time(data)
     if hasattr(data, "now"):
         end = max(end, float(data.now))
     bars: dict[tuple, SaBar] = {}

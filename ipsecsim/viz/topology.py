@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .data import records
+from .data import end_time, records
 from .palette import GREY, OKABE_ITO, ROLE_COLOURS, new_axes, series_colour
 
 
@@ -82,7 +82,7 @@ def link_load(data: Any, duration: float | None = None) -> dict[str, float]:
     for r in recs:
         total[str(r["link"])] = total.get(str(r["link"]), 0) + int(r["size"])
     if duration is None:
-        duration = max(float(r["t"]) for r in records(data)) or 1.0
+        duration = end_time(data) or 1.0
     return {k: v * 8 / duration for k, v in total.items()}
 
 
