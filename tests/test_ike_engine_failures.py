@@ -28,7 +28,7 @@ def test_no_proposal_chosen_names_both_offers():
     #                          <-- { N(NO_PROPOSAL_CHOSEN) }
     p.pump()
     fb, = failures(p, "b")
-    assert fb.notify == "NO_PROPOSAL_CHOSEN" and fb.sent_by_us
+    assert fb.notify == "NO_PROPOSAL_CHOSEN" and fb.sent_by_us and fb.fatal
     assert fb.reason == ("peer offered ENCR_AES_CBC_128/AUTH_HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024; "
                          "we accept only ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384; "
                          "no common ENCR, PRF, DH")
@@ -49,7 +49,7 @@ def test_authentication_failed_with_different_psks():
     assert fb.notify == "AUTHENTICATION_FAILED" and fb.sent_by_us
     assert "pre-shared key" in fb.reason and "gw-a.example" in fb.reason
     fa, = failures(p, "a")
-    assert fa.notify == "AUTHENTICATION_FAILED" and not fa.sent_by_us
+    assert fa.notify == "AUTHENTICATION_FAILED" and not fa.sent_by_us and fa.fatal and fb.fatal
     assert not p.a.ike_sas and not p.b.ike_sas
     assert not p.of("a", E.ChildSaUp) and not p.of("b", E.ChildSaUp)
 
@@ -64,6 +64,7 @@ def test_ts_unacceptable_keeps_the_ike_sa():
                          "remote_ts 10.1.0.0/16")
     fa, = failures(p, "a")
     assert fa.notify == "TS_UNACCEPTABLE" and "10.9.0.0/16" in fa.reason
+    assert not fa.fatal and not fb.fatal  # only the CHILD_SA failed
     assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
     assert not p.of("a", E.ChildSaUp)
 
@@ -101,6 +102,7 @@ def test_invalid_ke_payload_recovered():
     fb, = failures(p, "b")
     assert fb.notify == "INVALID_KE_PAYLOAD" and "CURVE25519" in fb.reason and "ECP_256" in fb.reason
     assert failures(p, "a")[0].notify == "INVALID_KE_PAYLOAD"
+    assert not any(f.fatal for f in failures(p, "a") + failures(p, "b"))  # recovered
     assert p.of("a", E.IkeSaUp)[0].dh == "ecp256"
     inits = [e for e in p.of("a", E.IkeMessageEvent) if e.direction == "out"
              and e.exchange == "IKE_SA_INIT"]

@@ -358,7 +358,7 @@ class IkeEndpoint:
                                      req.spi_i, bytes(8), len(out), 0))
         if notify != M.COOKIE:
             self._emit(E.IkeFailure("", conn, M.NOTIFY_NAMES.get(notify, str(notify)), sentence,
-                                    True))
+                                    True, notify != M.INVALID_KE_PAYLOAD))
 
     # ------------------------------------------------------------------ helpers for tasks
 
@@ -465,12 +465,12 @@ class IkeEndpoint:
         self._emit(E.ChildStateChange(sa.name, child.name, child.spi_in, old, new, detail))
 
     def _failure(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool,
-                 recovered: bool = False) -> None:
-        self._emit(E.IkeFailure(sa.name, sa.conn.name, notify, reason, sent_by_us))
+                 fatal: bool = False) -> None:
+        self._emit(E.IkeFailure(sa.name, sa.conn.name, notify, reason, sent_by_us, fatal))
 
     def _fail(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool, now: float) -> None:
         """An exchange failed in a way that ends the IKE_SA."""
-        self._failure(sa, notify, reason, sent_by_us)
+        self._failure(sa, notify, reason, sent_by_us, fatal=True)
         self._destroy(sa, f"{notify}: {reason}", now)
 
     def _forget(self, sa: IkeSa) -> None:

@@ -111,6 +111,9 @@ class IkeFailure:
     reason: str
     sent_by_us: bool
     """True if we sent the notify (we refused), False if the peer refused us."""
+    fatal: bool = False
+    """Whether the IKE_SA (or its setup) ended with it; False for a refused CHILD_SA or
+    rekey, or a step that was retried (INVALID_KE_PAYLOAD, TEMPORARY_FAILURE)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,8 @@ def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, no
             raise IkeError(M.INVALID_SYNTAX, f"unexpected exchange type {ex} in a request")
     except IkeError as err:
         payloads = [M.Notify(err.notify, data=err.data)]
-        ep._failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True)
+        ep._failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True,
+                    fatal=err.fatal)
         if err.fatal:
             fatal = err
     send_response(ep, sa, msg, payloads, raw, now)
@@ -133,7 +134,7 @@ def check_retransmit(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
         if getattr(p.task, "kind", "") == "delete_ike":  # we were leaving anyway (§1.4.1)
             informational.finish_ike(ep, sa, "deleted", f"deleted; {reason}", now)
             return
-        ep._failure(sa, "TIMEOUT", reason, False)
+        ep._failure(sa, "TIMEOUT", reason, False, fatal=True)
         ep._destroy(sa, reason, now, dead=True)
         return
     p.tries += 1

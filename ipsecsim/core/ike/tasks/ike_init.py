@@ -140,8 +140,7 @@ class IkeInit:
             if group in ours and group != self.group and self.restarts < 3:
                 ep._failure(sa, "INVALID_KE_PAYLOAD",
                             f"peer wants a KE for {gname} instead of "
-                            f"{A.transform_name(A.TRANSFORM_DH, self.group)}; retrying", False,
-                            recovered=True)
+                            f"{A.transform_name(A.TRANSFORM_DH, self.group)}; retrying", False)
                 self.group = group
                 self._restart(ep, sa, now)
                 return

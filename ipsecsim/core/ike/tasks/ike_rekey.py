@@ -55,7 +55,7 @@ def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
     if sa.expire_at is not None and now >= sa.expire_at:
         sa.expire_at = None
         if sa.state in (S.CREATED, S.CONNECTING):
-            ep._failure(sa, "TIMEOUT", "half-open IKE_SA timed out", False)
+            ep._failure(sa, "TIMEOUT", "half-open IKE_SA timed out", False, fatal=True)
             ep._destroy(sa, "half-open IKE_SA timed out", now)
         elif sa.state not in (S.DELETING, S.DESTROYED):
             reason = (f"IKE_SA hard lifetime reached (rekey_time {sa.conn.rekey_time:g} s + "
