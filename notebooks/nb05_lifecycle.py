@@ -169,5 +169,8 @@ draw_sa_timeline(sim_col, node="gw-a", window=(t - 0.5, t + 0.6), title="gw-a's 
    Check the nonces' role in RFC 7296 §2.8.1.
 5. Were any packets dropped during the collision? Using the timeline, explain in which window
    a packet could arrive under an SPI its receiver has already removed.
+6. Lifetimes can also count packets or bytes. Give both children `rekey_packets: 150` and
+   `life_packets: 200` (and no `rekey_time`) and draw gw-a's timeline: the orange ticks are
+   soft expiries, a red cross a hard expiry. Which flow's SA reaches its limit first, and why?
 """),
 ]

@@ -43,7 +43,9 @@ def overhead_of(cfg: dict[str, Any], size: int,
         kw = {k: cfg[k] for k in _TLS_KEYS if k in cfg}
         return tls_vpn_overhead(size, "tcp" if proto == "tls" else "udp", **kw)
     if ipsec_fn is None:
-        from ..core.overhead import overhead as ipsec_fn
+        from ..core.overhead import overhead
+
+        ipsec_fn = overhead
     return ipsec_fn(proto, cfg.get("mode", "tunnel"), cfg.get("proposal", "aes128gcm16"), size,
                     bool(cfg.get("nat_t", False)))
 

@@ -197,7 +197,7 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
                         linewidth=1.0, linestyle=":")
     # successor arrows
     for b in shown:
-        if b.successor is None:
+        if b.successor is None or b.rekeyed_at is None:
             continue
         tgt = next((c for c in shown if c.node == b.node and c.spi == b.successor), None)
         if tgt is None:
@@ -222,7 +222,7 @@ def draw_sa_timeline(data: Any, ax: Any = None, *, node: str | None = None,
         "deleted": any(b.end_event == "deleted" for b in shown),
         "hard": any(b.end_event == "hard_expired" for b in shown),
     }
-    handles = [h for key, h in (
+    handles: list[Any] = [h for key, h in (
         ("in", Patch(facecolor=SA_COLOURS["in"], label="inbound SA")),
         ("out", Patch(facecolor=SA_COLOURS["out"], label="outbound SA")),
         ("ike", Patch(facecolor=SA_COLOURS["ike"], label="IKE SA"))) if key in present]
