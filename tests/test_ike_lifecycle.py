@@ -339,3 +339,14 @@ def test_packet_limits_reach_the_data_plane_keys():
     p.pump()
     assert c.state == S.C_DELETED and len(installed(p.a)) == 1
     assert installed(p.a)[0].keys.lifetime["soft_packets"] == 8
+
+
+def test_same_seed_same_lifecycle_bytes():
+    """Jitter, SPIs, nonces and DH keys all come from the seed: the wire repeats exactly."""
+    def run(seed: int) -> list[bytes]:
+        p = up(seed=seed, a={"rekey_time": 100}, child={"rekey_time": 30, "life_time": 40})
+        p.advance(200.0)
+        assert p.of("a", E.IkeSaRekeyed) and len(p.of("a", E.ChildSaRekeyed)) >= 5
+        return [d for _, d in p.wire]
+
+    assert run(9) == run(9) != run(10)
