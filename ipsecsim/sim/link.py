@@ -58,11 +58,13 @@ class LinkConfig:
 class _Direction:
     """One direction of a link: its queue state and loss state."""
 
-    __slots__ = ("src", "dst", "busy_until", "finish", "last_arrival", "bad", "rng", "pcap_name")
+    __slots__ = ("src", "dst", "busy_until", "finish", "last_arrival", "bad", "rng", "sname", "dname")
 
     def __init__(self, src: Interface, dst: Interface, rng: Rng) -> None:
         self.src = src
         self.dst = dst
+        self.sname = src.node.name
+        self.dname = dst.node.name
         self.busy_until = 0.0
         self.finish: deque[float] = deque()
         self.last_arrival = 0.0
@@ -116,19 +118,26 @@ class Link:
     def send(self, src: Interface, data: bytes, pkt_id: int) -> bool:
         """Queue ``data`` out of ``src``; False (and a counted drop) when it cannot go."""
         net = self.net
-        now = net.env._now
+        env = net.env
+        now = env._now
         d = src.out
         if not self.up:
-            net.drop(now, src.node.name, pkt_id, LINK_DOWN, self.name)
+            net.drop(now, d.sname, pkt_id, LINK_DOWN, self.name)
             return False
         fin = d.finish
-        while fin and fin[0] <= now:
-            fin.popleft()
-        if len(fin) >= self._queue:
-            net.drop(now, src.node.name, pkt_id, QUEUE_FULL, f"{self.name}: {len(fin)} packets queued")
-            return False
+        busy = d.busy_until
+        if busy <= now:
+            if fin:
+                fin.clear()  # the direction is idle: nothing waits
+            start = now
+        else:
+            while fin[0] <= now:
+                fin.popleft()
+            if len(fin) >= self._queue:
+                net.drop(now, d.sname, pkt_id, QUEUE_FULL, f"{self.name}: {len(fin)} packets queued")
+                return False
+            start = busy
         size = len(data)
-        start = d.busy_until if d.busy_until > now else now
         done = start + size * self._bits
         d.busy_until = done
         fin.append(done)
@@ -136,10 +145,10 @@ class Link:
         self.tx_bytes += size
         trace = net.trace
         if trace.enabled and (now < net.hops_until or pkt_id not in net.app):
-            trace.emit(start, "link_tx", src.node.name, self.name, pkt_id, src.node.name,
-                       d.dst.node.name, size, data if trace.keep_bytes else None)
+            trace.emit(start, "link_tx", d.sname, self.name, pkt_id, d.sname, d.dname, size,
+                       data if trace.keep_bytes else None)
         if self._lossy and self._lost(d):
-            net.drop(now, src.node.name, pkt_id, LINK_LOSS, self.name)
+            net.drop(now, d.sname, pkt_id, LINK_LOSS, self.name)
             return False
         arrive = done + self._delay
         if self._jitter:
@@ -147,14 +156,15 @@ class Link:
             if arrive < d.last_arrival:
                 arrive = d.last_arrival
             d.last_arrival = arrive
-        ev = Timeout(net.env, arrive - now, (data, pkt_id, d.dst))
-        ev.callbacks.append(self._arrive)
+        Timeout(env, arrive - now, (data, pkt_id, d.dst)).callbacks.append(self._arrive)  # type: ignore[union-attr]
         return True
 
     def _arrive(self, ev: Timeout) -> None:
         data, pkt_id, dst = ev._value
         net = self.net
         trace = net.trace
-        if trace.enabled and (net.env._now < net.hops_until or pkt_id not in net.app):
-            trace.emit(net.env._now, "link_rx", dst.node.name, self.name, pkt_id, len(data))
+        if trace.enabled:
+            now = net.env._now
+            if now < net.hops_until or pkt_id not in net.app:
+                trace.emit(now, "link_rx", dst.node.name, self.name, pkt_id, len(data))
         dst.node.receive(data, pkt_id, dst)

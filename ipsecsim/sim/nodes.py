@@ -132,13 +132,23 @@ class Node:
         if data[16:20] in self.local:
             self.local_in(data, pkt_id)
         elif self.forwarding:
-            out = P.decrement_ttl(data)
-            if out is None:
-                self.net.drop(self.net.env.now, self.name, pkt_id, TTL_EXCEEDED, "")
+            net = self.net
+            ttl = data[8]
+            if ttl <= 1:
+                net.drop(net.env._now, self.name, pkt_id, TTL_EXCEEDED, "")
                 return
-            if self.net.hop(pkt_id):
-                self.net.trace.emit(self.net.env.now, "forward", self.name, pkt_id, len(out))
-            self.output(out, pkt_id, forwarded=True)
+            # TTL - 1 with the checksum updated incrementally (RFC 1624), as packet.decrement_ttl
+            c = ((data[10] << 8) | data[11]) + 0x0100
+            c = (c & 0xFFFF) + (c >> 16)
+            b = bytearray(data)
+            b[8] = ttl - 1
+            b[10] = c >> 8
+            b[11] = c & 0xFF
+            out = bytes(b)
+            trace = net.trace
+            if trace.enabled and (net.env._now < net.hops_until or pkt_id not in net.app):
+                trace.emit(net.env._now, "forward", self.name, pkt_id, len(out))
+            self.output(out, pkt_id, True)
         else:
             self.net.drop(self.net.env.now, self.name, pkt_id, NOT_FOR_ME, P.ntoa(data[16:20]))
 
@@ -203,7 +213,10 @@ class Node:
                  icmp_to: bytes | None = None, overhead: int = 0) -> None:
         """Lookup + MTU + link. ``icmp_to``/``overhead``: where a too-big error goes (IPsec)."""
         net = self.net
-        hop = self.lookup(data[16:20])
+        dst = data[16:20]
+        hop = self._cache.get(dst, 0)
+        if hop == 0:
+            hop = self.lookup(dst)
         if hop is None:
             net.drop(net.env.now, self.name, pkt_id, NO_ROUTE, P.ntoa(data[16:20]))
             return
@@ -216,6 +229,14 @@ class Node:
         if len(data) <= mtu:
             link.send(iface, data, pkt_id)
             return
+        self._too_long(data, pkt_id, iface, mtu, df_override, icmp_to, overhead)
+
+    def _too_long(self, data: bytes, pkt_id: int, iface: Interface, mtu: int,
+                  df_override: bool | None, icmp_to: bytes | None, overhead: int) -> None:
+        """Over the egress MTU: ICMP when DF says so, else fragments (RFC 791 §2.3)."""
+        net = self.net
+        link = iface.link
+        assert link is not None
         df = P.has_df(data) if df_override is None else df_override
         if df:
             self.too_big(data, pkt_id, mtu - overhead, icmp_to)
