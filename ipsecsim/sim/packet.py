@@ -187,6 +187,8 @@ class Reassembler:
     def add(self, p: bytes, now: float) -> bytes | None:
         """Add one fragment; the whole packet once every piece is in, else None."""
         key = (p[12:16], p[16:20], p[4:6], p[9])
+        if len(self.buffers) > 256:
+            self.expire(now)  # incomplete packets (a fragment was lost) must not pile up
         buf = self.buffers.get(key)
         if buf is None or now - buf[0] > self.timeout:
             buf = self.buffers[key] = [now, {}, -1, None]
