@@ -80,6 +80,10 @@ def test_certificates_from_pem_files(tmp_path):
     p.pump()
     assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
     assert_keys_agree(p)
+    # both ask for certificates from the CA in their cacerts file (RFC 7296 §3.7)
+    init_resp = [e.payloads for e in p.of("b", E.IkeMessageEvent) if e.direction == "out"][0]
+    auth_req = [e.payloads for e in p.of("a", E.IkeMessageEvent) if e.direction == "out"][1]
+    assert "CERTREQ" in init_resp and "CERTREQ" in auth_req
 
 
 def test_two_children_started_over_one_ike_sa():

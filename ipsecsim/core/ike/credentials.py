@@ -10,6 +10,7 @@ anchors are the endpoint's ``trust`` list, its CA, and ``remote.cacerts`` files.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -61,15 +62,12 @@ def _pubkey_cred(ep: IkeEndpoint, conn: ConnectionConfig, ident: Identity) -> Lo
 
 
 def _anchors(ep: IkeEndpoint, conn: ConnectionConfig) -> tuple[bytes, ...]:
-    from .ca import load_pem_certs
-
     out = list(ep.trust)
     if ep.ca is not None:
         out.append(ep.ca.cert_der)
     for path in conn.remote.cacerts:
-        with open(path, "rb") as fp:
-            out += [c.public_bytes(Encoding.DER) for c in load_pem_certs(fp.read())]
-    return tuple(out)
+        out += _pem_file_ders(path)
+    return tuple(dict.fromkeys(out))
 
 
 def peer_credential(ep: IkeEndpoint, sa: IkeSa, peer_id: Identity) -> PeerCredential:
@@ -86,15 +84,27 @@ def peer_credential(ep: IkeEndpoint, sa: IkeSa, peer_id: Identity) -> PeerCreden
     return PeerCredential(expected, anchors=_anchors(ep, conn))
 
 
-def certreq(ep: IkeEndpoint) -> M.CertReq | None:
-    """CERTREQ naming our trust anchors (SHA-1 of their public keys, RFC 7296 §3.7)."""
-    anchors = ep.trust + ([ep.ca.cert_der] if ep.ca is not None else [])
+def certreq(ep: IkeEndpoint, conn: ConnectionConfig) -> M.CertReq | None:
+    """CERTREQ naming the CAs we trust for ``conn``'s peer: SHA-1 of each CA's
+    SubjectPublicKeyInfo (RFC 7296 §3.7). charon sends its certificate only when asked
+    this way (its default ``send_cert = ifasked``)."""
+    anchors = _anchors(ep, conn)
     if not anchors:
         return None
-    digests = b""
-    for der in anchors:
-        spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
-            ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
-        digests += hashlib.sha1(spki).digest()
-    return M.CertReq(4, digests)
+    return M.CertReq(4, b"".join(_spki_sha1(der) for der in anchors))
+
+
+@lru_cache(maxsize=256)
+def _spki_sha1(der: bytes) -> bytes:
+    spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+        ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha1(spki).digest()
+
+
+@lru_cache(maxsize=256)
+def _pem_file_ders(path: str) -> tuple[bytes, ...]:
+    from .ca import load_pem_certs
+
+    with open(path, "rb") as fp:
+        return tuple(c.public_bytes(Encoding.DER) for c in load_pem_certs(fp.read()))
 

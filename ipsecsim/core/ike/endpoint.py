@@ -414,8 +414,8 @@ class IkeEndpoint:
     def _peer_cred(self, sa: IkeSa, peer_id: Identity) -> PeerCredential:
         return credentials.peer_credential(self, sa, peer_id)
 
-    def _certreq(self) -> M.CertReq | None:
-        return credentials.certreq(self)
+    def _certreq(self, conn: ConnectionConfig) -> M.CertReq | None:
+        return credentials.certreq(self, conn)
 
     def _wrap(self, sa: IkeSa, data: bytes) -> bytes:
         return NON_ESP_MARKER + data if sa.local[1] == 4500 else data

@@ -73,7 +73,7 @@ class IkeAuth:
             return None
         out = ours[:-1]
         if conn.remote.auth == "pubkey":
-            req = ep._certreq()
+            req = ep._certreq(conn)
             if req is not None:
                 out.append(req)
         if conn.remote.id and not ident(conn.remote.id).is_any:

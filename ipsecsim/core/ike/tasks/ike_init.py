@@ -235,7 +235,7 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     out += natd_payloads(ep, sa, sa.spi_r)
     out.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
     if sa.conn.remote.auth == "pubkey":
-        req = ep._certreq()
+        req = ep._certreq(sa.conn)
         if req is not None:
             out.append(req)
     return out
