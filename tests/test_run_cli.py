@@ -77,13 +77,16 @@ def test_site_to_site_runs_and_tshark_decrypts_everything(tmp_path):
 
 
 def test_same_seed_byte_identical_outputs_other_seed_differs(tmp_path):
-    a = run_cli("site-to-site", tmp_path / "a")
+    from ipsecsim.sim.output import write_all
+
+    a = write_all(Simulation.from_file(TOPO / "site-to-site.yaml").run(), tmp_path / "a", figures=False)
     # the second run in another process with another string-hash seed: nothing may depend on it
     env = dict(os.environ, PYTHONHASHSEED="12345")
     subprocess.run([sys.executable, "-m", "ipsecsim", "run", str(TOPO / "site-to-site.yaml"), "--out",
                     str(tmp_path / "b"), "--quiet"], check=True, env=env, timeout=300)
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
-    c = run_cli("site-to-site", tmp_path / "c", seed=99)
+    c = write_all(Simulation.from_file(TOPO / "site-to-site.yaml", seed=99).run(), tmp_path / "c",
+                  figures=False)
     for f in ("trace.jsonl", "summary.json"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
     assert (tmp_path / "a" / "trace.jsonl").read_bytes() != (tmp_path / "c" / "trace.jsonl").read_bytes()

@@ -67,7 +67,13 @@ def test_trace_records_ike_states_and_sa_installs():
 
 
 def test_progress_bar_on_stderr_unless_quiet(tmp_path, capsys):
-    args = argparse.Namespace(topology=str(S2S), out=str(tmp_path / "o"), seed=None, until=2.0, quiet=False)
+    import yaml
+    from sim_topos import plain_chain
+
+    small = tmp_path / "small.yaml"
+    small.write_text(yaml.safe_dump(plain_chain({"p": {"type": "ping", "from": "h1", "to": "10.0.2.10",
+                                                       "count": 2}}, duration=3)))
+    args = argparse.Namespace(topology=str(small), out=str(tmp_path / "o"), seed=None, until=2.0, quiet=False)
     assert cli.run(args) == 0
     err = capsys.readouterr().err
     assert "sim s" in err and "100%" in err
