@@ -36,6 +36,7 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
     elif kind == "IkeSaUp":
         net.ike_keys.append(ev)
         c["ike_established"] += 1
+        net.unique.setdefault("ike_established", set()).add((ev.ispi, ev.rspi))
         tr.emit(now, "sa", gw.name, "installed", "ike", _hex(ev.ispi) + "_" + _hex(ev.rspi), "both",
                 ev.remote[0], ev.connection, None,
                 f"{ev.encr}{'/' + ev.integ if ev.integ else ''}/{ev.prf}/{ev.dh}")

@@ -1,7 +1,8 @@
 """``summary.json``: the run in numbers (shape fixed by /work/shared/INTERFACES.md, extended).
 
 IKE_SAs and CHILD_SAs are counted once per SA (both ends report each one; the
-``*_events`` fields count the per-node reports). ``packets`` counts the traffic generators' packets end to end; ``sent =
+``*_events`` fields count the per-node reports). ``ike.established`` counts IKE_SAs set up
+by IKE_SA_INIT/IKE_AUTH; their rekeyed successors are in ``ike.rekeyed``. ``packets`` counts the traffic generators' packets end to end; ``sent =
 delivered + sum(dropped) + in_flight`` always holds. ``drops_all`` counts every
 drop record (fragments, IKE and ICMP packets included), ``links`` the bytes and
 packets each link carried, ``flows`` each generator's view.
@@ -22,7 +23,6 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
     for rec in net.trace.of("sa"):
         if rec[6] != "ike" and rec[4] in ("soft_expired", "hard_expired"):
             sa_events[rec[4]] = sa_events.get(rec[4], 0) + 1
-    ike_sas = {(ev.ispi, ev.rspi) for ev in net.ike_keys}
     children = {frozenset((k.spi_in, k.spi_out)) for k in net.child_keys}
     return {
         "topology": sim.name,
@@ -35,7 +35,7 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
             "in_flight": net.in_flight,
         },
         "ike": {
-            "established": len(ike_sas),
+            "established": len(net.unique.get("ike_established", ())),
             "established_events": c["ike_established"],
             "failed": c["ike_failed"],
             "rekeyed": len(net.unique.get("ike_rekeyed", ())),
