@@ -30,20 +30,6 @@ NOTEBOOKS: dict[str, str] = {
     "nb06_nat": "06-nat-traversal.ipynb",
 }
 
-SETUP = """\
-%matplotlib inline
-import matplotlib.pyplot as plt
-plt.rcParams["figure.dpi"] = 96"""
-
-
-def md(text: str) -> tuple[str, str]:
-    return ("markdown", text.strip("\n"))
-
-
-def code(text: str) -> tuple[str, str]:
-    return ("code", text.strip("\n"))
-
-
 def build(module: str) -> nbformat.NotebookNode:
     """The notebook for one ``nbNN_*`` module (its ``CELLS`` list)."""
     sys.path.insert(0, str(HERE))

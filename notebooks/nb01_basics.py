@@ -1,6 +1,6 @@
 """Notebook 01: IPsec basics -- AH vs ESP, what each protects, a tampered packet caught."""
 
-from build import SETUP, code, md
+from nbcells import SETUP, code, md
 
 CELLS = [
     md("""

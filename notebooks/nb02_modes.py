@@ -1,6 +1,6 @@
 """Notebook 02: tunnel vs transport -- overhead by mode, algorithm and size; IPsec vs a TLS VPN."""
 
-from build import SETUP, code, md
+from nbcells import SETUP, code, md
 
 CELLS = [
     md("""

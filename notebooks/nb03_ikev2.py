@@ -1,6 +1,6 @@
 """Notebook 03: the IKEv2 handshake step by step; a proposal and a TS mismatch explained."""
 
-from build import SETUP, code, md
+from nbcells import SETUP, code, md
 
 CELLS = [
     md("""

@@ -1,6 +1,6 @@
 """Notebook 04: designing a site-to-site network -- two sites, MTU, throughput cost, hub and spoke."""
 
-from build import SETUP, code, md
+from nbcells import SETUP, code, md
 
 CELLS = [
     md("""

@@ -1,6 +1,6 @@
 """Notebook 05: SA lifecycle -- lifetimes, rekeying with and without PFS, DPD, a rekey collision."""
 
-from build import SETUP, code, md
+from nbcells import SETUP, code, md
 
 CELLS = [
     md("""

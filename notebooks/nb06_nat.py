@@ -1,6 +1,6 @@
 """Notebook 06: NAT traversal -- why AH breaks behind a NAT, how ESP in UDP gets through."""
 
-from build import SETUP, code, md
+from nbcells import SETUP, code, md
 
 CELLS = [
     md("""

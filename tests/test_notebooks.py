@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,11 @@ NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]-*.ipynb"))
 
 def test_there_are_six_notebooks_and_they_are_built_from_build_py() -> None:
     assert len(NOTEBOOKS) >= 6, [p.name for p in NOTEBOOKS]
-    sys.path.insert(0, str(NB_DIR))
-    try:
-        import build
-    finally:
-        sys.path.remove(str(NB_DIR))
+    # loaded under its own name: a module called "build" may already be imported
+    spec = importlib.util.spec_from_file_location("ipsecsim_notebook_build", NB_DIR / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
     for module, fname in build.NOTEBOOKS.items():
         path = NB_DIR / fname
         assert path.exists(), fname
