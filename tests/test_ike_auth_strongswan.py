@@ -210,17 +210,11 @@ def _capture_module():
     return mod
 
 
-CERTREQ_GAP = pytest.mark.xfail(
-    reason="IkeEndpoint._certreq() only hashes the run CA and `trust`, not the connection's "
-           "remote.cacerts, so our IKE_SA_INIT response has no CERTREQ and charon "
-           "(send_cert = ifasked) sends no certificate", strict=False)
-
-
 @pytest.mark.oracle
 @pytest.mark.parametrize("key_type, initiator, send_cert", [
     ("ecdsa", "charon", "always"), ("rsa", "ipsecsim", "always"),
     ("ed25519", "charon", "always"), ("ecdsa384", "ipsecsim", "always"),
-    pytest.param("ecdsa", "charon", "ifasked", marks=CERTREQ_GAP),
+    ("ecdsa", "charon", "ifasked"),
 ])
 def test_charon_and_ipsecsim_authenticate_each_other_with_certificates(
         interop, key_type: str, initiator: str, send_cert: str) -> None:  # noqa: F811
