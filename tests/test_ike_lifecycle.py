@@ -350,3 +350,20 @@ def test_same_seed_same_lifecycle_bytes():
         return [d for _, d in p.wire]
 
     assert run(9) == run(9) != run(10)
+
+
+def test_soft_and_hard_limit_at_once_leave_one_fresh_child():
+    # The data plane reports soft and hard in the same instant (rekey_packets 8, life_packets
+    # int(8 * 1.1) == 8): the old SA is deleted at once, and the rekey in flight
+    #   CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr } -->
+    #                   <-- { SA, Nr, TSi, TSr }
+    # completes with a successor that stands alone instead of a transition error.
+    p = up()
+    c, = installed(p.a)
+    p.a.sa_limit_reached(c.spi_in, "soft", 5.0)
+    p.a.sa_limit_reached(c.spi_in, "hard", 5.0)
+    p.pump()
+    assert c.state == S.C_DELETED
+    fresh, = installed(p.a)
+    assert fresh.spi_in != c.spi_in
+    assert [x.spi_in for x in installed(p.b)] == [fresh.spi_out]

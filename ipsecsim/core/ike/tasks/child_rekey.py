@@ -83,7 +83,8 @@ class ChildRekey:
             return
         CC.complete(ep, sa, child, suite, lts, rts, self.ni, nonce.data, shared, True, transport,
                     now)
-        if old.state == S.C_DELETED:  # deleted while we rekeyed: the new SA stands alone
+        if old.state in (S.C_DELETED, S.C_DELETING):
+            # hard-expired or deleted while the rekey was in flight: the new SA stands alone
             return
         if old.collision is not None:
             peer_ni, our_nr, peer_child = old.collision
