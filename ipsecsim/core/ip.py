@@ -12,7 +12,6 @@ echo request/reply and "fragmentation needed" (RFC 1191).
 
 from __future__ import annotations
 
-import socket
 import struct
 from dataclasses import dataclass
 
@@ -75,15 +74,20 @@ def header_checksum(hdr: bytes | bytearray | memoryview) -> int:
 
 def addr(text: str) -> bytes:
     """Dotted quad to 4 bytes."""
+    parts = text.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        raise DecodeError(f"{text!r} is not an IPv4 address")
     try:
-        return socket.inet_aton(text)
-    except OSError as exc:
+        return bytes(map(int, parts))
+    except ValueError as exc:  # an octet above 255
         raise DecodeError(f"{text!r} is not an IPv4 address") from exc
 
 
 def ntoa(raw: bytes) -> str:
     """4 bytes to a dotted quad."""
-    return socket.inet_ntoa(raw)
+    if len(raw) != 4:
+        raise DecodeError(f"an IPv4 address is 4 bytes, not {len(raw)}")
+    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
 
 
 # ---------------------------------------------------------------- IPv4
@@ -120,11 +124,11 @@ class IPv4Header:
 
     @property
     def src_str(self) -> str:
-        return socket.inet_ntoa(self.src)
+        return ntoa(self.src)
 
     @property
     def dst_str(self) -> str:
-        return socket.inet_ntoa(self.dst)
+        return ntoa(self.dst)
 
     @property
     def more_fragments(self) -> bool:

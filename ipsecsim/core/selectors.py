@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .ip import addr as _aton
+from .ip import ntoa as _ntoa
 
 TS_IPV4_ADDR_RANGE = 7
 _PROTO_NAMES = {"icmp": 1, "tcp": 6, "udp": 17, "esp": 50, "ah": 51, "any": 0, "%any": 0}
@@ -25,11 +26,11 @@ def ip_to_int(addr: str | bytes) -> int:
     """Dotted quad or 4 bytes to an integer."""
     if isinstance(addr, bytes):
         return int.from_bytes(addr, "big")
-    return int.from_bytes(socket.inet_aton(addr), "big")
+    return int.from_bytes(_aton(addr), "big")
 
 
 def int_to_ip(value: int) -> str:
-    return socket.inet_ntoa(value.to_bytes(4, "big"))
+    return _ntoa(value.to_bytes(4, "big"))
 
 
 @dataclass(frozen=True, slots=True)
