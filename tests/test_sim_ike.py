@@ -81,3 +81,17 @@ def test_progress_bar_on_stderr_unless_quiet(tmp_path, capsys):
     assert cli.run(args) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_lossy_bursty_wan_keeps_conservation_and_ike_recovers():
+    # 20 % random loss one way, Gilbert-Elliott bursts, a 5-packet queue and an outage the other
+    for seed in (1, 2):
+        topo = load(S2S)
+        topo["links"]["wan-a"].update(loss=0.2, jitter="5ms")
+        topo["links"]["wan-b"].update(gilbert={"p": 0.05, "r": 0.3}, queue=5, down=[[3, 4]])
+        topo["duration"] = 30
+        sim = Simulation.from_dict(topo, seed=seed).run()
+        s = assert_conserved(sim)
+        assert sim.summary()["ike"]["established"] == 1
+        assert s["in_flight"] == 0 and s["delivered"] > s["sent"] // 3
+        assert {"link_loss", "link_down"} <= set(s["dropped"])
