@@ -24,6 +24,7 @@ SPI, so the data plane can be exercised alone.
 from __future__ import annotations
 
 import hashlib
+import struct
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 IKE_PORT = 500
 NATT_PORT = 4500
+_SPI_SEQ = struct.Struct("!II")
 
 
 class _IkePort:
@@ -201,7 +203,10 @@ class Gateway(Node):
         except DecodeError as exc:
             net.drop(now, self.name, pkt_id, "malformed", str(exc))
             return
-        inner = [p for p in _packets(res) if p != data]
+        if type(res) is bytes:
+            inner: Any = (res,) if res and res is not data else ()
+        else:
+            inner = [p for p in _packets(res) if p != data]
         if not inner:
             net.drop(now, self.name, pkt_id, "no_listener", "IPsec packet the stack did not take")
             return
@@ -211,22 +216,21 @@ class Gateway(Node):
         self._stack_events()
 
     def _trace_crypto(self, kind: str, pkt_id: int, outer: bytes, size_in: int, size_out: int) -> None:
-        tr = self.net.trace
-        if not self.net.hop(pkt_id):
+        net = self.net
+        tr = net.trace
+        now = net.env._now
+        if not tr.enabled or (now >= net.hops_until and pkt_id in net.app):
             return
-        h = P.header_len(outer)
+        h = (outer[0] & 0x0F) * 4
         proto = outer[9]
+        name = "esp"
         if proto == P.IPPROTO_UDP:
             h += 8
-            name = "esp"
         elif proto == P.IPPROTO_AH:
             h += 4
             name = "ah"
-        else:
-            name = "esp"
-        spi = int.from_bytes(outer[h:h + 4], "big")
-        seq = int.from_bytes(outer[h + 4:h + 8], "big")
-        tr.emit(self.net.env.now, kind, self.name, pkt_id, name, spi, seq, size_in, size_out)
+        spi, seq = _SPI_SEQ.unpack_from(outer, h)
+        tr.emit(now, kind, self.name, pkt_id, name, spi, seq, size_in, size_out)
 
     def _acquire(self, exc: PacketDrop, data: bytes) -> None:
         if self.ike is None:
