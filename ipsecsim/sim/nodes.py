@@ -214,7 +214,7 @@ class Node:
         """Lookup + MTU + link. ``icmp_to``/``overhead``: where a too-big error goes (IPsec)."""
         net = self.net
         dst = data[16:20]
-        hop = self._cache.get(dst, 0)
+        hop: Any = self._cache.get(dst, 0)
         if hop == 0:
             hop = self.lookup(dst)
         if hop is None:
