@@ -150,7 +150,10 @@ def test_rekey_under_load_loses_nothing():
 
 @pytest.mark.parametrize("name", ["site-to-site", "host-to-host-transport", "nat-traversal"])
 def test_dataframes_and_node_inspection(name):
-    sim = Simulation.from_file(TOPO / f"{name}.yaml").run(3)
+    import ipsecsim.sim
+
+    sim = ipsecsim.sim.Simulation.from_file(TOPO / f"{name}.yaml").run(3)
+    assert_conserved(sim)  # mid-run: some packets are in flight
     dfs = sim.dataframes()
     assert {"packets", "ike", "sas", "drops"} <= set(dfs)
     assert len(dfs["packets"]) > 0 and "data" not in dfs["packets"].columns
