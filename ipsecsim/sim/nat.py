@@ -107,6 +107,9 @@ class Nat(Node):
             self.net.drop(now, self.name, pkt_id, NAT_UNSUPPORTED, f"protocol {proto}")
             return None
         key = (proto, src, sport) if self.behaviour == "port_restricted" else (proto, src, sport, dst, dport)
+        if len(self.out_map) > 4096:
+            for k, old in [(k, v) for k, v in self.out_map.items() if not self._entry_alive(v, now)]:
+                self._forget(k, old, now)
         e = self.out_map.get(key)
         if e is not None and not self._entry_alive(e, now):
             self._forget(key, e, now)
