@@ -73,6 +73,8 @@ class Gateway(Node):
         self.ike: Any = None
         self._timer_at: float | None = None
         self._timer_gen = 0
+        self._last_fire = -1.0
+        self._same_instant = 0
         self.acquired: dict[str, float] = {}
         self.blocks: dict[str, list[Any]] = {}
         """Trap / discard policies standing in for children without SAs, by child name."""
@@ -148,6 +150,9 @@ class Gateway(Node):
         except DecodeError as exc:
             net.drop(now, self.name, pkt_id, "malformed", str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - a core bug is a counted drop, not the end of the run
+            net.drop(now, self.name, pkt_id, "internal_error", f"outbound: {exc!r}")
+            return
         if res is data:  # BYPASS / no policy: the stack hands the same object back
             self.transmit(data, pkt_id)
             return
@@ -202,6 +207,9 @@ class Gateway(Node):
             return
         except DecodeError as exc:
             net.drop(now, self.name, pkt_id, "malformed", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a core bug is a counted drop, not the end of the run
+            net.drop(now, self.name, pkt_id, "internal_error", f"inbound: {exc!r}")
             return
         if type(res) is bytes:
             inner: Any = (res,) if res and res is not data else ()
@@ -271,12 +279,20 @@ class Gateway(Node):
         net = self.net
         now = net.env.now
         while (ev := ike.next_event()) is not None:
-            handle_event(self, ev, now)
+            try:
+                handle_event(self, ev, now)
+            except Exception as exc:  # noqa: BLE001 - recorded, never ends the run
+                net.trace.emit(now, "note", self.name, f"IKE event {type(ev).__name__} failed: {exc!r}")
         for payload, src, dst in ike.datagrams_to_send(now):
             pkt = P.udp(P.aton(src[0]), P.aton(dst[0]), src[1], dst[1], payload, self.next_ident())
             self.transmit(pkt, net.control_id())
         self._stack_events()
         t = ike.get_timer()
+        if t is not None and t <= now:
+            # a timer due now again right after handling it: allow a few rounds, then step 1 ms
+            self._same_instant = self._same_instant + 1 if self._last_fire == now else 0
+            if self._same_instant > 50:
+                t = now + 0.001
         if t is not None and (self._timer_at is None or t < self._timer_at or self._timer_at < now):
             self._timer_gen += 1
             self._timer_at = t
@@ -287,6 +303,7 @@ class Gateway(Node):
         if ev.value != self._timer_gen:
             return
         self._timer_at = None
+        self._last_fire = self.net.env.now
         try:
             self.ike.handle_timer(self.net.env.now)  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001
