@@ -33,7 +33,7 @@ NO_LISTENER = "no_listener"
 class Interface:
     """One address of a node, attached to one link."""
 
-    __slots__ = ("node", "addr", "net", "link", "name", "out")
+    __slots__ = ("node", "addr", "net", "link", "name", "out", "ip")
 
     def __init__(self, node: Node, addr: ipaddress.IPv4Interface) -> None:
         self.node = node
@@ -41,12 +41,10 @@ class Interface:
         self.net = addr.network
         self.link: Link | None = None
         self.name = str(addr.ip)
+        self.ip: bytes = addr.ip.packed
+        """The address as 4 bytes (the packet path's form)."""
         self.out: Any = None
         """The link direction leaving through this interface (set by the link)."""
-
-    @property
-    def ip(self) -> bytes:
-        return self.addr.ip.packed
 
     @property
     def mtu(self) -> int:
