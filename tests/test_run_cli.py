@@ -103,7 +103,7 @@ def test_host_to_host_transport(tmp_path):
     check_pcaps_decrypt(out, {"alice@example.org", "bob@example.org"})
 
 
-def test_hub_and_spoke_with_certificates():
+def test_hub_and_spoke_with_certificates(tmp_path):
     sim = Simulation.from_file(TOPO / "hub-and-spoke.yaml").run()
     s = assert_conserved(sim)
     summ = sim.summary()
@@ -112,6 +112,16 @@ def test_hub_and_spoke_with_certificates():
     # certificates: the IKE_AUTH messages carry CERT payloads
     certs = [r for r in sim.trace.of("ike_msg") if r[6] == "IKE_AUTH" and "CERT" in str(r[9])]
     assert len(certs) >= 20
+    from ipsecsim.sim.output import write_pcaps, write_wireshark
+
+    out = tmp_path / "hs"
+    write_pcaps(sim, out / "pcap")
+    write_wireshark(sim, out / "wireshark")
+    rows = tshark(out, "hub-wan.pcap", "esp.icv_good", display="esp")
+    assert len(rows) == 2 * 50 and all(r == ["1"] for r in rows)
+    ids = {i for row in tshark(out, "hub-wan.pcap", "isakmp.id.data.fqdn", display="isakmp.exchangetype == 35")
+           for i in row[0].split(",")}
+    assert {"hub.example"} | {f"spoke{i}.example" for i in range(1, 11)} <= ids
 
 
 def test_nat_traversal_esp_in_udp_works_ah_fails_with_reason(tmp_path):
