@@ -174,3 +174,28 @@ def test_units():
     assert parse_rate("100Mbps") == 1e8 and parse_rate("64kbit/s") == 64e3
     with pytest.raises(ValueError):
         parse_rate("fast")
+
+
+def test_manual_keys_block_is_checked(tmp_path):
+    text = """\
+name: m
+nodes:
+  a:
+    role: gateway
+    addresses: [10.0.0.1/24]
+    ipsec:
+      manual:
+        - spi_in: 4096
+          spi_out: 8192
+          local_addr: 10.0.0.1
+          remote_addr: 10.0.0.2
+          esp_proposal: aes128gcm16
+          local_ts: [10.1.0.0/16, 10.300.0.0/16]
+  b: {role: host, addresses: [10.0.0.2/24]}
+links:
+  l: {a: a, b: b}
+"""
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    (msg,) = problems(path)
+    assert msg.startswith(f"{path}:13: nodes.a.ipsec.manual.local_ts:") and "10.300.0.0/16" in msg

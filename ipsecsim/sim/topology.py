@@ -378,6 +378,7 @@ def _ipsec_problems(d: dict[str, Any], name: str, block: dict[str, Any], fname: 
     for j, m in enumerate(block.get("manual", []) or []):
         from ..core.errors import ConfigError
         from ..core.proposals import parse_proposal
+        from ..core.selectors import TrafficSelector
 
         for key, proto in (("esp_proposal", "esp"), ("ah_proposal", "ah")):
             if key in m:
@@ -386,4 +387,14 @@ def _ipsec_problems(d: dict[str, Any], name: str, block: dict[str, Any], fname: 
                 except ConfigError as exc:
                     out.append(Problem(fname, line_of(d, base + ["manual", j, key]),
                                        f"nodes.{name}.ipsec.manual: {exc}"))
+        for key in ("local_ts", "remote_ts"):
+            for k, ts in enumerate(m.get(key, []) or []):
+                try:
+                    TrafficSelector.parse(ts)
+                except ConfigError as exc:
+                    out.append(Problem(fname, line_of(d, base + ["manual", j, key, k]),
+                                       f"nodes.{name}.ipsec.manual.{key}: {exc}"))
+        if m.get("esp_proposal") and m.get("ah_proposal"):
+            out.append(Problem(fname, line_of(d, base + ["manual", j]),
+                               f"nodes.{name}.ipsec.manual: give esp_proposal or ah_proposal, not both"))
     return out
