@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from ..algorithms import PrfAlg
+from . import constants as C
 from .certs import (  # noqa: F401 -- AuthError and the certificate checks are part of auth's surface
     _DER,
     AUTHENTICATION_FAILED,
@@ -56,18 +57,27 @@ from .certs import (  # noqa: F401 -- AuthError and the certificate checks are p
     subject_text,
     verify_chain,
 )
+from .constants import (
+    HASH_IDENTITY,
+    HASH_SHA1,
+    HASH_SHA2_256,
+    HASH_SHA2_384,
+    HASH_SHA2_512,
+    SIGNATURE_HASH_ALGORITHMS,  # noqa: F401 -- part of auth's surface
+)
 from .ids import Identity
 from .kdf import prf
 from .message import Auth
 
-# --- authentication methods (RFC 7296 §3.8; RFC 4754 §3; RFC 7427 §3) ---
-RSA_SIG = 1
-SHARED_KEY_MIC = 2
-DSS = 3
-ECDSA_256 = 9
-ECDSA_384 = 10
-ECDSA_521 = 11
-DIGITAL_SIGNATURE = 14
+# --- authentication methods (RFC 7296 §3.8; RFC 4754 §3; RFC 7427 §3): the numbers live in
+# constants.py; these are the short names the signature code reads best with ---
+RSA_SIG = C.AUTH_RSA_SIG
+SHARED_KEY_MIC = C.AUTH_SHARED_KEY_MIC
+DSS = C.AUTH_DSS_SIG
+ECDSA_256 = C.AUTH_ECDSA_SHA256_P256
+ECDSA_384 = C.AUTH_ECDSA_SHA384_P384
+ECDSA_521 = C.AUTH_ECDSA_SHA512_P521
+DIGITAL_SIGNATURE = C.AUTH_DIGITAL_SIGNATURE
 
 AUTH_METHOD_NAMES: dict[int, str] = {
     RSA_SIG: "RSA signature",
@@ -79,17 +89,9 @@ AUTH_METHOD_NAMES: dict[int, str] = {
     DIGITAL_SIGNATURE: "digital signature (RFC 7427)",
 }
 
-# --- hash algorithms of the SIGNATURE_HASH_ALGORITHMS notify (RFC 7427 §4; RFC 8420 §2) ---
-HASH_SHA1 = 1
-HASH_SHA2_256 = 2
-HASH_SHA2_384 = 3
-HASH_SHA2_512 = 4
-HASH_IDENTITY = 5
-"""No separate hash: the signature algorithm hashes itself (Ed25519, RFC 8420)."""
-
-SIGNATURE_HASH_ALGORITHMS = 16431
-"""Notify type carrying the hash list (RFC 7427 §4)."""
-
+# Hash algorithms of the SIGNATURE_HASH_ALGORITHMS notify (RFC 7427 §4; RFC 8420 §2):
+# HASH_SHA1 .. HASH_SHA2_512 and HASH_IDENTITY (no separate hash: Ed25519 hashes itself),
+# imported from constants.py with the notify type.
 HASH_NAMES: dict[int, str] = {
     HASH_SHA1: "SHA-1",
     HASH_SHA2_256: "SHA-256",

@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from ..errors import IpsecSimError
+from .constants import AUTHENTICATION_FAILED
 from .ids import (
     ID_DER_ASN1_DN,
     ID_FQDN,
@@ -29,9 +30,6 @@ from .ids import (
     parse_dn_der,
 )
 
-AUTHENTICATION_FAILED = 24
-"""Notify type an :class:`AuthError` maps to (RFC 7296 §3.10.1)."""
-
 _DER = serialization.Encoding.DER
 
 
@@ -39,6 +37,7 @@ class AuthError(IpsecSimError):
     """The peer's (or our) authentication failed; the message is a sentence saying why."""
 
     notify = AUTHENTICATION_FAILED
+    """The notify type this error is answered with (RFC 7296 §3.10.1)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

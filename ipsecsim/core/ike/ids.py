@@ -27,27 +27,21 @@ from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
-# ID types (RFC 7296 §3.5; IANA "IKEv2 Identification Payload ID Types")
+from .constants import (  # noqa: F401 -- the wire ID types (RFC 7296 §3.5) live in constants
+    ID_DER_ASN1_DN,
+    ID_DER_ASN1_GN,
+    ID_FQDN,
+    ID_IPV4_ADDR,
+    ID_IPV6_ADDR,
+    ID_KEY_ID,
+    ID_RFC822_ADDR,
+)
+from .constants import ID_TYPE_NAMES as _WIRE_ID_TYPE_NAMES
+
 ID_ANY = 0
 """Not on the wire: strongSwan's ``%any``, a pattern that matches every identity."""
-ID_IPV4_ADDR = 1
-ID_FQDN = 2
-ID_RFC822_ADDR = 3
-ID_IPV6_ADDR = 5
-ID_DER_ASN1_DN = 9
-ID_DER_ASN1_GN = 10
-ID_KEY_ID = 11
 
-ID_TYPE_NAMES: dict[int, str] = {
-    ID_ANY: "ID_ANY",
-    ID_IPV4_ADDR: "ID_IPV4_ADDR",
-    ID_FQDN: "ID_FQDN",
-    ID_RFC822_ADDR: "ID_RFC822_ADDR",
-    ID_IPV6_ADDR: "ID_IPV6_ADDR",
-    ID_DER_ASN1_DN: "ID_DER_ASN1_DN",
-    ID_DER_ASN1_GN: "ID_DER_ASN1_GN",
-    ID_KEY_ID: "ID_KEY_ID",
-}
+ID_TYPE_NAMES: dict[int, str] = {ID_ANY: "ID_ANY", **_WIRE_ID_TYPE_NAMES}
 
 # Short attribute names of a DN string, in strongSwan's spelling (src/libstrongswan/
 # utils/identification.c, x501rdns[]); the first name of an OID is the one we print.
