@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ... import algorithms as A
 from .. import message as M
 from .. import states as S
+from ..auth import SUPPORTED_HASHES, decode_hash_algorithms, encode_hash_algorithms
 from ..dh import DhError, new_key_exchange
 from ..ikesa import IkeError, IkeSa
 from ..kdf import derive_ike_keys
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 ZERO_SPI = bytes(8)
 NONCE_SIZE = 32
-_HASH_ALGS = bytes.fromhex("0002000300040005")  # SHA2-256/384/512, Identity (RFC 7427 §4)
+_HASH_ALGS = encode_hash_algorithms(SUPPORTED_HASHES)  # SHA2-256/384/512, Identity (RFC 7427 §4)
 
 
 def natd_hash(spi_i: bytes, spi_r: bytes, addr: str, port: int) -> bytes:
@@ -181,13 +182,14 @@ class IkeInit:
         install_keys(ep, sa, suite, shared)
         process_natd(sa, msg)
         float_ports(sa)
-        hashes = msg.notify(M.SIGNATURE_HASH_ALGORITHMS)
-        sa.peer_hashes = set(_decode_hashes(hashes.data)) if hashes is not None else set()
+        sa.peer_hashes = _peer_hashes(msg)
         sa.peer_certreq = msg.find(M.CertReq) is not None
 
 
-def _decode_hashes(data: bytes) -> list[int]:
-    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
+def _peer_hashes(msg: M.IkeMessage) -> set[int]:
+    """The hashes of the peer's SIGNATURE_HASH_ALGORITHMS notify (none if absent)."""
+    n = msg.notify(M.SIGNATURE_HASH_ALGORITHMS)
+    return decode_hash_algorithms(n.data) if n is not None else set()
 
 
 def cookie_for(ep: IkeEndpoint, ni: bytes, addr: str, spi_i: bytes) -> bytes:
@@ -223,8 +225,7 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     sa.nr = ep.rng.bytes(NONCE_SIZE)
     install_keys(ep, sa, suite, shared)
     process_natd(sa, msg)
-    hashes = msg.notify(M.SIGNATURE_HASH_ALGORITHMS)
-    sa.peer_hashes = set(_decode_hashes(hashes.data)) if hashes is not None else set()
+    sa.peer_hashes = _peer_hashes(msg)
     sa.move(ep, "recv_init", now)
     out: list = [
         M.SA([M.SaProposal(suite.num, A.PROTO_IKE, b"",
