@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -112,8 +113,15 @@ def cert_has_identity(cert: x509.Certificate, identity: Identity) -> bool:
 
 def ca_key_hash(cert: bytes | x509.Certificate) -> bytes:
     """SHA-1 of the CA's SubjectPublicKeyInfo: how CERTREQ names a CA (RFC 7296 §3.7)."""
-    spki = _load(cert).public_key().public_bytes(_DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if isinstance(cert, bytes):
+        return _der_key_hash(cert)  # every IKE_SA_INIT/IKE_AUTH asks again: parse each CA once
+    spki = cert.public_key().public_bytes(_DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha1(spki).digest()
+
+
+@lru_cache(maxsize=256)
+def _der_key_hash(der: bytes) -> bytes:
+    return ca_key_hash(_load(der))
 
 
 def certreq_data(anchors: Sequence[bytes | x509.Certificate]) -> bytes:

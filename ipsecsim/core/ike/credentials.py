@@ -9,16 +9,14 @@ anchors are the endpoint's ``trust`` list, its CA, and ``remote.cacerts`` files.
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import message as M
 from .auth import AuthError, LocalCredential, PeerCredential
+from .certs import certreq_data
 from .config import ConnectionConfig
 from .ids import ANY, Identity
 from .ikesa import IkeSa, id_text, ident
@@ -41,16 +39,13 @@ def local_credential(ep: IkeEndpoint, sa: IkeSa) -> LocalCredential:
 
 
 def _pubkey_cred(ep: IkeEndpoint, conn: ConnectionConfig, ident: Identity) -> LocalCredential:
-    from .ca import KEY_TYPES, load_pem_certs, load_pem_key
+    from .ca import KEY_TYPES, load_pem_key
 
     if conn.local.certs and conn.local.key and conn.local.key not in KEY_TYPES:
         with open(conn.local.key, "rb") as fp:
             key = load_pem_key(fp.read())
-        certs: list[bytes] = []
-        for path in conn.local.certs:
-            with open(path, "rb") as fp:
-                certs += [c.public_bytes(Encoding.DER) for c in load_pem_certs(fp.read())]
-        return LocalCredential(ident, key=key, certs=tuple(certs))
+        certs = tuple(der for path in conn.local.certs for der in _pem_file_ders(path))
+        return LocalCredential(ident, key=key, certs=certs)
     if ep.ca is None:
         raise AuthError(f"auth: pubkey for {ident} needs certs:/key: files or a CA")
     key_type = conn.local.key or "ecdsa"
@@ -91,20 +86,13 @@ def certreq(ep: IkeEndpoint, conn: ConnectionConfig) -> M.CertReq | None:
     anchors = _anchors(ep, conn)
     if not anchors:
         return None
-    return M.CertReq(4, b"".join(_spki_sha1(der) for der in anchors))
-
-
-@lru_cache(maxsize=256)
-def _spki_sha1(der: bytes) -> bytes:
-    spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
-        ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha1(spki).digest()
+    return M.CertReq(M.CERT_X509_SIGNATURE, certreq_data(anchors))
 
 
 @lru_cache(maxsize=256)
 def _pem_file_ders(path: str) -> tuple[bytes, ...]:
+    """DER of every certificate in a PEM file (read once per path)."""
     from .ca import load_pem_certs
 
     with open(path, "rb") as fp:
         return tuple(c.public_bytes(Encoding.DER) for c in load_pem_certs(fp.read()))
-

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
 
 
-CERT_X509 = 4
+CERT_X509 = M.CERT_X509_SIGNATURE
 
 
 def _our_payloads(ep: IkeEndpoint, sa: IkeSa, initiator: bool) -> list:
