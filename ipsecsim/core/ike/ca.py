@@ -17,6 +17,7 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -180,6 +181,32 @@ def _serial(rng: Rng) -> int:
     return (rng.int_bits(127) | 1 << 126)
 
 
+def _builder(subject: x509.Name, issuer: x509.Name, pub: Any, serial: int,
+             ca: bool) -> x509.CertificateBuilder:
+    """What the root and every end-entity certificate share: names, key, serial, the fixed
+    validity, basicConstraints, keyUsage (certificate and CRL signing only for the CA) and
+    the subjectKeyIdentifier -- in this order, which the DER (and so the seed) depends on."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(pub)
+        .serial_number(serial)
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(NOT_AFTER)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
+                crl_sign=ca, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
+    )
+
+
 # --- the CA ---
 
 
@@ -236,26 +263,8 @@ class CertificateAuthority:
             if "=" in name
             else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         )
-        pub = self.key.public_key()
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(self.subject)
-            .issuer_name(self.subject)
-            .public_key(pub)
-            .serial_number(_serial(rng.child("ca-serial")))
-            .not_valid_before(NOT_BEFORE)
-            .not_valid_after(NOT_AFTER)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
-        )
+        builder = _builder(self.subject, self.subject, self.key.public_key(),
+                           _serial(rng.child("ca-serial")), ca=True)
         self.cert: x509.Certificate = _sign(builder, self.key)
         self.cert_der: bytes = self.cert.public_bytes(serialization.Encoding.DER)
         self._issued = 0
@@ -272,29 +281,10 @@ class CertificateAuthority:
         src = rng if rng is not None else self.rng.child(f"issue/{identity}/{key_type}")
         key = _fresh_key(key_type, src.child("key"))
         subject, san = _subject_and_san(ident, text)
-        pub = key.public_key()
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.subject)
-            .public_key(pub)
-            .serial_number(_serial(src.child("serial")))
-            .not_valid_before(NOT_BEFORE)
-            .not_valid_after(NOT_AFTER)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                    crl_sign=False, encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                critical=False,
-            )
+        builder = _builder(subject, self.subject, key.public_key(),
+                           _serial(src.child("serial")), ca=False).add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+            critical=False,
         )
         if san:
             builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
