@@ -36,7 +36,7 @@ oracles:
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    tshark strongswan-charon strongswan-swanctl libcharon-extra-plugins \
-	    libstrongswan-standard-plugins iproute2 util-linux iputils-ping procps
+	    libstrongswan-standard-plugins iproute2 util-linux iputils-ping procps openssl
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
