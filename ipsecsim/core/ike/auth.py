@@ -297,13 +297,7 @@ def _raw_sign(key: PrivateKey, scheme: SigScheme, data: bytes) -> bytes:
         return key.sign(data)
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(data, ec.ECDSA(_hash(scheme.hash_id), deterministic_signing=True))
-    h = _hash(scheme.hash_id)
-    pad = (
-        padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size)
-        if scheme.pss
-        else padding.PKCS1v15()
-    )
-    return key.sign(data, pad, h)
+    return key.sign(data, *_rsa_padding(scheme))
 
 
 def _raw_verify(pub: PublicKey, scheme: SigScheme, signature: bytes, data: bytes) -> None:
@@ -313,13 +307,15 @@ def _raw_verify(pub: PublicKey, scheme: SigScheme, signature: bytes, data: bytes
     elif isinstance(pub, ec.EllipticCurvePublicKey):
         pub.verify(signature, data, ec.ECDSA(_hash(scheme.hash_id)))
     else:
-        h = _hash(scheme.hash_id)
-        pad = (
-            padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size)
-            if scheme.pss
-            else padding.PKCS1v15()
-        )
-        pub.verify(signature, data, pad, h)
+        pub.verify(signature, data, *_rsa_padding(scheme))
+
+
+def _rsa_padding(scheme: SigScheme) -> tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]:
+    """RSASSA-PSS (salt = hash length, MGF1 with the same hash) or PKCS#1 v1.5, and the hash."""
+    h = _hash(scheme.hash_id)
+    if scheme.pss:
+        return padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size), h
+    return padding.PKCS1v15(), h
 
 
 def _scheme(key: str, hash_id: int, pss: bool = False) -> SigScheme:
