@@ -227,7 +227,7 @@ class Gateway(Node):
         net = self.net
         tr = net.trace
         now = net.env._now
-        if not tr.enabled or (now >= net.hops_until and pkt_id in net.app):
+        if not tr.enabled or pkt_id in net.quiet:
             return
         h = (outer[0] & 0x0F) * 4
         proto = outer[9]

@@ -144,7 +144,7 @@ class Link:
         self.tx_packets += 1
         self.tx_bytes += size
         trace = net.trace
-        if trace.enabled and (now < net.hops_until or pkt_id not in net.app):
+        if trace.enabled and pkt_id not in net.quiet:
             trace.emit(start, "link_tx", d.sname, self.name, pkt_id, d.sname, d.dname, size,
                        data if trace.keep_bytes else None)
         if self._lossy and self._lost(d):
@@ -163,8 +163,6 @@ class Link:
         data, pkt_id, dst = ev._value
         net = self.net
         trace = net.trace
-        if trace.enabled:
-            now = net.env._now
-            if now < net.hops_until or pkt_id not in net.app:
-                trace.emit(now, "link_rx", dst.node.name, self.name, pkt_id, len(data))
+        if trace.enabled and pkt_id not in net.quiet:
+            trace.emit(net.env._now, "link_rx", dst.node.name, self.name, pkt_id, len(data))
         dst.node.receive(data, pkt_id, dst)

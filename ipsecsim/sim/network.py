@@ -45,7 +45,12 @@ class Network:
         """Every drop record by reason (fragments, IKE and ICMP packets included)."""
         self.addr_owner: dict[bytes, Node] = {}
         self.hops_until = float("inf")
-        """Per-hop records of application packets are kept only before this time."""
+        """Application packets sent before this time keep every per-hop record (``trace: hops_until``)."""
+        self.sample_every = 0
+        """Also keep every per-hop record of each flow's 1st, (N+1)th, ... packet (``trace: sample_every``)."""
+        self.quiet: set[int] = set()
+        """Application packets in flight whose per-hop records are *not* kept (decided when sent,
+        so a packet's path is in the trace whole or not at all)."""
         self.child_keys: list[Any] = []
         """Every ChildSaKeys installed anywhere (Wireshark ``esp_sa``)."""
         self.ike_keys: list[Any] = []
@@ -64,8 +69,8 @@ class Network:
         return node
 
     def hop(self, pkt_id: int) -> bool:
-        """Whether to record a per-hop event of this packet (see ``trace: hops_until``)."""
-        return self.trace.enabled and (self.env.now < self.hops_until or pkt_id not in self.app)
+        """Whether to record a per-hop event of this packet (see ``trace: hops_until, sample_every``)."""
+        return self.trace.enabled and pkt_id not in self.quiet
 
     def control_id(self) -> int:
         """A packet id for a packet that is not an application packet (IKE, ICMP errors)."""
@@ -80,6 +85,8 @@ class Network:
         self.app[pid] = (flow, now, size)
         self.sent += 1
         flow.sent += 1
+        if now >= self.hops_until and not (self.sample_every and (flow.sent - 1) % self.sample_every == 0):
+            self.quiet.add(pid)
         if self.trace.enabled:
             self.trace.emit(now, "app_send", src, flow.name, pid, src, dst, size)
         return pid
@@ -89,6 +96,7 @@ class Network:
         entry = self.app.pop(pkt_id, None)
         if entry is None:
             return None
+        self.quiet.discard(pkt_id)
         flow, t0, size = entry
         now = self.env.now
         self.delivered += 1
@@ -105,6 +113,7 @@ class Network:
             self.trace.emit(now, "drop", node, pkt_id, reason, detail)
         entry = self.app.pop(pkt_id, None)
         if entry is not None:
+            self.quiet.discard(pkt_id)
             self.dropped[reason] += 1
             entry[0].dropped += 1
 

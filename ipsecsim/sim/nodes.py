@@ -144,7 +144,7 @@ class Node:
             b[11] = c & 0xFF
             out = bytes(b)
             trace = net.trace
-            if trace.enabled and (net.env._now < net.hops_until or pkt_id not in net.app):
+            if trace.enabled and pkt_id not in net.quiet:
                 trace.emit(net.env._now, "forward", self.name, pkt_id, len(out))
             self.output(out, pkt_id, True)
         else:

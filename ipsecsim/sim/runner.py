@@ -36,8 +36,13 @@ class Simulation:
         self.seed = seed if seed is not None else topo.get("seed", 1)
         self.duration = T.parse_time(topo.get("duration", 10))
         self.net = Network(self.seed, trace)
-        if (topo.get("trace") or {}).get("hops_until") is not None:
-            self.net.hops_until = T.parse_time(topo["trace"]["hops_until"])
+        tcfg = topo.get("trace") or {}
+        if tcfg.get("sample_every"):
+            # sampling alone: only the sampled packets keep their hops (hops_until 0)
+            self.net.sample_every = int(tcfg["sample_every"])
+            self.net.hops_until = 0.0
+        if tcfg.get("hops_until") is not None:
+            self.net.hops_until = T.parse_time(tcfg["hops_until"])
         self.ca: Any = None
         self._build()
 
