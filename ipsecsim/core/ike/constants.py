@@ -5,6 +5,8 @@ Re-exported by :mod:`ipsecsim.core.ike.message`; import them from there.
 
 from __future__ import annotations
 
+from .. import algorithms as _A
+
 # --- exchange types (RFC 7296 §3.1) ---
 IKE_SA_INIT = 34
 IKE_AUTH = 35
@@ -212,6 +214,9 @@ SUPPORTED_ATTRIBUTES = 14
 # --- traffic selector types (RFC 7296 §3.13.1) ---
 TS_IPV4_ADDR_RANGE = 7
 TS_IPV6_ADDR_RANGE = 8
+
+# --- Security Protocol Identifiers (RFC 7296 §3.3.1), by the names proposals use ---
+PROTOCOL_IDS: dict[str, int] = {"ike": _A.PROTO_IKE, "ah": _A.PROTO_AH, "esp": _A.PROTO_ESP}
 
 # --- transform attribute types (RFC 7296 §3.3.5) ---
 ATTR_KEY_LENGTH = 14

@@ -26,12 +26,13 @@ from typing import Any
 from .. import algorithms as A
 from ..proposals import Proposal
 from ..selectors import TrafficSelector
+from .constants import PROTOCOL_IDS
 
 T_ENCR, T_PRF, T_INTEG, T_DH, T_ESN = (
     A.TRANSFORM_ENCR, A.TRANSFORM_PRF, A.TRANSFORM_INTEG, A.TRANSFORM_DH, A.TRANSFORM_ESN,
 )
 _TYPE_ORDER = (T_ENCR, T_INTEG, T_PRF, T_DH, T_ESN)
-_PROTO_NUM = {"ike": A.PROTO_IKE, "ah": A.PROTO_AH, "esp": A.PROTO_ESP}
+_PROTO_NUM = PROTOCOL_IDS
 _PROTO_NAME = {v: k for k, v in _PROTO_NUM.items()}
 
 

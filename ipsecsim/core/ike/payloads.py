@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .. import algorithms as A
 from ..errors import DecodeError
@@ -23,7 +23,7 @@ from . import constants as C
 
 _pack = struct.pack
 _unpack_from = struct.unpack_from
-_PROTO_IDS = {"ike": A.PROTO_IKE, "ah": A.PROTO_AH, "esp": A.PROTO_ESP}
+_PROTO_IDS = C.PROTOCOL_IDS
 _PROTO_NAMES = {v: k for k, v in _PROTO_IDS.items()}
 
 
@@ -122,6 +122,13 @@ class SA:
     ptype: ClassVar[int] = C.SA
     proposals: list[SaProposal]
     """Proposals in preference order (a response carries exactly one)."""
+
+    @classmethod
+    def chosen(cls, suite: Any, spi: bytes) -> SA:
+        """A responder's SA: the one proposal it took (a ``negotiate.Suite``: its number,
+        protocol and transforms echoed back) with the responder's own ``spi`` (§2.7)."""
+        return cls([SaProposal(suite.num, _PROTO_IDS[suite.protocol], spi,
+                               [Transform(t, i, b) for t, i, b in suite.transforms])])
 
     def _body(self) -> bytes:
         parts = []
@@ -259,7 +266,7 @@ class ID:
         return _pack(">B3x", self.id_type) + self.data
 
     def _body(self) -> bytes:
-        return _pack(">B3x", self.id_type) + self.data
+        return self.body
 
 
 def _dec_id(body: bytes, initiator: bool) -> ID:

@@ -227,12 +227,7 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     process_natd(sa, msg)
     sa.peer_hashes = _peer_hashes(msg)
     sa.move(ep, "recv_init", now)
-    out: list = [
-        M.SA([M.SaProposal(suite.num, A.PROTO_IKE, b"",
-                           [M.Transform(t, i, b) for t, i, b in suite.transforms])]),
-        M.KE(suite.dh, kx.public_bytes),
-        M.Nonce(sa.nr),
-    ]
+    out: list = [M.SA.chosen(suite, b""), M.KE(suite.dh, kx.public_bytes), M.Nonce(sa.nr)]
     out += natd_payloads(ep, sa, sa.spi_r)
     out.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
     if sa.conn.remote.auth == "pubkey":

@@ -200,6 +200,4 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
         sa.collision = (nonce.data, nr, new)  # decided when our own rekey completes
     else:
         _take_over(ep, sa, new, now, f"rekeyed by peer to {new.name}")
-    return [M.SA([M.SaProposal(suite.num, A.PROTO_IKE, spi_r,
-                               [M.Transform(t, i, b) for t, i, b in suite.transforms])]),
-            M.Nonce(nr), M.KE(suite.dh, kx.public_bytes)]
+    return [M.SA.chosen(suite, spi_r), M.Nonce(nr), M.KE(suite.dh, kx.public_bytes)]

@@ -25,7 +25,6 @@ from ..ikesa import ChildSa, IkeSa
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
 
-_PROTO = {"esp": A.PROTO_ESP, "ah": A.PROTO_AH}
 DELETE_REKEYED_DELAY = 5.0
 """strongSwan's ``delete_rekeyed_delay``: a rekeyed SA leaves the data plane 5 s after its
 DELETE, so that packets still in flight on it decrypt (reordering, longer paths)."""
@@ -58,7 +57,7 @@ class Informational:
             return None
         if child.state != S.C_DELETING:
             child.move(ep, sa, "close", self.reason)
-        return [M.Delete(_PROTO[child.cfg.protocol], [child.spi_in.to_bytes(4, "big")])]
+        return [M.Delete(M.PROTOCOL_IDS[child.cfg.protocol], [child.spi_in.to_bytes(4, "big")])]
 
     def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         if self.kind == "delete_ike":
