@@ -12,7 +12,7 @@ are stripped, §1.2); a rekey adds ``N(REKEY_SA)`` (see ``child_rekey.py``).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ... import algorithms as A
 from ...keys import ChildSaKeys
@@ -20,7 +20,7 @@ from .. import events as E
 from .. import message as M
 from .. import states as S
 from ..config import ChildConfig
-from ..dh import DhError, new_key_exchange
+from ..dh import DhError, KeyExchange, new_key_exchange
 from ..ikesa import ChildSa, IkeError, IkeSa
 from ..kdf import child_keymat
 from ..negotiate import (
@@ -31,14 +31,13 @@ from ..negotiate import (
     resolve_ts,
     select_proposal,
 )
+from .ike_init import NONCE_SIZE
 
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
 
-_PROTO = {"esp": A.PROTO_ESP, "ah": A.PROTO_AH}
 AH_NAT = ("AH cannot cross a NAT: its ICV covers the IP addresses the NAT rewrites, and UDP "
           "encapsulation (RFC 3948) is defined for ESP only")
-NONCE_SIZE = 32
 
 
 def new_child(ep: IkeEndpoint, sa: IkeSa, cfg: ChildConfig) -> ChildSa:
@@ -55,7 +54,7 @@ def offer(child: ChildSa, strip_dh: bool, middle: list, rekey_spi: int = 0) -> l
     props = [replace(p, dh=()) for p in cfg.proposals] if strip_dh else list(cfg.proposals)
     out: list = []
     if rekey_spi:
-        out.append(M.Notify(M.REKEY_SA, _PROTO[cfg.protocol], rekey_spi.to_bytes(4, "big")))
+        out.append(M.Notify(M.REKEY_SA, M.PROTOCOL_IDS[cfg.protocol], rekey_spi.to_bytes(4, "big")))
     if cfg.mode == "transport":
         out.append(M.Notify(M.USE_TRANSPORT_MODE))
     out.append(M.SA(M.sa_proposals_from(props, child.spi_in.to_bytes(4, "big"))))
@@ -96,8 +95,12 @@ def accept_response(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessag
         raise NegotiationError("INVALID_SYNTAX", "CHILD_SA response has no 4-byte SPI")
     check_narrowed(child.local_ts, tsi.selectors, "TSi")
     check_narrowed(child.remote_ts, tsr.selectors, "TSr")
-    transport = child.cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
-    return suite, tsi.selectors, tsr.selectors, transport
+    return suite, tsi.selectors, tsr.selectors, wants_transport(child.cfg, msg)
+
+
+def wants_transport(cfg: ChildConfig, msg: M.IkeMessage) -> bool:
+    """Transport mode only when we are configured for it and the peer's message asks (§1.3.1)."""
+    return cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
 
 
 def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
@@ -151,9 +154,7 @@ def answer(child: ChildSa, suite: Suite, middle: list, tsi: list, tsr: list,
            transport: bool) -> list:
     """Responder payloads: [N(USE_TRANSPORT_MODE)], SA (chosen, our SPI), <middle>, TSi, TSr."""
     out: list = [M.Notify(M.USE_TRANSPORT_MODE)] if transport else []
-    out.append(M.SA([M.SaProposal(suite.num, _PROTO[child.cfg.protocol],
-                                  child.spi_in.to_bytes(4, "big"),
-                                  [M.Transform(t, i, b) for t, i, b in suite.transforms])]))
+    out.append(M.SA.chosen(suite, child.spi_in.to_bytes(4, "big")))
     out += middle
     out += [M.TS(True, list(tsi)), M.TS(False, list(tsr))]
     return out
@@ -196,13 +197,32 @@ def complete(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, suite: Suite, local_ts:
     ep._emit(E.ChildSaUp(child.keys))
 
 
-def pfs_ke(ep: IkeEndpoint, cfg: ChildConfig):
+def pfs_ke(ep: IkeEndpoint, cfg: ChildConfig) -> KeyExchange | None:
     """A key exchange for the first PFS group of the child's proposals, or None."""
     groups = cfg.pfs_groups
     return new_key_exchange(groups[0], ep.rng) if groups else None
 
 
-def peer_shared(kx, ke: M.KE | None, what: str) -> bytes | None:
+def request_keys(task: Any, ep: IkeEndpoint, cfg: ChildConfig) -> list:
+    """Ni and, with PFS, KEi for a CREATE_CHILD_SA request; kept as ``task.ni``/``task.kx``."""
+    task.ni = ep.rng.bytes(NONCE_SIZE)
+    task.kx = pfs_ke(ep, cfg)
+    middle: list = [M.Nonce(task.ni)]
+    if task.kx is not None:
+        middle.append(M.KE(task.kx.group, task.kx.public_bytes))
+    return middle
+
+
+def response_keys(task: Any, msg: M.IkeMessage, what: str) -> tuple[bytes, bytes | None]:
+    """(Nr, g^ir or None) from the response to :func:`request_keys`; NegotiationError if absent."""
+    nonce = msg.find(M.Nonce)
+    if nonce is None:
+        raise NegotiationError("INVALID_SYNTAX", f"{what} lacks Nr")
+    return nonce.data, peer_shared(task.kx, msg.find(M.KE), what)
+
+
+def peer_shared(kx: KeyExchange | None, ke: M.KE | None, what: str) -> bytes | None:
+    """g^ir from the peer's KE for our PFS key exchange ``kx`` (None without PFS)."""
     if kx is None:
         return None
     if ke is None or ke.group != kx.group:
@@ -238,6 +258,8 @@ class ChildCreate:
     def __init__(self, cfg: ChildConfig) -> None:
         self.cfg = cfg
         self.child: ChildSa | None = None
+        self.ni = b""
+        self.kx: KeyExchange | None = None
 
     def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
         if sa.state != S.ESTABLISHED:
@@ -246,12 +268,7 @@ class ChildCreate:
             ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {self.cfg.name!r}: {AH_NAT}", True)
             return None
         self.child = new_child(ep, sa, self.cfg)
-        self.ni = ep.rng.bytes(NONCE_SIZE)
-        self.kx = pfs_ke(ep, self.cfg)
-        middle: list = [M.Nonce(self.ni)]
-        if self.kx is not None:
-            middle.append(M.KE(self.kx.group, self.kx.public_bytes))
-        return offer(self.child, False, middle)
+        return offer(self.child, False, request_keys(self, ep, self.cfg))
 
     def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         child = self.child
@@ -262,25 +279,31 @@ class ChildCreate:
             return
         try:
             suite, lts, rts, transport = accept_response(ep, sa, child, msg, False)
-            nonce = msg.find(M.Nonce)
-            if nonce is None:
-                raise NegotiationError("INVALID_SYNTAX", "CREATE_CHILD_SA response lacks Nr")
-            shared = peer_shared(self.kx, msg.find(M.KE), "CREATE_CHILD_SA response")
+            nr, shared = response_keys(self, msg, "CREATE_CHILD_SA response")
         except NegotiationError as exc:
             ep._failure(sa, exc.notify, exc.sentence, True)
             return
-        complete(ep, sa, child, suite, lts, rts, self.ni, nonce.data, shared, True, transport, now)
+        complete(ep, sa, child, suite, lts, rts, self.ni, nr, shared, True, transport, now)
+
+
+def install_requested(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float, what: str,
+                      cfgs: tuple[ChildConfig, ...] | None = None
+                      ) -> tuple[ChildSa, bytes, bytes, list]:
+    """Responder side of a CREATE_CHILD_SA that makes a CHILD_SA (new or rekeyed): pick the
+    config, run PFS, key and install the child; (child, Ni, Nr, response payloads)."""
+    nonce = msg.find(M.Nonce)
+    if nonce is None:
+        raise IkeError(M.INVALID_SYNTAX, f"{what} lacks Ni", fatal=False)
+    cfg, suite, tsi, tsr = select_child(ep, sa, msg, False, cfgs)
+    middle_ke, shared = responder_pfs(ep, suite, msg)
+    child = new_child(ep, sa, cfg)
+    nr = ep.rng.bytes(NONCE_SIZE)
+    transport = wants_transport(cfg, msg)
+    complete(ep, sa, child, suite, tsr, tsi, nonce.data, nr, shared, False, transport, now)
+    return child, nonce.data, nr, answer(child, suite, [M.Nonce(nr), *middle_ke], tsi, tsr,
+                                         transport)
 
 
 def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     """Responder: a new CHILD_SA."""
-    nonce = msg.find(M.Nonce)
-    if nonce is None:
-        raise IkeError(M.INVALID_SYNTAX, "CREATE_CHILD_SA request lacks Ni", fatal=False)
-    cfg, suite, tsi, tsr = select_child(ep, sa, msg, False)
-    middle_ke, shared = responder_pfs(ep, suite, msg)
-    child = new_child(ep, sa, cfg)
-    nr = ep.rng.bytes(NONCE_SIZE)
-    transport = cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
-    complete(ep, sa, child, suite, tsr, tsi, nonce.data, nr, shared, False, transport, now)
-    return answer(child, suite, [M.Nonce(nr), *middle_ke], tsi, tsr, transport)
+    return install_requested(ep, sa, msg, now, "CREATE_CHILD_SA request")[3]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from .. import events as E
 from .. import message as M
 from .. import states as S
+from ..dh import KeyExchange
 from ..ikesa import ChildSa, IkeError, IkeSa
 from ..negotiate import NegotiationError
 from . import child_create as CC
@@ -41,6 +42,8 @@ class ChildRekey:
     def __init__(self, old: ChildSa) -> None:
         self.old = old
         self.child: ChildSa | None = None
+        self.ni = b""
+        self.kx: KeyExchange | None = None
 
     def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
         old = self.old
@@ -52,12 +55,7 @@ class ChildRekey:
         old.move(ep, sa, "rekey")
         child = self.child = CC.new_child(ep, sa, old.cfg)
         child.local_ts, child.remote_ts = old.local_ts, old.remote_ts
-        self.ni = ep.rng.bytes(CC.NONCE_SIZE)
-        self.kx = CC.pfs_ke(ep, old.cfg)
-        middle: list = [M.Nonce(self.ni)]
-        if self.kx is not None:
-            middle.append(M.KE(self.kx.group, self.kx.public_bytes))
-        return CC.offer(child, False, middle, rekey_spi=old.spi_in)
+        return CC.offer(child, False, CC.request_keys(self, ep, old.cfg), rekey_spi=old.spi_in)
 
     def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         old, child = self.old, self.child
@@ -72,23 +70,19 @@ class ChildRekey:
             return
         try:
             suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, False)
-            nonce = msg.find(M.Nonce)
-            if nonce is None:
-                raise NegotiationError("INVALID_SYNTAX", "rekey response lacks Nr")
-            shared = CC.peer_shared(self.kx, msg.find(M.KE), "rekey response")
+            nr, shared = CC.response_keys(self, msg, "rekey response")
         except NegotiationError as exc:
             ep._failure(sa, exc.notify, exc.sentence, True)
             if old.state == S.C_REKEYING:
                 old.move(ep, sa, "rekey_failed", exc.sentence)
             return
-        CC.complete(ep, sa, child, suite, lts, rts, self.ni, nonce.data, shared, True, transport,
-                    now)
+        CC.complete(ep, sa, child, suite, lts, rts, self.ni, nr, shared, True, transport, now)
         if old.state in (S.C_DELETED, S.C_DELETING):
             # hard-expired or deleted while the rekey was in flight: the new SA stands alone
             return
         if old.collision is not None:
             peer_ni, our_nr, peer_child = old.collision
-            ours = min(self.ni, nonce.data)
+            ours = min(self.ni, nr)
             theirs = min(peer_ni, our_nr)
             if ours < theirs:  # our exchange made the redundant SA: delete it, keep the peer's
                 old.move(ep, sa, "rekeyed", "collision lost: peer's SA survives")
@@ -124,22 +118,14 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     if old.state == S.C_REKEYED:
         raise IkeError(M.TEMPORARY_FAILURE,
                        f"CHILD_SA {old.name!r} {old.spi_in:08x} is already rekeyed", fatal=False)
-    nonce = msg.find(M.Nonce)
-    if nonce is None:
-        raise IkeError(M.INVALID_SYNTAX, "rekey request lacks Ni", fatal=False)
-    cfg, suite, tsi, tsr = CC.select_child(ep, sa, msg, False, cfgs=(old.cfg,))
-    middle_ke, shared = CC.responder_pfs(ep, suite, msg)
-    child = CC.new_child(ep, sa, cfg)
-    nr = ep.rng.bytes(CC.NONCE_SIZE)
-    transport = cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
-    CC.complete(ep, sa, child, suite, tsr, tsi, nonce.data, nr, shared, False, transport, now)
+    child, ni, nr, out = CC.install_requested(ep, sa, msg, now, "rekey request", (old.cfg,))
     if old.state == S.C_REKEYING:
-        old.collision = (nonce.data, nr, child)  # decided when our own rekey completes
+        old.collision = (ni, nr, child)  # decided when our own rekey completes
     else:
         old.move(ep, sa, "rekeyed", f"rekeyed by peer to {child.spi_in:08x}/{child.spi_out:08x}")
         old.rekeyed_by = child
         ep._emit(E.ChildSaRekeyed(old.keys, child.keys))
-    return CC.answer(child, suite, [M.Nonce(nr), *middle_ke], tsi, tsr, transport)
+    return out
 
 
 def start(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float) -> None:

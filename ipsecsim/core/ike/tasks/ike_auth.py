@@ -139,6 +139,6 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
         ep._failure(sa, M.NOTIFY_NAMES[err.notify], err.sentence, True)
         return [*out, M.Notify(err.notify, data=err.data)]
     child = CC.new_child(ep, sa, cfg)
-    transport = cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
+    transport = CC.wants_transport(cfg, msg)
     CC.complete(ep, sa, child, suite, tsr, tsi, sa.ni, sa.nr, None, False, transport, now)
     return out + CC.answer(child, suite, [], tsi, tsr, transport)
