@@ -29,8 +29,7 @@ from .config import ConnectionConfig, IkeConfig
 from .ids import Identity
 from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
 from .sk import IntegrityError
-from .tasks import child_create, child_rekey, ike_init, ike_rekey, informational
-from .tasks.ike_auth import IkeAuth
+from .tasks import child_create, child_rekey, ike_auth, ike_init, ike_rekey, informational
 
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
 HALF_OPEN_TIMEOUT = 30.0
@@ -99,7 +98,7 @@ class IkeEndpoint:
         sa.first_child = child
         sa.last_heard = now
         sa.tasks.append(ike_init.IkeInit())
-        sa.tasks.append(IkeAuth())
+        sa.tasks.append(ike_auth.IkeAuth())
         tm.kick(self, sa, now)
         return sa.name
 
@@ -280,7 +279,7 @@ class IkeEndpoint:
         if dst[1] == 4500 and (sa.remote != src or sa.local[1] != 4500):
             sa.remote, sa.local = src, dst  # the initiator floated (or its NAT mapping moved)
         self._event_in(sa, msg, data, src, dst)
-        tm.handle_request(self, sa, msg, data, now)
+        tm.handle_request(self, sa, msg, data, now, _respond)
 
     def _open(self, sa: IkeSa, data: bytes) -> M.IkeMessage | None:
         if sa.sk_in is None:
@@ -513,6 +512,27 @@ class IkeEndpoint:
             self._emit(E.IkeSaDown(sa.name, reason))
         for name in restart:
             self.initiate(sa.conn.name, now, name)
+
+
+def _respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+    """The responder task for a request, by exchange (and, for CREATE_CHILD_SA, by what the
+    SA payload and REKEY_SA say: an IKE_SA rekey, a CHILD_SA rekey or a new CHILD_SA)."""
+    ex = msg.exchange
+    if ex == M.IKE_AUTH:
+        return ike_auth.respond(ep, sa, msg, now)
+    if ex == M.INFORMATIONAL:
+        return informational.respond(ep, sa, msg, now)
+    if ex != M.CREATE_CHILD_SA:
+        raise IkeError(M.INVALID_SYNTAX, f"unexpected exchange type {ex} in a request")
+    if sa.state not in (S.ESTABLISHED, S.REKEYING):
+        raise IkeError(M.TEMPORARY_FAILURE, f"CREATE_CHILD_SA refused: the IKE_SA is {sa.state}",
+                       fatal=False)
+    sa_p = msg.find(M.SA)
+    if sa_p is not None and sa_p.proposals and sa_p.proposals[0].protocol == M.PROTOCOL_IDS["ike"]:
+        return ike_rekey.respond(ep, sa, msg, now)
+    if msg.notify(M.REKEY_SA) is not None:
+        return child_rekey.respond(ep, sa, msg, now)
+    return child_create.respond(ep, sa, msg, now)
 
 
 def _addr_in(addr: str, patterns: tuple[str, ...]) -> bool:

@@ -7,19 +7,22 @@ retransmitted after ``timeout × base^n`` seconds (strongSwan's schedule: 4 s,
 gets our cached response; a response we did not ask for is dropped and counted.
 
 A task is an object with ``exchange`` (int), ``build(ep, sa, now) -> list |
-None`` (the request payloads, or None when it is no longer needed) and
-``process(ep, sa, msg, now)`` (the response). Responder sides are functions
-``respond(ep, sa, msg, now) -> list`` in the ``tasks`` modules.
+None`` (the request payloads, or None when it is no longer needed),
+``process(ep, sa, msg, now)`` (the response) and, optionally, ``timed_out(ep,
+sa, reason, now) -> bool`` (True: the task ended the IKE_SA its own way when
+the peer never answered). Responder sides are functions ``respond(ep, sa, msg,
+now) -> list`` in the ``tasks`` modules; the endpoint picks one per request.
+This module imports no task, so every task can import it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import message as M
 from . import states as S
 from .ikesa import IkeError, IkeSa, Pending
-from .tasks import child_create, child_rekey, ike_auth, ike_rekey, informational
 
 if TYPE_CHECKING:
     from .endpoint import IkeEndpoint
@@ -32,11 +35,6 @@ def queue(ep: IkeEndpoint, sa: IkeSa, task: Any, now: float, front: bool = False
     else:
         sa.tasks.append(task)
     kick(ep, sa, now)
-
-
-def has_task(sa: IkeSa, cls: type) -> bool:
-    return any(isinstance(t, cls) for t in sa.tasks) or (
-        sa.pending is not None and isinstance(sa.pending.task, cls))
 
 
 def kick(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
@@ -76,28 +74,16 @@ def handle_response(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, n
     kick(ep, sa, now)
 
 
-def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float) -> None:
+Responder = Callable[["IkeEndpoint", IkeSa, M.IkeMessage, float], list]
+"""``respond(ep, sa, msg, now) -> payloads``; raises :class:`IkeError` to refuse."""
+
+
+def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float,
+                   respond: Responder) -> None:
     """Answer the peer's request (message ID already checked) and cache the answer."""
-    ex = msg.exchange
     fatal = None
     try:
-        if ex == M.IKE_AUTH:
-            payloads = ike_auth.respond(ep, sa, msg, now)
-        elif ex == M.CREATE_CHILD_SA:
-            if sa.state not in (S.ESTABLISHED, S.REKEYING):
-                raise IkeError(M.TEMPORARY_FAILURE,
-                               f"CREATE_CHILD_SA refused: the IKE_SA is {sa.state}", fatal=False)
-            sa_p = msg.find(M.SA)
-            if sa_p is not None and sa_p.proposals and sa_p.proposals[0].protocol == 1:
-                payloads = ike_rekey.respond(ep, sa, msg, now)
-            elif msg.notify(M.REKEY_SA) is not None:
-                payloads = child_rekey.respond(ep, sa, msg, now)
-            else:
-                payloads = child_create.respond(ep, sa, msg, now)
-        elif ex == M.INFORMATIONAL:
-            payloads = informational.respond(ep, sa, msg, now)
-        else:
-            raise IkeError(M.INVALID_SYNTAX, f"unexpected exchange type {ex} in a request")
+        payloads = respond(ep, sa, msg, now)
     except IkeError as err:
         payloads = [M.Notify(err.notify, data=err.data)]
         ep._failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True,
@@ -131,8 +117,8 @@ def check_retransmit(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
         reason = (f"no response to {name} (message ID {p.msg_id}) after {p.tries} "
                   f"retransmissions over {total:.1f} s")
         sa.pending = None
-        if getattr(p.task, "kind", "") == "delete_ike":  # we were leaving anyway (§1.4.1)
-            informational.finish_ike(ep, sa, "deleted", f"deleted; {reason}", now)
+        timed_out = getattr(p.task, "timed_out", None)
+        if timed_out is not None and timed_out(ep, sa, reason, now):
             return
         ep._failure(sa, "TIMEOUT", reason, False, fatal=True)
         ep._destroy(sa, reason, now, dead=True)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from .. import events as E
 from .. import message as M
 from .. import states as S
+from .. import taskmanager as tm
 from ..dh import KeyExchange
 from ..ikesa import ChildSa, IkeError, IkeSa
 from ..negotiate import NegotiationError
@@ -88,7 +89,7 @@ class ChildRekey:
                 old.move(ep, sa, "rekeyed", "collision lost: peer's SA survives")
                 old.rekeyed_by = peer_child
                 ep._emit(E.ChildSaRekeyed(old.keys, peer_child.keys))
-                _queue(ep, sa, Informational("delete_child", child, REDUNDANT), now)
+                tm.queue(ep, sa, Informational("delete_child", child, REDUNDANT), now)
                 return
             detail = "collision won: peer deletes its redundant SA"
             peer_child.redundant = True
@@ -97,13 +98,7 @@ class ChildRekey:
         old.move(ep, sa, "rekeyed", detail)
         old.rekeyed_by = child
         ep._emit(E.ChildSaRekeyed(old.keys, child.keys))
-        _queue(ep, sa, Informational("delete_child", old, "rekeyed"), now)
-
-
-def _queue(ep: IkeEndpoint, sa: IkeSa, task: object, now: float) -> None:
-    from .. import taskmanager as tm
-
-    tm.queue(ep, sa, task, now)
+        tm.queue(ep, sa, Informational("delete_child", old, "rekeyed"), now)
 
 
 def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
@@ -130,8 +125,6 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
 
 def start(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float) -> None:
     """Begin rekeying ``child`` (soft lifetime reached, or asked to)."""
-    from .. import taskmanager as tm
-
     child.rekey_at = None
     if child.state != S.C_INSTALLED:
         return
@@ -152,7 +145,7 @@ def expire(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) 
     ep._child_down(child, f"hard expired: {reason}")
     task = Informational("delete_child", child, f"hard expired: {reason}")
     child.move(ep, sa, "close", f"hard expired: {reason}")
-    _queue(ep, sa, task, now)
+    tm.queue(ep, sa, task, now)
 
 
 def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:

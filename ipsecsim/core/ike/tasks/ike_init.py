@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ... import algorithms as A
 from .. import message as M
 from .. import states as S
+from .. import taskmanager as tm
 from ..auth import SUPPORTED_HASHES, decode_hash_algorithms, encode_hash_algorithms
 from ..dh import DhError, new_key_exchange
 from ..ikesa import IkeError, IkeSa
@@ -120,8 +121,6 @@ class IkeInit:
         return payloads
 
     def _restart(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
-        from .. import taskmanager as tm
-
         self.restarts += 1
         sa.next_send_mid = 0
         tm.queue(ep, sa, self, now, front=True)

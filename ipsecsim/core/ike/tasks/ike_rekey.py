@@ -20,10 +20,12 @@ from ... import algorithms as A
 from .. import events as E
 from .. import message as M
 from .. import states as S
+from .. import taskmanager as tm
 from ..dh import DhError, new_key_exchange
 from ..ikesa import IkeError, IkeSa
 from ..kdf import derive_ike_keys
 from ..negotiate import NegotiationError, Suite, select_proposal
+from . import informational
 from .ike_init import NONCE_SIZE, set_ciphers
 from .informational import Informational
 
@@ -62,23 +64,17 @@ def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
                       f"over_time {sa.conn.over_time:g} s) without a successful rekey")
             if sa.pending is None:
                 sa.tasks.clear()
-                _queue(ep, sa, Informational("delete_ike", None, reason), now)
+                tm.queue(ep, sa, Informational("delete_ike", None, reason), now)
             else:  # the window is blocked (peer unresponsive?): go without a word
                 ep._destroy(sa, reason, now)
     if sa.rekey_at is not None and now >= sa.rekey_at:
         start(ep, sa, now)
 
 
-def _queue(ep: IkeEndpoint, sa: IkeSa, task: object, now: float) -> None:
-    from .. import taskmanager as tm
-
-    tm.queue(ep, sa, task, now)
-
-
 def start(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
     sa.rekey_at = None
     if sa.state == S.ESTABLISHED and not any(isinstance(t, IkeRekey) for t in sa.tasks):
-        _queue(ep, sa, IkeRekey(), now)
+        tm.queue(ep, sa, IkeRekey(), now)
 
 
 def _successor(ep: IkeEndpoint, old: IkeSa, initiator: bool, spi_i: bytes, spi_r: bytes,
@@ -97,7 +93,6 @@ def _successor(ep: IkeEndpoint, old: IkeSa, initiator: bool, spi_i: bytes, spi_r
 
 def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str) -> None:
     """``new`` replaces ``old``: children move, timers start, events go out."""
-    from . import informational
 
     new.children = [c for c in old.children if c.state != S.C_DELETED]
     old.children = [c for c in old.children if c.state == S.C_DELETED]
@@ -113,8 +108,6 @@ def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str)
     if old.state in (S.ESTABLISHED, S.REKEYING):
         old.move(ep, "rekeyed", now, detail)
     ep._emit(E.IkeSaRekeyed(old.name, sa_up_event(new)))
-    from .. import taskmanager as tm
-
     tm.kick(ep, new, now)
 
 
@@ -163,11 +156,11 @@ class IkeRekey:
                 # our exchange made the redundant IKE_SA: keep the peer's, delete ours
                 _take_over(ep, sa, peer_new, now, "collision lost: peer's IKE_SA survives")
                 new.move(ep, "adopt", now, "redundant (rekey collision)")
-                _queue(ep, new, Informational("delete_ike", None, "redundant (rekey collision)"),
+                tm.queue(ep, new, Informational("delete_ike", None, "redundant (rekey collision)"),
                        now)
                 return
         _take_over(ep, sa, new, now, f"rekeyed to {new.name}")
-        _queue(ep, sa, Informational("delete_ike", None, "rekeyed"), now)
+        tm.queue(ep, sa, Informational("delete_ike", None, "rekeyed"), now)
 
 
 def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:

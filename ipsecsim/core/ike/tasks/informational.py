@@ -20,7 +20,9 @@ from ... import algorithms as A
 from .. import events as E
 from .. import message as M
 from .. import states as S
+from .. import taskmanager as tm
 from ..ikesa import ChildSa, IkeSa
+from .child_create import ChildCreate
 
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
@@ -59,6 +61,14 @@ class Informational:
             child.move(ep, sa, "close", self.reason)
         return [M.Delete(M.PROTOCOL_IDS[child.cfg.protocol], [child.spi_in.to_bytes(4, "big")])]
 
+    def timed_out(self, ep: IkeEndpoint, sa: IkeSa, reason: str, now: float) -> bool:
+        """An unanswered DELETE of the IKE_SA still ends it, quietly: we were leaving anyway
+        (§1.4.1). Other kinds leave the failure to the task manager (a dead peer)."""
+        if self.kind != "delete_ike":
+            return False
+        finish_ike(ep, sa, "deleted", f"deleted; {reason}", now)
+        return True
+
     def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         if self.kind == "delete_ike":
             finish_ike(ep, sa, "deleted", self.reason, now)
@@ -85,14 +95,10 @@ def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) 
 
 
 def delete_child(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) -> None:
-    from .. import taskmanager as tm
-
     tm.queue(ep, sa, Informational("delete_child", child, reason), now)
 
 
 def delete_ike(ep: IkeEndpoint, sa: IkeSa, now: float, reason: str) -> None:
-    from .. import taskmanager as tm
-
     tm.queue(ep, sa, Informational("delete_ike", None, reason), now)
 
 
@@ -116,9 +122,6 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
             ep._child_down(child, reason, now,
                            DELETE_REKEYED_DELAY if reason in REKEY_REASONS else 0.0)
             if closing and child.cfg.close_action == "start":  # swanctl close_action
-                from .. import taskmanager as tm
-                from .child_create import ChildCreate
-
                 tm.queue(ep, sa, ChildCreate(child.cfg), now)
             if answer:
                 ours.append(child.spi_in.to_bytes(4, "big"))
@@ -136,8 +139,6 @@ def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
 
 
 def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
-    from .. import taskmanager as tm
-
     if sa.keepalive_at is not None and now >= sa.keepalive_at:
         ep._out.append((b"\xff", (sa.local[0], 4500), sa.remote))
         sa.keepalive_at = now + ep.config.nat_keepalive
