@@ -18,6 +18,7 @@ from collections import Counter, deque
 from typing import Any
 
 from ..errors import ConfigError, DecodeError
+from ..natt import KEEPALIVE, NATT_PORT, NON_ESP_MARKER
 from ..rng import Rng
 from . import credentials
 from . import events as E
@@ -31,7 +32,6 @@ from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
 from .sk import IntegrityError
 from .tasks import child_create, child_rekey, ike_auth, ike_init, ike_rekey, informational
 
-NON_ESP_MARKER = b"\x00\x00\x00\x00"
 HALF_OPEN_TIMEOUT = 30.0
 """strongSwan's ``half_open_timeout``: a responder forgets an unfinished IKE_SA after 30 s."""
 
@@ -113,8 +113,8 @@ class IkeEndpoint:
     def receive_datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int],
                          now: float) -> None:
         """Process one UDP payload that arrived from ``src`` at ``dst``."""
-        if dst[1] == 4500:
-            if data == b"\xff":
+        if dst[1] == NATT_PORT:
+            if data == KEEPALIVE:
                 return  # NAT keepalive (RFC 3948 §2.3)
             if data[:4] != NON_ESP_MARKER:
                 self._drop("not_ike", "ESP on port 4500 (the data plane's, not IKE's)")
@@ -212,7 +212,7 @@ class IkeEndpoint:
 
     def children(self) -> list[ChildSa]:
         """Every CHILD_SA not deleted, over all IKE_SAs."""
-        return [c for sa in self.ike_sas.values() for c in sa.children if c.state != S.C_DELETED]
+        return [c for sa in self.ike_sas.values() for c in sa.live_children()]
 
     # ------------------------------------------------------------------ receive path
 
@@ -475,17 +475,12 @@ class IkeEndpoint:
     def _forget(self, sa: IkeSa) -> None:
         """Drop every reference the endpoint holds to a destroyed IKE_SA."""
         self.ike_sas.pop(sa.our_spi, None)
-        for table in (self._half_open, self._inits):
-            for key, val in list(table.items()):
-                if val is sa:
-                    del table[key]
+        _unindex(self._half_open, sa)
+        _unindex(self._inits, sa)
 
     def _established(self, sa: IkeSa, now: float) -> None:
         sa.move(self, "authenticated", now, f"{id_text(sa.local_id)} <-> {id_text(sa.peer_id)}")
-        self._half_open.pop((sa.spi_i, sa.remote), None)
-        for key, val in list(self._half_open.items()):
-            if val is sa:
-                del self._half_open[key]
+        _unindex(self._half_open, sa)  # by its value: the peer may have floated to 4500 meanwhile
         sa.established_at = now
         ike_rekey.schedule(self, sa, now)
         informational.schedule(self, sa, now)
@@ -512,6 +507,12 @@ class IkeEndpoint:
             self._emit(E.IkeSaDown(sa.name, reason))
         for name in restart:
             self.initiate(sa.conn.name, now, name)
+
+
+def _unindex(table: dict[Any, IkeSa], sa: IkeSa) -> None:
+    """Remove every entry of ``table`` that refers to ``sa``."""
+    for key in [k for k, v in table.items() if v is sa]:
+        del table[key]
 
 
 def _respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:

@@ -94,7 +94,7 @@ def _successor(ep: IkeEndpoint, old: IkeSa, initiator: bool, spi_i: bytes, spi_r
 def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str) -> None:
     """``new`` replaces ``old``: children move, timers start, events go out."""
 
-    new.children = [c for c in old.children if c.state != S.C_DELETED]
+    new.children = old.live_children()
     old.children = [c for c in old.children if c.state == S.C_DELETED]
     # work queued for the children follows them (the old IKE_SA only gets deleted now)
     new.tasks.extend(t for t in old.tasks if not isinstance(t, IkeRekey))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ... import algorithms as A
+from ...natt import KEEPALIVE, NATT_PORT
 from .. import events as E
 from .. import message as M
 from .. import states as S
@@ -140,7 +141,7 @@ def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
 
 def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
     if sa.keepalive_at is not None and now >= sa.keepalive_at:
-        ep._out.append((b"\xff", (sa.local[0], 4500), sa.remote))
+        ep._out.append((KEEPALIVE, (sa.local[0], NATT_PORT), sa.remote))
         sa.keepalive_at = now + ep.config.nat_keepalive
     if sa.dpd_at is not None and now >= sa.dpd_at:
         delay = sa.conn.dpd_delay
