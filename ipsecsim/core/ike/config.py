@@ -428,13 +428,11 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         retransmit_base=float(d.get("retransmit_base", 1.8)),
         retransmit_tries=_int(d.get("retransmit_tries", 5), f"{path}.retransmit_tries"),
     )
-    for child in children:
-        for ts, side in ((child.local_ts, "local"), (child.remote_ts, "remote")):
-            addrs = conn.local_addrs if side == "local" else conn.remote_addrs
-            if "dynamic" in (t.lower() for t in ts) and side == "local" and not addrs:
+    if not conn.local_addrs:
+        for child in children:
+            if any(t.lower() == "dynamic" for t in child.local_ts):
                 raise ConfigError(
-                    f"{path}.children.{child.name}.local_ts: 'dynamic' needs local_addrs"
-                )
+                    f"{path}.children.{child.name}.local_ts: 'dynamic' needs local_addrs")
     return conn
 
 
@@ -445,7 +443,7 @@ def _secret(name: str, d: Any, path: str) -> Secret:
     for k, v in d.items():
         if k == "secret":
             secret = str(v)
-        elif k == "id" or (k.startswith("id-") or k.startswith("id_")) or k.startswith("id"):
+        elif k.startswith("id"):  # id, id-1, id_2, id2 ... (swanctl: any suffix)
             ids.append(str(v))
         else:
             raise ConfigError(
