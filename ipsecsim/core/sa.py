@@ -58,11 +58,19 @@ from .rng import Rng
 
 _M32 = 0xFFFFFFFF
 _HDR = struct.Struct("!BBHHHBBH4s4s")
-_HDR_ESP_IV = struct.Struct("!BBHHHBBH4s4sIIQ")  # outer IPv4 + ESP header + 8-byte IV
+# outer IPv4 + ESP header + 8-byte IV, with the constant words as integers: version/IHL/TOS,
+# length, identification, flags/offset, TTL/protocol, checksum, source+destination+SPI, Seq, IV
+_HDR_ESP_IV = struct.Struct("!HHHHHH12sIQ").pack
+# received outer header fields the fast path uses: version/IHL, length, protocol, SPI, Seq, IV
+_IN_HDR = struct.Struct("!BxH5xB10xIIQ").unpack_from
+_NONCE = struct.Struct("!IQ").pack  # salt || 64-bit IV (RFC 4106 §4)
+_TTL_ESP = (64 << 8) | 50
 _HDR_SPI_SEQ = struct.Struct("!II")
 _from_bytes = int.from_bytes
 _ESN_AAD = struct.Struct("!III")
 _TRAILER_IPIP = tuple(trailer(IPPROTO_IPIP, n) for n in range(4))
+# the RFC-minimal trailer after an n-byte packet, by n % 4 (pad to a multiple of 4 with the 2 trailer bytes)
+_TRAILER_BY_LEN = tuple(_TRAILER_IPIP[-(n + 2) & 3] for n in range(4))
 _U32 = struct.Struct("!I")
 _H2 = struct.Struct("!H")
 _UDP = struct.Struct("!HHHH")
@@ -106,6 +114,23 @@ class SaLimitReached:
     """``esp`` or ``ah``."""
     value: int = 0
     """The counter value when the limit was crossed."""
+
+
+def _tunnel_payload_length(pt: bytes, replay: ReplayWindow, seq: int) -> int:
+    """Length of the IPv4 packet in authenticated tunnel-mode ESP plaintext ``pt`` (payload,
+    padding, pad length, next header), or :class:`PacketDrop` saying what is wrong. As on
+    the general path, the window slides once the padding is right, even if the rest is not."""
+    padlen = pt[-2]
+    end = len(pt) - 2 - padlen
+    if end < 0 or (padlen and pt[end:-2] != PAD[padlen]):
+        raise PacketDrop(BAD_PADDING, f"pad length {padlen} / padding bytes are wrong")
+    replay.accept(seq)
+    if pt[-1] != IPPROTO_IPIP or end < 20 or pt[0] >> 4 != 4:
+        raise PacketDrop(MALFORMED, f"tunnel payload (next header {pt[-1]}) is not IPv4")
+    itl = (pt[2] << 8) | pt[3]
+    if itl > end or itl < 20:
+        raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {end}-byte payload")
+    return itl
 
 
 class SecurityAssociation:
@@ -160,7 +185,7 @@ class SecurityAssociation:
         self.drops: Counter[str] = Counter()
         self.events: list[SaLimitReached] = []
         """Limit events not yet pulled by the stack."""
-        self.expired = False
+        self._expired = False
         self._soft_sent = False
         self._limited = self.limits.any
         self._max_seq = (1 << 64) - 1 if esn else _M32
@@ -184,14 +209,38 @@ class SecurityAssociation:
             self._src, self._dst = addr(tunnel_src), addr(tunnel_dst)
             # sum of the outer header's fixed 16-bit words; length and id are added per packet
             self._hsum = (0x4500 + ((OUTER_TTL << 8) | self._next) + sum(struct.unpack("!4H", self._src + self._dst)))
-        # fast path: AEAD ESP in tunnel mode without UDP encapsulation (the common case)
+        # fast path: AEAD ESP in tunnel mode without UDP encapsulation (the common case).
+        # Everything it needs that does not change per packet is prepared here.
         self._fast = isinstance(self.esp, AeadTransform) and mode == "tunnel" and not encap
         self._fast_out = self._fast and not tfc_pad
+        self._fast_max = 0
+        """Highest sequence number the outbound fast path may send (0: never take it)."""
+        self._fast_in = False
+        """Whether the inbound fast path may be tried (AEAD tunnel SA, not expired)."""
         if self._fast:
-            self._aead = self.esp._aead  # type: ignore[union-attr]
+            aead = self.esp._aead  # type: ignore[union-attr]
             self._salt = self.esp._salt  # type: ignore[union-attr]
+            self._salt_i = _from_bytes(self._salt, "big")
+            self._encrypt = aead.encrypt
+            self._decrypt = aead.decrypt
+            self._addrs_spi = self._src + self._dst + _U32.pack(spi)
+        self._set_fast()
 
     # ------------------------------------------------------------ bookkeeping
+
+    @property
+    def expired(self) -> bool:
+        """The SA reached a hard limit and passes no more traffic."""
+        return self._expired
+
+    @expired.setter
+    def expired(self, value: bool) -> None:
+        self._expired = value
+        self._set_fast()
+
+    def _set_fast(self) -> None:
+        self._fast_max = self._max_seq if self._fast_out and not self._expired else 0
+        self._fast_in = self._fast and not self._expired
 
     def _count(self, n: int) -> None:
         self.packets += 1
@@ -241,25 +290,32 @@ class SecurityAssociation:
     def encapsulate(self, ip_packet: bytes) -> bytes:
         """Protect one IPv4 packet; returns the whole outer IPv4 packet."""
         n = len(ip_packet)
-        if self._fast_out and not self.expired and self.seq < self._max_seq and n <= 65478:
-            # the general path below, inlined for AEAD tunnel mode: one struct.pack for
-            # outer IPv4 + ESP header + IV, one AEAD call, one concatenation
-            seq = self.seq = self.seq + 1
-            pad = -(n + 2) & 3
-            tlen = 54 + n + pad  # 20 IP + 8 ESP + 8 IV + payload + pad + 2 + 16 ICV
+        seq = self.seq + 1
+        if seq <= self._fast_max and n <= 65478:
+            # the general path (_encapsulate), inlined for AEAD tunnel mode: one struct.pack
+            # for outer IPv4 + ESP header + IV, one AEAD call, one concatenation
+            self.seq = seq
+            tlen = (n + 57) & -4  # 20 IP + 8 ESP + 8 IV + payload + pad to 4 + 2 + 16 ICV
             ident = seq & 0xFFFF
             # header checksum: the fixed words' sum is precomputed; -x mod 0xFFFF is the
             # one's complement of the folded sum (RFC 1071)
-            hdr = _HDR_ESP_IV.pack(0x45, 0, tlen, ident, 0, OUTER_TTL, IPPROTO_ESP,
-                                   -(self._hsum + tlen + ident) % 0xFFFF,
-                                   self._src, self._dst, self.spi, seq & _M32, seq)
-            aad = _ESN_AAD.pack(self.spi, seq >> 32, seq & _M32) if self.esn else hdr[20:28]
-            ct = self._aead.encrypt(self._salt + hdr[28:36], ip_packet + _TRAILER_IPIP[pad], aad)
+            csum = -(self._hsum + tlen + ident) % 0xFFFF
+            if self.esn:
+                hdr = _HDR_ESP_IV(0x4500, tlen, ident, 0, _TTL_ESP, csum, self._addrs_spi, seq & _M32, seq)
+                aad = _ESN_AAD.pack(self.spi, seq >> 32, seq & _M32)
+            else:  # seq < 2**32 here: Seq and IV carry the same value
+                hdr = _HDR_ESP_IV(0x4500, tlen, ident, 0, _TTL_ESP, csum, self._addrs_spi, seq, seq)
+                aad = hdr[20:28]
+            ct = self._encrypt(self._salt + hdr[28:], ip_packet + _TRAILER_BY_LEN[n & 3], aad)
             self.packets += 1
             self.bytes += n
             if self._limited:
                 self._check_limits()
             return hdr + ct
+        return self._encapsulate(ip_packet)
+
+    def _encapsulate(self, ip_packet: bytes) -> bytes:
+        n = len(ip_packet)
         if self.expired:
             raise self._drop(PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit"))
         if n + self.overhead(n) > 65535:
@@ -322,52 +378,48 @@ class SecurityAssociation:
         """Verify and remove the protection of one received IPv4 packet."""
         pkt = ip_packet
         n = len(pkt)
-        if (self._fast and n >= 56 and pkt[0] == 0x45 and pkt[9] == IPPROTO_ESP
-                and ((pkt[2] << 8) | pkt[3]) == n and not self.expired):
-            # the general path below, inlined for AEAD tunnel mode
-            try:
-                if _from_bytes(pkt[:20], "big") % 0xFFFF:
-                    raise PacketDrop(MALFORMED, "outer IPv4 header checksum is wrong")
-                spi, seq = _HDR_SPI_SEQ.unpack_from(pkt, 20)
-                if spi != self.spi:
-                    raise PacketDrop(UNKNOWN_SPI, f"SPI 0x{spi:08x} is not this SA's 0x{self.spi:08x}")
-                if (n - 52) & 3:
-                    raise PacketDrop(MALFORMED, f"ESP ciphertext of {n - 52} bytes is not 4-byte aligned")
+        if self._fast_in and n >= 56:
+            # the general path (_decapsulate), inlined for AEAD tunnel mode when the outer
+            # header is a plain 20-byte ESP one for this SA; anything else (and every
+            # refusal but replay and ICV) is left to the general path, which says why
+            vihl, tlen, proto, spi, seq, iv = _IN_HDR(pkt)
+            if (vihl == 0x45 and proto == IPPROTO_ESP and tlen == n and spi == self.spi
+                    and not (n - 52) & 3 and not _from_bytes(pkt[:20], "big") % 0xFFFF):
                 rp = self.replay
-                if self.esn:
-                    seq = rp.check(seq)
-                    aad = _ESN_AAD.pack(spi, seq >> 32, seq & _M32)
-                else:
-                    if seq <= rp.top:  # possibly a replay: the window decides
-                        rp.check(seq)
-                    aad = pkt[20:28]
                 try:
-                    pt = self._aead.decrypt(self._salt + pkt[28:36], pkt[36:], aad)
-                except InvalidTag:
-                    raise PacketDrop(BAD_ICV, f"{self.esp.encr.name} tag check failed") from None  # type: ignore[union-attr]
-                padlen = pt[-2]
-                end = len(pt) - 2 - padlen
-                if end < 0 or (padlen and pt[end:-2] != PAD[padlen]):
-                    raise PacketDrop(BAD_PADDING, f"pad length {padlen} / padding bytes are wrong")
-                if pt[-1] != IPPROTO_IPIP or end < 20 or pt[0] >> 4 != 4:
-                    raise PacketDrop(MALFORMED, f"tunnel payload (next header {pt[-1]}) is not IPv4")
-                itl = (pt[2] << 8) | pt[3]
-                if itl > end or itl < 20:
-                    raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {end}-byte payload")
-            except PacketDrop as exc:
-                raise self._drop(exc) from None
-            # authenticated: slide the window (ReplayWindow.accept, inlined for the in-order case)
-            shift = seq - rp.top
-            if shift > 0:
-                rp.bitmap = ((rp.bitmap << shift) | 1) & rp._mask if shift < rp.size else 1
-                rp.top = seq
-            else:
-                rp.accept(seq)
-            self.packets += 1
-            self.bytes += itl
-            if self._limited:
-                self._check_limits()
-            return pt[:itl]
+                    if self.esn:
+                        seq = rp.check(seq)
+                        aad = _ESN_AAD.pack(spi, seq >> 32, seq & _M32)
+                    else:
+                        if seq <= rp.top:  # possibly a replay: the window decides
+                            rp.check(seq)
+                        aad = pkt[20:28]
+                    try:
+                        pt = self._decrypt(_NONCE(self._salt_i, iv), pkt[36:], aad)
+                    except InvalidTag:
+                        raise PacketDrop(BAD_ICV, f"{self.encr.name} tag check failed") from None  # type: ignore[union-attr]
+                    itl = (pt[2] << 8) | pt[3]
+                    # RFC-minimal padding right after the inner packet (what every sender
+                    # here and Linux use): one comparison; anything else is checked in full
+                    if pt[itl:] != _TRAILER_BY_LEN[itl & 3] or itl < 20 or pt[0] >> 4 != 4:
+                        itl = _tunnel_payload_length(pt, rp, seq)
+                except PacketDrop as exc:
+                    raise self._drop(exc) from None
+                # authenticated: slide the window (ReplayWindow.accept, inlined for the in-order case)
+                shift = seq - rp.top
+                if shift > 0:
+                    rp.bitmap = ((rp.bitmap << shift) | 1) & rp._mask if shift < rp.size else 1
+                    rp.top = seq
+                else:
+                    rp.accept(seq)
+                self.packets += 1
+                self.bytes += itl
+                if self._limited:
+                    self._check_limits()
+                return pt[:itl]
+        return self._decapsulate(pkt)
+
+    def _decapsulate(self, pkt: bytes) -> bytes:
         try:
             if self.expired:
                 raise PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit")
