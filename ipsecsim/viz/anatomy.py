@@ -25,14 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.algorithms import EncrAlg, IntegAlg
+from ..core.ip import IPPROTO_AH, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
+from ..core.natt import NATT_PORT, NON_ESP_MARKER
 from .palette import AUTH, BYTE_CLASSES, BYTE_STYLE, CLEAR, ENC_AUTH, ICV, MUTABLE, new_axes
-
-IPPROTO_ICMP = 1
-IPPROTO_TCP = 6
-IPPROTO_UDP = 17
-IPPROTO_ESP = 50
-IPPROTO_AH = 51
-NATT_PORT = 4500
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +114,7 @@ def layout_packet(data: bytes, original: bytes | None = None, *, mode: str | Non
     natt = (proto == IPPROTO_UDP and len(data) >= ihl + 12
             and NATT_PORT in (int.from_bytes(data[ihl:ihl + 2], "big"),
                               int.from_bytes(data[ihl + 2:ihl + 4], "big"))
-            and data[ihl + 8:ihl + 12] != b"\0\0\0\0")
+            and data[ihl + 8:ihl + 12] != NON_ESP_MARKER)
     if proto == IPPROTO_ESP or natt:
         _ip_header(b, data, "outer IPv4 header", CLEAR)
         if natt:

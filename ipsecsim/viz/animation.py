@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.ip import IPPROTO_AH, IPPROTO_ESP, IPPROTO_UDP
+from ..core.natt import IKE_PORT, NATT_PORT, NON_ESP_MARKER
 from .data import records
 from .palette import OKABE_ITO
 
@@ -53,18 +55,17 @@ def classify(data: Any) -> str:
         return "plain"
     proto = b[9]
     ihl = (b[0] & 0x0F) * 4
-    if proto == 50:
+    if proto == IPPROTO_ESP:
         return "ESP"
-    if proto == 51:
+    if proto == IPPROTO_AH:
         return "AH"
-    if proto == 17 and len(b) >= ihl + 8:
+    if proto == IPPROTO_UDP and len(b) >= ihl + 8:
         sport = int.from_bytes(b[ihl:ihl + 2], "big")
         dport = int.from_bytes(b[ihl + 2:ihl + 4], "big")
-        if 500 in (sport, dport):
+        if IKE_PORT in (sport, dport):
             return "IKE"
-        if 4500 in (sport, dport):
-            marker = b[ihl + 8:ihl + 12]
-            return "IKE" if marker == b"\0\0\0\0" else "ESP in UDP"
+        if NATT_PORT in (sport, dport):
+            return "IKE" if b[ihl + 8:ihl + 12] == NON_ESP_MARKER else "ESP in UDP"
     return "plain"
 
 
