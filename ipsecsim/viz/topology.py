@@ -104,10 +104,7 @@ def layout(topo: dict[str, Any], seed: int = 1) -> dict[str, tuple[float, float]
     """
     import networkx as nx
 
-    g = nx.Graph()
-    g.add_nodes_from((topo.get("nodes") or {}).keys())
-    for link in (topo.get("links") or {}).values():
-        g.add_edge(link["a"], link["b"])
+    g = _graph(topo)
     if len(g) <= 1:
         return {n: (0.0, 0.0) for n in g}
     if not (nx.is_connected(g) and nx.is_tree(g)):
@@ -159,12 +156,21 @@ def layout(topo: dict[str, Any], seed: int = 1) -> dict[str, tuple[float, float]
     return pos
 
 
-def _path(topo: dict[str, Any], a: str, b: str) -> list[str]:
+def _graph(topo: dict[str, Any]) -> Any:
+    """The topology as a ``networkx.Graph``: every node, one edge per link."""
     import networkx as nx
 
     g = nx.Graph()
+    g.add_nodes_from((topo.get("nodes") or {}).keys())
     for link in (topo.get("links") or {}).values():
         g.add_edge(link["a"], link["b"])
+    return g
+
+
+def _path(g: Any, a: str, b: str) -> list[str]:
+    """The nodes a tunnel from ``a`` to ``b`` crosses (just its ends when there is no path)."""
+    import networkx as nx
+
     try:
         return nx.shortest_path(g, a, b)
     except (nx.NetworkXNoPath, nx.NodeNotFound):
@@ -245,11 +251,12 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
                 t["label"] += " (configured, never established)"
         kinds = list(dict.fromkeys(t["kind"] for t in tlist))
         per_pair: dict[tuple[str, str], int] = {}
+        graph = _graph(topo)
         for tn in tlist:
             k = kinds.index(tn["kind"])
             slot = per_pair.get((tn["a"], tn["b"]), 0)
             per_pair[(tn["a"], tn["b"])] = slot + 1
-            path = _path(topo, tn["a"], tn["b"])
+            path = _path(graph, tn["a"], tn["b"])
             off = 0.045 * unit * slot
             ax.plot([pos[n][0] for n in path], [pos[n][1] + off for n in path],
                     color=OKABE_ITO["purple"] if tn["up"] else "#888888", linewidth=3.2,
