@@ -15,10 +15,13 @@ the series.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .palette import GREY, new_axes, series_colour
 from .tlsvpn import tls_vpn_overhead
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _TLS_KEYS = ("tcp_timestamps", "dtls_header", "cid_bytes", "vpn_header")
 
@@ -51,7 +54,7 @@ def overhead_of(cfg: dict[str, Any], size: int,
 
 
 def overhead_frame(configs: Iterable[dict[str, Any]], sizes: Iterable[int],
-                   ipsec_fn: Callable[..., dict[str, Any]] | None = None):  # -> pandas.DataFrame
+                   ipsec_fn: Callable[..., dict[str, Any]] | None = None) -> pd.DataFrame:
     """Rows ``label, proto, size, wire_bytes, overhead_bytes, efficiency`` for every config x size."""
     import pandas as pd
 

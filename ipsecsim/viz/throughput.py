@@ -9,10 +9,13 @@ so a dip or a latency spike can be read against them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .data import end_time, records
 from .palette import GREY, OKABE_ITO, new_axes, series_colour
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def rekey_times(data: Any, min_gap: float = 0.5) -> list[float]:
@@ -33,7 +36,7 @@ def _flows(data: Any, flows: list[str] | None) -> list[str]:
     return [n for n in names if flows is None or n in flows]
 
 
-def goodput_frame(data: Any, bin_s: float = 1.0):  # -> pandas.DataFrame
+def goodput_frame(data: Any, bin_s: float = 1.0) -> pd.DataFrame:
     """Delivered bits per second, per flow and time bin: columns ``flow, t, mbps, packets``."""
     import pandas as pd
 
