@@ -24,12 +24,15 @@ class IkeMessageEvent:
     exchange: str
     """Exchange name, e.g. ``IKE_SA_INIT``."""
     msg_id: int
+    """Message ID from the IKE header."""
     response: bool
     """Whether the message is a response."""
     payloads: str
     """Summary of the (decrypted) payloads, e.g. ``SA KE No N(NATD_S_IP) N(NATD_D_IP)``."""
     ispi: bytes
+    """Initiator's IKE SPI."""
     rspi: bytes
+    """Responder's IKE SPI (zero in the first IKE_SA_INIT request)."""
     size: int
     """UDP payload bytes (including a non-ESP marker)."""
     retransmit: int = 0
@@ -41,9 +44,13 @@ class IkeStateChange:
     """An IKE_SA moved from one state to another (see ``states.IKE_TRANSITIONS``)."""
 
     ike_sa: str
+    """Name of the IKE_SA, e.g. ``office-link[1]``."""
     old: str
+    """State before."""
     new: str
+    """State after."""
     detail: str = ""
+    """Why, in a few words (algorithms, identities, the reason of a failure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +58,17 @@ class ChildStateChange:
     """A CHILD_SA moved from one state to another (see ``states.CHILD_TRANSITIONS``)."""
 
     ike_sa: str
+    """Name of the IKE_SA the CHILD_SA belongs to."""
     child: str
     """Child config name."""
     spi_in: int
     """Our inbound SPI of this CHILD_SA (identifies the generation)."""
     old: str
+    """State before."""
     new: str
+    """State after."""
     detail: str = ""
+    """Why, in a few words (suite and SPIs on install, the reason of a delete)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +76,17 @@ class IkeSaUp:
     """An IKE_SA is established; carries its keys for the Wireshark export."""
 
     ike_sa: str
+    """Name of the IKE_SA."""
     connection: str
+    """The connection it belongs to."""
     local: tuple[str, int]
+    """Our address and port (4500 after a NAT-T float)."""
     remote: tuple[str, int]
+    """The peer's address and port."""
     ispi: bytes
+    """Initiator's IKE SPI."""
     rspi: bytes
+    """Responder's IKE SPI."""
     initiator: bool
     """Whether we initiated this IKE_SA."""
     encr: str
@@ -77,11 +94,17 @@ class IkeSaUp:
     integ: str
     """Integrity name, empty for AEAD."""
     prf: str
+    """PRF name."""
     dh: str
+    """Diffie-Hellman group name."""
     sk_ei: bytes
+    """Encryption key, initiator to responder (RFC 7296 §2.14)."""
     sk_er: bytes
+    """Encryption key, responder to initiator."""
     sk_ai: bytes
+    """Integrity key, initiator to responder (empty for AEAD)."""
     sk_ar: bytes
+    """Integrity key, responder to initiator (empty for AEAD)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +112,9 @@ class IkeSaDown:
     """An IKE_SA is gone (deleted, rekeyed away, failed, dead peer)."""
 
     ike_sa: str
+    """Name of the IKE_SA."""
     reason: str
+    """Why it went down."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +122,9 @@ class IkeSaRekeyed:
     """An IKE_SA was replaced by a new one (children moved over)."""
 
     old_ike_sa: str
+    """Name of the IKE_SA that was replaced."""
     new: IkeSaUp
+    """The new IKE_SA, with its keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +132,13 @@ class IkeFailure:
     """An exchange failed: the notify involved and the sentence saying why."""
 
     ike_sa: str
+    """Name of the IKE_SA (empty for a stateless IKE_SA_INIT answer)."""
     connection: str
+    """The connection concerned (may be empty when none matched)."""
     notify: str
     """e.g. ``NO_PROPOSAL_CHOSEN``, ``AUTHENTICATION_FAILED``, ``TIMEOUT``."""
     reason: str
+    """The sentence saying why."""
     sent_by_us: bool
     """True if we sent the notify (we refused), False if the peer refused us."""
     fatal: bool = False
@@ -121,6 +151,7 @@ class ChildSaUp:
     """A CHILD_SA is negotiated: install both directions into the data plane."""
 
     keys: ChildSaKeys
+    """SPIs, algorithms and keys of both directions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +159,9 @@ class ChildSaRekeyed:
     """A CHILD_SA was replaced; the new one is already announced by ``ChildSaUp``."""
 
     old: ChildSaKeys
+    """The replaced CHILD_SA."""
     new: ChildSaKeys
+    """Its successor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +169,9 @@ class ChildSaDown:
     """A CHILD_SA is gone: remove it from the data plane."""
 
     keys: ChildSaKeys
+    """The CHILD_SA to remove."""
     reason: str
+    """Why (deleted, rekeyed, hard expired, ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +179,9 @@ class IkeDrop:
     """A datagram was dropped without being processed (malformed, forged, late, unknown SPI)."""
 
     reason: str
+    """A short counter name, e.g. ``malformed``, ``unknown_ike_spi``."""
     detail: str = ""
+    """The sentence saying what was wrong."""
 
 
 Event = (IkeMessageEvent | IkeStateChange | ChildStateChange | IkeSaUp | IkeSaDown | IkeSaRekeyed | IkeFailure
