@@ -12,6 +12,7 @@ something else.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -45,13 +46,19 @@ SCHEMA: dict[str, tuple[str, ...]] = {
 
 
 class Trace:
-    """Append-only list of records with a sequence number per record."""
+    """Append-only list of records with a sequence number per record.
 
-    __slots__ = ("records", "_seq", "enabled", "keep_bytes")
+    The packet path appends without calling :meth:`emit`: it binds
+    ``trace.records.append`` and ``trace.next_seq`` once and appends
+    ``(next_seq(), time, kind, node, ...)`` itself (checking ``enabled``).
+    """
+
+    __slots__ = ("records", "next_seq", "enabled", "keep_bytes")
 
     def __init__(self, enabled: bool = True, keep_bytes: bool = True) -> None:
         self.records: list[tuple] = []
-        self._seq = 0
+        self.next_seq = itertools.count(1).__next__
+        """The next sequence number (1, 2, ...): one per record, shared by every writer."""
         self.enabled = enabled
         self.keep_bytes = keep_bytes
         """Whether ``link_tx`` records keep the packet bytes (needed for pcaps)."""
@@ -59,8 +66,7 @@ class Trace:
     def emit(self, time: float, kind: str, node: str, *fields: Any) -> None:
         """Append one record. ``fields`` follow :data:`SCHEMA` [kind]."""
         if self.enabled:
-            self._seq += 1
-            self.records.append((self._seq, time, kind, node, *fields))
+            self.records.append((self.next_seq(), time, kind, node, *fields))
 
     def __len__(self) -> int:
         return len(self.records)

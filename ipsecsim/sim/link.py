@@ -3,8 +3,8 @@
 A hop is one scheduled SimPy event with a callback (no process, no Store): when a
 node hands a packet to a link direction, the link works out when the packet's
 last bit leaves (``busy_until`` + size / bandwidth), when it arrives
-(+ propagation delay + jitter), and schedules the receiving node's
-``receive`` at that instant. A direction whose queue (packets waiting or in
+(+ propagation delay + jitter), and the receiving node's ``receive`` runs at
+that instant (the direction object itself is the event, see :class:`_Direction`). A direction whose queue (packets waiting or in
 service) is full drops the packet at the tail and counts it.
 
 A ``link_tx`` record carries the time the packet's first bit goes on the wire
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from heapq import heappush
 from typing import TYPE_CHECKING
 
-from simpy.events import Timeout
+from simpy.events import NORMAL, Timeout
 
 from ..core.rng import Rng
 
@@ -56,11 +57,23 @@ class LinkConfig:
 
 
 class _Direction:
-    """One direction of a link: its queue state and loss state."""
+    """One direction of a link: its queue state, loss state and the packets on the wire.
 
-    __slots__ = ("src", "dst", "busy_until", "finish", "last_arrival", "bad", "rng", "sname", "dname")
+    The direction is its own SimPy event: ``wire`` holds ``(arrival, data, pkt_id)`` of the
+    packets travelling on it, in FIFO order (arrivals never overtake: serialisation is FIFO and
+    jitter is clamped), and only the first of them is in the environment's queue, as this
+    object. When it fires, the packet is handed to the receiving node and the next one (if any)
+    is queued. A hop thus costs one heap push and pop of a small heap, with no event object,
+    no process and no Store.
+    """
 
-    def __init__(self, src: Interface, dst: Interface, rng: Rng) -> None:
+    __slots__ = ("link", "src", "dst", "busy_until", "finish", "last_arrival", "bad", "rng", "sname",
+                 "dname", "wire", "callbacks", "_cbs", "_env", "_queue", "_eid", "_receive")
+    _ok = True  # read by simpy.Environment.step: this event never fails
+    _value = None
+
+    def __init__(self, link: Link, src: Interface, dst: Interface, rng: Rng) -> None:
+        self.link = link
         self.src = src
         self.dst = dst
         self.sname = src.node.name
@@ -70,6 +83,74 @@ class _Direction:
         self.last_arrival = 0.0
         self.bad = False
         self.rng = rng
+        self.wire: deque[tuple[float, bytes, int]] = deque()
+        self._cbs = [self._arrive]
+        self.callbacks: list | None = None
+        env = link.net.env
+        self._env = env
+        self._queue = env._queue
+        self._eid = env._eid
+        self._receive = dst.node.receive
+
+    def send(self, data: bytes, pkt_id: int) -> bool:
+        """Queue ``data`` onto this direction; False (and a counted drop) when it cannot go."""
+        link = self.link
+        net = link.net
+        now = self._env._now
+        if not link.up:
+            net.drop(now, self.sname, pkt_id, LINK_DOWN, link.name)
+            return False
+        fin = self.finish
+        busy = self.busy_until
+        if busy <= now:
+            if fin:
+                fin.clear()  # the direction is idle: nothing waits
+            start = now
+        else:
+            while fin[0] <= now:
+                fin.popleft()
+            if len(fin) >= link._queue:
+                net.drop(now, self.sname, pkt_id, QUEUE_FULL, f"{link.name}: {len(fin)} packets queued")
+                return False
+            start = busy
+        size = len(data)
+        done = start + size * link._bits
+        self.busy_until = done
+        fin.append(done)
+        link.tx_packets += 1
+        link.tx_bytes += size
+        trace = net.trace
+        if trace.enabled and pkt_id not in net.quiet:
+            trace.records.append((trace.next_seq(), start, "link_tx", self.sname, link.name, pkt_id,
+                                  self.sname, self.dname, size, data if trace.keep_bytes else None))
+        if link._lossy and link._lost(self):
+            net.drop(now, self.sname, pkt_id, LINK_LOSS, link.name)
+            return False
+        arrive = done + link._delay
+        if link._jitter:
+            arrive += self.rng.uniform(0.0, link._jitter)
+        if arrive < self.last_arrival:
+            arrive = self.last_arrival  # FIFO: never overtake the packet ahead
+        self.last_arrival = arrive
+        wire = self.wire
+        if not wire:
+            self.callbacks = self._cbs
+            heappush(self._queue, (arrive, NORMAL, next(self._eid), self))
+        wire.append((arrive, data, pkt_id))
+        return True
+
+    def _arrive(self, _ev: object) -> None:
+        wire = self.wire
+        _, data, pkt_id = wire.popleft()
+        if wire:  # the next packet on the wire is the next event of this direction
+            self.callbacks = self._cbs
+            heappush(self._queue, (wire[0][0], NORMAL, next(self._eid), self))
+        net = self.link.net
+        trace = net.trace
+        if trace.enabled and pkt_id not in net.quiet:
+            trace.records.append((trace.next_seq(), self._env._now, "link_rx", self.dname,
+                                  self.link.name, pkt_id, len(data)))
+        self._receive(data, pkt_id, self.dst)
 
 
 class Link:
@@ -83,9 +164,6 @@ class Link:
         self.cfg = cfg
         self.name = cfg.name
         self.up = True
-        a.link, b.link = self, self
-        self.dirs = {id(a): _Direction(a, b, rng.child("a")), id(b): _Direction(b, a, rng.child("b"))}
-        a.out, b.out = self.dirs[id(a)], self.dirs[id(b)]
         self._bits = 8.0 / cfg.bandwidth
         self._lossy = cfg.loss > 0 or cfg.gilbert is not None
         self._delay = cfg.delay
@@ -94,6 +172,9 @@ class Link:
         self.tx_packets = 0
         self.tx_bytes = 0
         self.drops: dict[str, int] = {}
+        a.link, b.link = self, self
+        self.dirs = {id(a): _Direction(self, a, b, rng.child("a")), id(b): _Direction(self, b, a, rng.child("b"))}
+        a.out, b.out = self.dirs[id(a)], self.dirs[id(b)]
         for t, up in cfg.schedule:
             ev = Timeout(net.env, t, up)
             ev.callbacks.append(self._set_state)
@@ -117,52 +198,4 @@ class Link:
 
     def send(self, src: Interface, data: bytes, pkt_id: int) -> bool:
         """Queue ``data`` out of ``src``; False (and a counted drop) when it cannot go."""
-        net = self.net
-        env = net.env
-        now = env._now
-        d = src.out
-        if not self.up:
-            net.drop(now, d.sname, pkt_id, LINK_DOWN, self.name)
-            return False
-        fin = d.finish
-        busy = d.busy_until
-        if busy <= now:
-            if fin:
-                fin.clear()  # the direction is idle: nothing waits
-            start = now
-        else:
-            while fin[0] <= now:
-                fin.popleft()
-            if len(fin) >= self._queue:
-                net.drop(now, d.sname, pkt_id, QUEUE_FULL, f"{self.name}: {len(fin)} packets queued")
-                return False
-            start = busy
-        size = len(data)
-        done = start + size * self._bits
-        d.busy_until = done
-        fin.append(done)
-        self.tx_packets += 1
-        self.tx_bytes += size
-        trace = net.trace
-        if trace.enabled and pkt_id not in net.quiet:
-            trace.emit(start, "link_tx", d.sname, self.name, pkt_id, d.sname, d.dname, size,
-                       data if trace.keep_bytes else None)
-        if self._lossy and self._lost(d):
-            net.drop(now, d.sname, pkt_id, LINK_LOSS, self.name)
-            return False
-        arrive = done + self._delay
-        if self._jitter:
-            arrive += d.rng.uniform(0.0, self._jitter)
-            if arrive < d.last_arrival:
-                arrive = d.last_arrival
-            d.last_arrival = arrive
-        Timeout(env, arrive - now, (data, pkt_id, d.dst)).callbacks.append(self._arrive)  # type: ignore[union-attr]
-        return True
-
-    def _arrive(self, ev: Timeout) -> None:
-        data, pkt_id, dst = ev._value
-        net = self.net
-        trace = net.trace
-        if trace.enabled and pkt_id not in net.quiet:
-            trace.emit(net.env._now, "link_rx", dst.node.name, self.name, pkt_id, len(data))
-        dst.node.receive(data, pkt_id, dst)
+        return src.out.send(data, pkt_id)  # type: ignore[no-any-return]

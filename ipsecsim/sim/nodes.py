@@ -145,7 +145,7 @@ class Node:
             out = bytes(b)
             trace = net.trace
             if trace.enabled and pkt_id not in net.quiet:
-                trace.emit(net.env._now, "forward", self.name, pkt_id, len(out))
+                trace.records.append((trace.next_seq(), net.env._now, "forward", self.name, pkt_id, len(out)))
             self.output(out, pkt_id, True)
         else:
             self.net.drop(self.net.env.now, self.name, pkt_id, NOT_FOR_ME, P.ntoa(data[16:20]))
@@ -225,7 +225,7 @@ class Node:
             return
         mtu = link.cfg.mtu
         if len(data) <= mtu:
-            link.send(iface, data, pkt_id)
+            iface.out.send(data, pkt_id)
             return
         self._too_long(data, pkt_id, iface, mtu, df_override, icmp_to, overhead)
 
@@ -243,7 +243,7 @@ class Node:
         if net.trace.enabled:
             net.trace.emit(net.env.now, "fragment", self.name, pkt_id, len(data), len(frags), mtu)
         for f in frags:
-            link.send(iface, f, pkt_id)
+            iface.out.send(f, pkt_id)
 
     def too_big(self, data: bytes, pkt_id: int, mtu: int, icmp_to: bytes | None = None) -> None:
         """Drop a DF packet over the MTU and tell its source (ICMP 3/4, RFC 1191 §4)."""
