@@ -209,3 +209,36 @@ def test_udp_4500_classification():
     assert classify(b"\x01\x02") == "malformed"
     with pytest.raises(ValueError):
         strip_non_esp_marker(b"\x00\x00\x00\x01rest")
+
+
+def test_remembered_flows_follow_policy_changes():
+    """The outbound flow cache never outlives the policies it came from."""
+    a, b, ka1, _kb1 = gateways()
+    host = icmp_echo_packet("10.1.0.5", "10.2.0.9")
+    assert b.inbound(a.outbound(host)) == host  # the flow is remembered now
+    a.add_policy("out", "bypass", "10.1.0.5", "10.2.0.9", name="direct", priority=-1)
+    assert a.outbound(host) == host  # the new, narrower BYPASS wins at once
+    pol = a.spd.lookup_addrs("out", "10.1.0.5", "10.2.0.9")
+    a.spd.remove(pol)
+    assert a.outbound(host)[9] == 50  # protected again
+    # a new generation narrowed to one host pair edits the policies in place
+    narrow = dataclasses.replace(child_keys(gen=2)[0], local_ts=(TS.parse("10.1.0.5"),),
+                                 remote_ts=(TS.parse("10.2.0.7"),))
+    a.install_child(narrow)
+    assert a.outbound(host) == host  # 10.2.0.9 no longer falls under the child
+    assert a.outbound(PING)[20:24] == narrow.spi_out.to_bytes(4, "big")
+    a.remove_sa(narrow.spi_out, "out")
+    with pytest.raises(NoSa):
+        a.outbound(PING)  # the cached policy is read afresh: its SA is gone
+
+
+def test_counters_are_a_snapshot_of_every_path():
+    a, b, *_ = gateways()
+    for _ in range(3):
+        b.inbound(a.outbound(PING))
+    a.outbound(udp_packet("192.0.2.5", "192.0.2.6", 1, 2, b""))
+    c = a.counters
+    assert c == {"protected": 3, "bypassed": 1}
+    c["protected"] = 0  # a copy: the stack's own count is untouched
+    assert a.counters["protected"] == 3 and b.counters["decapsulated"] == 3
+    assert b.stats()["counters"] == {"decapsulated": 3}

@@ -8,10 +8,13 @@ SPI spaces are separate: the peer chose our outbound SPIs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .ip import ipv4_ports
 from .sa import SecurityAssociation
 from .selectors import TrafficSelector
+
+_from_bytes = int.from_bytes
 
 
 @dataclass(eq=False, slots=True)
@@ -33,6 +36,16 @@ class SadEntry:
     """Generation of the child (rekeys make new ones)."""
     ike_sa: str = ""
     """The owning IKE_SA (for traces)."""
+    addr_only: bool = field(init=False, default=False, repr=False)
+    """No selector names a protocol or ports: whether an inner packet fits depends on its
+    addresses alone (``pkt[12:20]``), so :attr:`allowed` can remember the answer."""
+    allowed: set[bytes] = field(init=False, default_factory=set, repr=False)
+    """Inner source+destination address pairs already found to fit (when :attr:`addr_only`).
+    The selectors must not change after the entry is made."""
+
+    def __post_init__(self) -> None:
+        self.addr_only = all(t.proto == 0 and t.port_start == 0 and t.port_end == 65535
+                             for t in (*self.src_ts, *self.dst_ts))
 
     def allows(self, src: int, dst: int, proto: int, sport: int, dport: int) -> bool:
         """Whether an inner packet with this 5-tuple fits the SA's selectors (RFC 4301 §5.2 step 4)."""
@@ -45,6 +58,19 @@ class SadEntry:
             if t.matches(dst, proto, dport):
                 return True
         return False
+
+    def allows_ipv4(self, pkt: bytes) -> bool:
+        """:meth:`allows` for an inner IPv4 packet, remembering address pairs that fit."""
+        key = pkt[12:20]
+        if key in self.allowed:
+            return True
+        sport, dport = ipv4_ports(pkt)
+        ok = self.allows(_from_bytes(pkt[12:16], "big"), _from_bytes(pkt[16:20], "big"), pkt[9], sport, dport)
+        if ok and self.addr_only:
+            if len(self.allowed) >= 1024:
+                self.allowed.clear()
+            self.allowed.add(key)
+        return ok
 
 
 class Sad:

@@ -6,6 +6,12 @@ range, protocol, port range; :class:`~ipsecsim.core.selectors.TrafficSelector`).
 Policies are kept sorted by ``priority`` (lower first), then by insertion
 order. Child SA policies get a priority from how narrow their selectors are,
 so a /32 policy is found before a /16 one, as strongSwan orders them.
+
+:meth:`Spd.lookup_ipv4` remembers its answers per flow (the kernel's flow
+cache, in effect): keyed by source and destination address alone while no
+policy of that direction names a protocol or ports, else by the 5-tuple.
+Adding or removing a policy, or :meth:`Spd.changed` after editing one's
+selectors in place, forgets them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .ip import ipv4_ports
 from .selectors import TrafficSelector, ip_to_int
 
 if TYPE_CHECKING:
@@ -28,6 +35,9 @@ OUT = "out"
 IN = "in"
 
 _order = itertools.count()
+_from_bytes = int.from_bytes
+FLOW_CACHE_MAX = 4096
+"""Remembered flows per direction; the cache starts over when it is full."""
 
 
 def _selectors(value: TrafficSelector | str | tuple | list) -> tuple[TrafficSelector, ...]:
@@ -91,11 +101,27 @@ def specificity(src: tuple[TrafficSelector, ...], dst: tuple[TrafficSelector, ..
     return 1000 + bits(src) + bits(dst)
 
 
+def _addr_only(ts: TrafficSelector) -> bool:
+    return ts.proto == 0 and ts.port_start == 0 and ts.port_end == 65535
+
+
 class Spd:
     """Ordered policies per direction."""
 
     def __init__(self) -> None:
         self._policies: dict[str, list[Policy]] = {OUT: [], IN: []}
+        self.flows: dict[str, dict[object, Policy | None]] = {OUT: {}, IN: {}}
+        """Per direction, flow key -> the policy :meth:`lookup_ipv4` found (None: no policy).
+        The dict objects live as long as the Spd, so callers may hold on to them."""
+        self.addr_only: dict[str, bool] = {OUT: True, IN: True}
+        """Per direction: no policy names a protocol or ports, so the flow key is
+        source + destination address (``pkt[12:20]``) alone."""
+
+    def changed(self) -> None:
+        """Forget remembered flows; call after changing a policy's selectors in place."""
+        for d, lst in self._policies.items():
+            self.flows[d].clear()
+            self.addr_only[d] = all(_addr_only(t) for p in lst for t in (*p.src, *p.dst))
 
     def add(self, policy: Policy) -> Policy:
         if policy.direction not in self._policies:
@@ -105,6 +131,7 @@ class Spd:
         lst = self._policies[policy.direction]
         lst.append(policy)
         lst.sort(key=lambda p: (p.priority, p.order))
+        self.changed()
         return policy
 
     def add_rule(self, direction: str, action: str, src: TrafficSelector | str | list,
@@ -117,6 +144,7 @@ class Spd:
         lst = self._policies[policy.direction]
         if policy in lst:
             lst.remove(policy)
+            self.changed()
 
     def policies(self, direction: str) -> list[Policy]:
         """Policies of one direction, in the order they are consulted."""
@@ -129,6 +157,21 @@ class Spd:
             if p.matches(src, dst, proto, sport, dport):
                 return p
         return None
+
+    def lookup_ipv4(self, direction: str, pkt: bytes) -> Policy | None:
+        """:meth:`lookup` for an IPv4 packet, remembered per flow (see the module docstring)."""
+        proto = pkt[9]
+        sport, dport = ipv4_ports(pkt)
+        key: object = pkt[12:20] if self.addr_only[direction] else (pkt[12:20], proto, sport, dport)
+        flows = self.flows[direction]
+        pol = flows.get(key, flows)  # the dict itself marks "not remembered"
+        if pol is flows:
+            pol = self.lookup(direction, _from_bytes(pkt[12:16], "big"), _from_bytes(pkt[16:20], "big"),
+                              proto, sport, dport)
+            if len(flows) >= FLOW_CACHE_MAX:
+                flows.clear()
+            flows[key] = pol
+        return pol  # type: ignore[return-value]
 
     def lookup_addrs(self, direction: str, src: str, dst: str, proto: int = 0, sport: int = 0,
                      dport: int = 0) -> Policy | None:

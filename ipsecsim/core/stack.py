@@ -23,6 +23,7 @@ Linux reassembles before IPsec input.
 
 from __future__ import annotations
 
+import struct
 from collections import Counter, deque
 
 from .errors import (
@@ -44,6 +45,10 @@ from .sad import Sad, SadEntry
 from .spd import BYPASS, DISCARD, IN, OUT, PROTECT, Policy, Spd, specificity
 
 _IKE_PORTS = (IKE_PORT, NATT_PORT)
+_MISS = object()
+# version/IHL, total length, protocol, destination, and the 4 bytes after a 20-byte header (ESP SPI)
+_IN_HEAD = struct.Struct("!BxH5xB6x4sI").unpack_from
+_U32 = struct.Struct("!I").unpack_from
 
 
 class NoSa(PacketDrop):
@@ -68,13 +73,26 @@ class IPsecStack:
         """Our addresses (4 bytes each); ESP/AH/UDP-4500 to one of them is ours to process."""
         self.drops: Counter[str] = Counter()
         """Refused packets by drop reason."""
-        self.counters: Counter[str] = Counter()
-        """protected, bypassed, decapsulated, keepalives, ike, plain_in."""
+        self._counters: Counter[str] = Counter()
+        self._protected = 0
+        self._decapsulated = 0
         self.last_sa: SecurityAssociation | None = None
         """The SA the last successful outbound/inbound call used (for traces)."""
         self._events: deque[SaLimitReached] = deque()
+        self._out_flows = self.spd.flows[OUT]
+        self._sad_in = self.sad.inbound
         self._children: dict[str, tuple[Policy, Policy]] = {}
         self._generations: dict[str, list[ChildSaKeys]] = {}
+
+    @property
+    def counters(self) -> Counter[str]:
+        """protected, bypassed, decapsulated, keepalives, ike, plain_in (a snapshot)."""
+        c = Counter(self._counters)
+        if self._protected:
+            c["protected"] = self._protected
+        if self._decapsulated:
+            c["decapsulated"] = self._decapsulated
+        return c
 
     # ------------------------------------------------------------ configuration
 
@@ -118,6 +136,7 @@ class IPsecStack:
             out.sa = sa_out
             out.src, out.dst = keys.local_ts, keys.remote_ts
             inp.src, inp.dst = keys.remote_ts, keys.local_ts
+            self.spd.changed()
         self._generations.setdefault(keys.name, []).append(keys)
         return sa_in, sa_out
 
@@ -181,16 +200,18 @@ class IPsecStack:
         """
         if len(pkt) < 20:
             raise self._drop(PacketDrop(MALFORMED, f"{len(pkt)}-byte packet has no IPv4 header"))
-        proto = pkt[9]
-        sport, dport = ipv4_ports(pkt)
-        if proto == IPPROTO_UDP and (sport in _IKE_PORTS or dport in _IKE_PORTS) \
-                and pkt[12:16] in self.local_addrs:
-            self.counters["ike"] += 1
-            return pkt
-        pol = self.spd.lookup(OUT, int.from_bytes(pkt[12:16], "big"), int.from_bytes(pkt[16:20], "big"),
-                              proto, sport, dport)
+        if pkt[9] == IPPROTO_UDP and pkt[12:16] in self.local_addrs:
+            sport, dport = ipv4_ports(pkt)
+            if sport in _IKE_PORTS or dport in _IKE_PORTS:
+                self._counters["ike"] += 1
+                return pkt
+        spd = self.spd
+        # the flow cache, inlined for the usual address-only policies; Spd.lookup_ipv4 otherwise
+        pol = self._out_flows.get(pkt[12:20], _MISS) if spd.addr_only[OUT] else _MISS
+        if pol is _MISS:
+            pol = spd.lookup_ipv4(OUT, pkt)
         if pol is None or pol.action == BYPASS:
-            self.counters["bypassed"] += 1
+            self._counters["bypassed"] += 1
             return pkt
         pol.hits += 1
         if pol.action == DISCARD:
@@ -206,7 +227,7 @@ class IPsecStack:
         if sa.events:
             self._pull_events(sa)
         self.last_sa = sa
-        self.counters["protected"] += 1
+        self._protected += 1
         return out
 
     def _is_local(self, dst: bytes) -> bool:
@@ -215,6 +236,18 @@ class IPsecStack:
     def inbound(self, pkt: bytes, now: float = 0.0) -> bytes | None:
         """Process a received IPv4 packet; see the module docstring for the return values."""
         n = len(pkt)
+        if n >= 28:
+            # fast path: ESP behind a plain 20-byte header, to us, for an inbound ESP SA
+            vihl, tlen, proto, dst, spi = _IN_HEAD(pkt)
+            if (vihl == 0x45 and proto == IPPROTO_ESP and 20 <= tlen <= n
+                    and (dst in self.local_addrs or not self.local_addrs)):
+                entry = self._sad_in.get(spi)
+                if entry is not None and entry.sa.proto == "esp":
+                    return self._sa_in(entry, pkt)
+        return self._inbound(pkt)
+
+    def _inbound(self, pkt: bytes) -> bytes | None:
+        n = len(pkt)
         if n < 20 or pkt[0] != 0x45 or not 20 <= ((pkt[2] << 8) | pkt[3]) <= n:
             try:  # options or a broken header: the full parser says what is wrong
                 parse_ipv4(pkt)
@@ -222,12 +255,13 @@ class IPsecStack:
                 raise self._drop(PacketDrop(MALFORMED, str(exc))) from None
         proto = pkt[9]
         dst = pkt[16:20]
-        if self._is_local(dst) and (proto == IPPROTO_ESP or proto == IPPROTO_AH):
+        local = self._is_local(dst)
+        if local and (proto == IPPROTO_ESP or proto == IPPROTO_AH):
             # the SA checks the outer header (checksum included) before anything else
-            return self._ipsec_in(pkt, pkt[(pkt[0] & 15) * 4:], now)
+            return self._ipsec_in(pkt, (pkt[0] & 15) * 4)
         if (pkt[0] & 15) == 5 and header_checksum(pkt) != 0:
             raise self._drop(PacketDrop(MALFORMED, "IPv4 header checksum is wrong"))
-        if self._is_local(dst):
+        if local:
             if proto == IPPROTO_UDP:
                 sport, dport = ipv4_ports(pkt)
                 if dport == NATT_PORT:
@@ -235,39 +269,44 @@ class IPsecStack:
                     payload = pkt[hl + 8:(pkt[2] << 8) | pkt[3]]
                     kind = classify(payload)
                     if kind == KIND_KEEPALIVE:
-                        self.counters["keepalives"] += 1
+                        self._counters["keepalives"] += 1
                         return b""
                     if kind == KIND_ESP:
-                        return self._ipsec_in(pkt, payload, now)
+                        return self._ipsec_in(pkt, hl + 8)
                     if kind == KIND_IKE:
-                        self.counters["ike"] += 1
+                        self._counters["ike"] += 1
                         return None
                     raise self._drop(PacketDrop(MALFORMED, f"{len(payload)}-byte UDP-4500 payload"))
                 if dport in _IKE_PORTS or sport in _IKE_PORTS:
-                    self.counters["ike"] += 1
+                    self._counters["ike"] += 1
                     return None
-        sport, dport = ipv4_ports(pkt)
-        pol = self.spd.lookup(IN, int.from_bytes(pkt[12:16], "big"), int.from_bytes(dst, "big"),
-                              proto, sport, dport)
+        pol = self.spd.lookup_ipv4(IN, pkt)
         if pol is not None and pol.action != BYPASS:
             pol.hits += 1
             if pol.action == DISCARD:
                 raise self._drop(PacketDrop(POLICY_DISCARD, pol.name))
             raise self._drop(PacketDrop(CLEARTEXT_REFUSED, f"policy {pol.name} requires {pol.proto.upper()}"))
-        self.counters["plain_in"] += 1
+        self._counters["plain_in"] += 1
         return None
 
-    def _ipsec_in(self, pkt: bytes, ipsec: bytes, now: float) -> bytes:
-        if len(ipsec) < 8:
+    def _ipsec_in(self, pkt: bytes, off: int) -> bytes:
+        """ESP, AH or ESP-in-UDP whose ESP/AH header starts at ``off``."""
+        if len(pkt) < off + 8:
             raise self._drop(PacketDrop(MALFORMED, "ESP/AH header truncated"))
-        spi = int.from_bytes(ipsec[4:8] if pkt[9] == IPPROTO_AH else ipsec[:4], "big")
-        entry = self.sad.inbound.get(spi)
+        spi = _U32(pkt, off + 4 if pkt[9] == IPPROTO_AH else off)[0]
+        entry = self._sad_in.get(spi)
         if entry is None:
             raise self._drop(PacketDrop(UNKNOWN_SPI, f"no inbound SA with SPI 0x{spi:08x}"))
         sa = entry.sa
         want = IPPROTO_AH if sa.proto == "ah" else IPPROTO_ESP
         if pkt[9] != want and not (pkt[9] == IPPROTO_UDP and want == IPPROTO_ESP):
             raise self._drop(PacketDrop(UNKNOWN_SPI, f"SPI 0x{spi:08x} is an {sa.proto.upper()} SA"))
+        return self._sa_in(entry, pkt)
+
+    def _sa_in(self, entry: SadEntry, pkt: bytes) -> bytes:
+        """Decapsulate with the entry's SA, then check the inner packet against its selectors
+        (RFC 4301 §5.2 step 4)."""
+        sa = entry.sa
         try:
             inner = sa.decapsulate(pkt)
         except PacketDrop as exc:
@@ -276,13 +315,11 @@ class IPsecStack:
             raise self._drop(exc) from None
         if sa.events:
             self._pull_events(sa)
-        sport, dport = ipv4_ports(inner)
-        if not entry.allows(int.from_bytes(inner[12:16], "big"), int.from_bytes(inner[16:20], "big"),
-                            inner[9], sport, dport):
+        if not (inner[12:20] in entry.allowed or entry.allows_ipv4(inner)):
             sa.drops[POLICY_MISMATCH] += 1
             raise self._drop(PacketDrop(POLICY_MISMATCH, f"inner packet does not fit child {entry.child}"))
         self.last_sa = sa
-        self.counters["decapsulated"] += 1
+        self._decapsulated += 1
         return inner
 
     def stats(self) -> dict:
