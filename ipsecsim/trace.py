@@ -25,6 +25,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     # packet view per hop; 'data' is the packet's bytes (hex in JSON), only on link_tx
     "link_tx": ("link", "pkt_id", "src_node", "dst_node", "size", "data"),
     "link_rx": ("link", "pkt_id", "size"),
+    # not written any more (kept for older traces): a forward is the link_rx into a node
+    # followed by the link_tx out of it with the same pkt_id
     "forward": ("pkt_id", "size"),
     "encrypt": ("pkt_id", "proto", "spi", "seq", "size_in", "size_out"),
     "decrypt": ("pkt_id", "proto", "spi", "seq", "size_in", "size_out"),

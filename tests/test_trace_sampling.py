@@ -16,7 +16,7 @@ from test_run_cli import run_cli, tshark
 from ipsecsim.sim.runner import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
-HOP_KINDS = ("link_tx", "link_rx", "forward", "encrypt", "decrypt")
+HOP_KINDS = ("link_tx", "link_rx", "encrypt", "decrypt")
 
 
 def _two_flows(trace: dict) -> dict:
@@ -46,8 +46,8 @@ def test_sample_every_keeps_whole_paths_of_every_nth_packet_per_flow():
     sampled = {pid for ids in order.values() for k, pid in enumerate(ids) if k % 7 == 0}
     assert len(sampled) == 2 * 6  # packets 1, 8, ..., 36 of each flow
     assert set(per) == sampled
-    # host -> gw -> internet -> gw -> host: 4 links, 3 forwards, one encrypt and one decrypt
-    full = Counter(link_tx=4, link_rx=4, forward=3, encrypt=1, decrypt=1)
+    # host -> gw -> internet -> gw -> host: 4 links, one encrypt and one decrypt
+    full = Counter(link_tx=4, link_rx=4, encrypt=1, decrypt=1)
     assert all(per[pid] == full for pid in sampled)
     # the pcap writer's input: bytes on every sampled link_tx, ESP on the WAN links
     wan = [r for r in sim.trace.of("link_tx") if r[4].startswith("wan")]

@@ -138,7 +138,7 @@ class Gateway(Node):
     # --- data plane --------------------------------------------------------------
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         net = self.net
-        now = net.env.now
+        now = net.env._now
         try:
             res = self.stack.outbound(data, now)
         except PacketDrop as exc:
@@ -153,21 +153,34 @@ class Gateway(Node):
         except Exception as exc:  # noqa: BLE001 - a core bug is a counted drop, not the end of the run
             net.drop(now, self.name, pkt_id, "internal_error", f"outbound: {exc!r}")
             return
+        fast = self._fast
         if res is data:  # BYPASS / no policy: the stack hands the same object back
-            self.transmit(data, pkt_id)
+            hop = fast.get(data[16:20])
+            if hop is not None and len(data) <= hop[1]:
+                hop[0].send(data, pkt_id)
+            else:
+                self.transmit(data, pkt_id)
             return
         for out in ((res,) if type(res) is bytes else _packets(res)):
             self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
-            hop = self.lookup(out[16:20])
-            if hop is not None and hop[0].link is not None and len(out) > hop[0].link.cfg.mtu:
-                if P.has_df(data):
-                    # RFC 4301 §8.2: report the MTU the inner packet must fit, after overhead
-                    self.too_big(data, pkt_id, hop[0].link.cfg.mtu - (len(out) - len(data)))
-                    continue
-                self.transmit(out, pkt_id, df_override=False)
+            hop = fast.get(out[16:20])
+            if hop is not None and len(out) <= hop[1]:
+                hop[0].send(out, pkt_id)
             else:
-                self.transmit(out, pkt_id)
+                self._send_protected(data, out, pkt_id)
         self._stack_events()
+
+    def _send_protected(self, data: bytes, out: bytes, pkt_id: int) -> None:
+        """The protected packet ``out`` of ``data`` that needs a route lookup or is over the MTU."""
+        hop = self.lookup(out[16:20])
+        if hop is not None and hop[0].link is not None and len(out) > hop[0].link.cfg.mtu:
+            if P.has_df(data):
+                # RFC 4301 §8.2: report the MTU the inner packet must fit, after overhead
+                self.too_big(data, pkt_id, hop[0].link.cfg.mtu - (len(out) - len(data)))
+                return
+            self.transmit(out, pkt_id, df_override=False)
+        else:
+            self.transmit(out, pkt_id)
 
     def deliver(self, data: bytes, pkt_id: int) -> None:
         proto = data[9]
@@ -238,7 +251,7 @@ class Gateway(Node):
             h += 4
             name = "ah"
         spi, seq = _SPI_SEQ.unpack_from(outer, h)
-        tr.emit(now, kind, self.name, pkt_id, name, spi, seq, size_in, size_out)
+        tr.records.append((tr.next_seq(), now, kind, self.name, pkt_id, name, spi, seq, size_in, size_out))
 
     def _acquire(self, exc: PacketDrop, data: bytes) -> None:
         if self.ike is None:

@@ -75,8 +75,6 @@ class Nat(Node):
         if out is None:
             self.net.drop(now, self.name, pkt_id, TTL_EXCEEDED, "")
             return
-        if self.net.hop(pkt_id):
-            self.net.trace.emit(now, "forward", self.name, pkt_id, len(out))
         self.output(out, pkt_id, forwarded=True)
 
     def _alloc(self, proto: int) -> int:

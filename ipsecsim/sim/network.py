@@ -11,9 +11,11 @@ holds by construction and the tests check it against the trace.
 from __future__ import annotations
 
 from collections import Counter
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import NORMAL
 
 from ..core.rng import Rng
 from ..trace import Trace
@@ -21,6 +23,29 @@ from ..trace import Trace
 if TYPE_CHECKING:
     from .link import Link
     from .nodes import Node
+
+
+class Wake:
+    """A reusable SimPy event that calls ``fn(self)`` each time it fires.
+
+    ``at(t)`` puts it in the environment's queue exactly as ``Timeout(env, t - now)`` would
+    (NORMAL priority, next event id) but allocates nothing; it must not be queued twice at
+    once. Traffic generators use one per flow for their ticks.
+    """
+
+    __slots__ = ("callbacks", "_cbs", "_queue", "_eid")
+    _ok = True  # read by simpy.Environment.step: this event never fails
+    _value = None
+
+    def __init__(self, env: simpy.Environment, fn: Any) -> None:
+        self._cbs = [fn]
+        self.callbacks: list | None = None
+        self._queue = env._queue
+        self._eid = env._eid
+
+    def at(self, t: float) -> None:
+        self.callbacks = self._cbs
+        heappush(self._queue, (t, NORMAL, next(self._eid), self))
 
 
 class Network:
@@ -81,14 +106,15 @@ class Network:
         """Register one application packet; returns its packet id."""
         self._next_id += 1
         pid = self._next_id
-        now = self.env.now
+        now = self.env._now
         self.app[pid] = (flow, now, size)
         self.sent += 1
         flow.sent += 1
         if now >= self.hops_until and not (self.sample_every and (flow.sent - 1) % self.sample_every == 0):
             self.quiet.add(pid)
-        if self.trace.enabled:
-            self.trace.emit(now, "app_send", src, flow.name, pid, src, dst, size)
+        tr = self.trace
+        if tr.enabled:
+            tr.records.append((tr.next_seq(), now, "app_send", src, flow.name, pid, src, dst, size))
         return pid
 
     def app_deliver(self, node: Node, data: bytes, pkt_id: int) -> Any:
@@ -98,12 +124,13 @@ class Network:
             return None
         self.quiet.discard(pkt_id)
         flow, t0, size = entry
-        now = self.env.now
+        now = self.env._now
         self.delivered += 1
         flow.on_delivered(size, now - t0, now)
-        if self.trace.enabled:
-            self.trace.emit(now, "app_deliver", node.name, flow.name, pkt_id,
-                            _ntoa(data[12:16]), _ntoa(data[16:20]), size, now - t0)
+        tr = self.trace
+        if tr.enabled:
+            tr.records.append((tr.next_seq(), now, "app_deliver", node.name, flow.name, pkt_id,
+                               _ntoa(data[12:16]), _ntoa(data[16:20]), size, now - t0))
         return flow
 
     def drop(self, now: float, node: str, pkt_id: int, reason: str, detail: str = "") -> None:
@@ -122,5 +149,11 @@ class Network:
         return len(self.app)
 
 
+_NTOA: dict[bytes, str] = {}
+
+
 def _ntoa(b: bytes) -> str:
-    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+    s = _NTOA.get(b)
+    if s is None:
+        s = _NTOA[b] = f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+    return s

@@ -79,6 +79,8 @@ class Node:
         self.routes: list[Route] = []
         self._rt: list[tuple[int, int, int, Route]] = []
         self._cache: dict[bytes, tuple[Interface, bytes] | None] = {}
+        self._fast: dict[bytes, tuple[Any, int]] = {}
+        """destination -> (link direction, MTU): the packet path's route cache."""
         self.pmtu: dict[bytes, int] = {}
         """Path MTU learnt from ICMP fragmentation-needed, per destination."""
         self.reasm = P.Reassembler()
@@ -95,6 +97,7 @@ class Node:
         self._rt.append((int(n.network_address), int(n.netmask), n.prefixlen, route))
         self._rt.sort(key=lambda r: -r[2])
         self._cache.clear()
+        self._fast.clear()
 
     def lookup(self, dst: bytes) -> tuple[Interface, bytes] | None:
         """(egress interface, next-hop address): longest prefix match over connected and static
@@ -126,14 +129,20 @@ class Node:
 
     # --- receive ----------------------------------------------------------------
     def receive(self, data: bytes, pkt_id: int, iface: Interface | None) -> None:
-        """A packet arrived on ``iface`` (None: from inside the node, e.g. decrypted)."""
+        """A packet arrived on ``iface`` (None: from inside the node, e.g. decrypted).
+
+        Forwarding leaves no record of its own: the ``link_rx`` into this node and the
+        ``link_tx`` out of it (same packet id, TTL one lower in the bytes) say it all.
+        """
         if data[16:20] in self.local:
-            self.local_in(data, pkt_id)
+            if data[6] & 0x3F or data[7]:  # MF or a fragment offset: reassemble first
+                self.local_in(data, pkt_id)
+            else:
+                self.deliver(data, pkt_id)
         elif self.forwarding:
-            net = self.net
             ttl = data[8]
             if ttl <= 1:
-                net.drop(net.env._now, self.name, pkt_id, TTL_EXCEEDED, "")
+                self.net.drop(self.net.env._now, self.name, pkt_id, TTL_EXCEEDED, "")
                 return
             # TTL - 1 with the checksum updated incrementally (RFC 1624), as packet.decrement_ttl
             c = ((data[10] << 8) | data[11]) + 0x0100
@@ -142,11 +151,7 @@ class Node:
             b[8] = ttl - 1
             b[10] = c >> 8
             b[11] = c & 0xFF
-            out = bytes(b)
-            trace = net.trace
-            if trace.enabled and pkt_id not in net.quiet:
-                trace.records.append((trace.next_seq(), net.env._now, "forward", self.name, pkt_id, len(out)))
-            self.output(out, pkt_id, True)
+            self.output(bytes(b), pkt_id, True)
         else:
             self.net.drop(self.net.env.now, self.name, pkt_id, NOT_FOR_ME, P.ntoa(data[16:20]))
 
@@ -205,13 +210,21 @@ class Node:
     # --- send -------------------------------------------------------------------
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         """Route ``data`` out: lookup, MTU check (fragment or ICMP), hand to the link."""
-        self.transmit(data, pkt_id)
+        hop = self._fast.get(data[16:20])
+        if hop is not None and len(data) <= hop[1]:
+            hop[0].send(data, pkt_id)
+        else:
+            self.transmit(data, pkt_id)
 
     def transmit(self, data: bytes, pkt_id: int, df_override: bool | None = None,
                  icmp_to: bytes | None = None, overhead: int = 0) -> None:
         """Lookup + MTU + link. ``icmp_to``/``overhead``: where a too-big error goes (IPsec)."""
-        net = self.net
         dst = data[16:20]
+        fast = self._fast.get(dst)
+        if fast is not None and len(data) <= fast[1]:
+            fast[0].send(data, pkt_id)
+            return
+        net = self.net
         hop: Any = self._cache.get(dst, 0)
         if hop == 0:
             hop = self.lookup(dst)
@@ -224,6 +237,7 @@ class Node:
             net.drop(net.env.now, self.name, pkt_id, NO_ROUTE, f"{iface.name} has no link")
             return
         mtu = link.cfg.mtu
+        self._fast[dst] = (iface.out, mtu)
         if len(data) <= mtu:
             iface.out.send(data, pkt_id)
             return

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from simpy.events import Timeout
 
 from . import packet as P
+from .network import Wake
 
 if TYPE_CHECKING:
     from .network import Network
@@ -124,6 +125,8 @@ class _Periodic(Flow):
 
     def start(self) -> None:
         self.rng = self.net.rng.child(f"flow/{self.name}")
+        self._wake = Wake(self.net.env, self._tick)
+        self._zeros: dict[int, bytes] = {}
         self._tick(None, first=True)
 
     def _gap(self) -> float:
@@ -140,11 +143,10 @@ class _Periodic(Flow):
             delay = self._gap()
             if self.cfg.count and self.sent >= self.cfg.count:
                 return
-        t = env.now + delay
+        t = env._now + delay
         if self.cfg.stop is not None and t >= self.cfg.stop:
             return
-        ev = Timeout(env, delay)
-        ev.callbacks.append(self._tick)
+        self._wake.at(t)
 
     def send_one(self) -> None:
         size = self.size_now()
@@ -158,8 +160,10 @@ class _Periodic(Flow):
             pkt = P.icmp(src, self.dst, P.ICMP_ECHO_REQUEST, 0, rest, body, node.next_ident(),
                          self.cfg.df)
         else:
-            pkt = P.udp(src, self.dst, self.port, self.port, bytes(max(0, size - 28)),
-                        node.next_ident(), self.cfg.df)
+            zeros = self._zeros.get(size)
+            if zeros is None:
+                zeros = self._zeros[size] = bytes(max(0, size - 28))
+            pkt = P.udp(src, self.dst, self.port, self.port, zeros, node.next_ident(), self.cfg.df)
         node.send_packet(pkt, pid)
 
 
