@@ -147,6 +147,13 @@ class IkeMessage:
                 return p
         return None
 
+    def error_notify(self) -> Notify | None:
+        """The first error Notify (types up to 16383, RFC 7296 §3.10.1), or None."""
+        for p in self.payloads:
+            if type(p) is Notify and p.is_error:
+                return p
+        return None
+
     def find_id(self, initiator: bool) -> ID | None:
         """IDi (``initiator=True``) or IDr."""
         for p in self.payloads:

@@ -65,10 +65,9 @@ def offer(child: ChildSa, strip_dh: bool, middle: list, rekey_spi: int = 0) -> l
 
 def peer_refusal(child: ChildSa, msg: M.IkeMessage) -> tuple[str, str] | None:
     """(notify name, sentence) if the response refuses the CHILD_SA."""
-    errors = [n for n in msg.find_all(M.Notify) if n.is_error]
-    if not errors:
+    n = msg.error_notify()
+    if n is None:
         return None
-    n = errors[0]
     cfg = child.cfg
     if n.notify_type == M.TS_UNACCEPTABLE:
         why = (f"we proposed TSi {', '.join(map(str, child.local_ts))}, "

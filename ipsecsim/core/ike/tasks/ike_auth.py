@@ -91,8 +91,8 @@ class IkeAuth:
 
     def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         if msg.find(M.Auth) is None:
-            errors = [n for n in msg.find_all(M.Notify) if n.is_error]
-            name = errors[0].name if errors else "INVALID_SYNTAX"
+            err = msg.error_notify()
+            name = err.name if err is not None else "INVALID_SYNTAX"
             why = ("the peer did not accept our AUTH (wrong pre-shared key, identity or "
                    "certificate)" if name == "AUTHENTICATION_FAILED"
                    else f"peer answered IKE_AUTH with {name}")

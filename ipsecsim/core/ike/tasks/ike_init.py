@@ -147,9 +147,8 @@ class IkeInit:
             ep._fail(sa, "INVALID_KE_PAYLOAD",
                      f"peer asked for {gname}, which none of our proposals allows", False, now)
             return
-        errors = [n for n in msg.find_all(M.Notify) if n.is_error]
-        if errors:
-            n = errors[0]
+        n = msg.error_notify()
+        if n is not None:
             why = ""
             if n.notify_type == M.NO_PROPOSAL_CHOSEN:
                 offered = ", ".join(p.describe() for p in conn.proposals)

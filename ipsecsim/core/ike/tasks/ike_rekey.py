@@ -127,11 +127,10 @@ class IkeRekey:
                 M.Nonce(self.ni), M.KE(self.kx.group, self.kx.public_bytes)]
 
     def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
-        errors = [n for n in msg.find_all(M.Notify) if n.is_error]
+        err = msg.error_notify()
         try:
-            if errors:
-                raise NegotiationError(errors[0].name, f"peer refused the IKE_SA rekey with "
-                                                       f"{errors[0].name}")
+            if err is not None:
+                raise NegotiationError(err.name, f"peer refused the IKE_SA rekey with {err.name}")
             sa_p, nonce, ke = msg.find(M.SA), msg.find(M.Nonce), msg.find(M.KE)
             if sa_p is None or nonce is None or ke is None or len(sa_p.proposals) != 1:
                 raise NegotiationError("INVALID_SYNTAX", "IKE rekey response lacks SA, Nr or KE")
