@@ -119,16 +119,18 @@ class SaLimitReached:
 def _tunnel_payload_length(pt: bytes, replay: ReplayWindow, seq: int) -> int:
     """Length of the IPv4 packet in authenticated tunnel-mode ESP plaintext ``pt`` (payload,
     padding, pad length, next header), or :class:`PacketDrop` saying what is wrong. As on
-    the general path, the window slides once the padding is right, even if the rest is not."""
+    the general path, a refusal after the padding checked out still slides the window;
+    on success the caller slides it."""
     padlen = pt[-2]
     end = len(pt) - 2 - padlen
     if end < 0 or (padlen and pt[end:-2] != PAD[padlen]):
         raise PacketDrop(BAD_PADDING, f"pad length {padlen} / padding bytes are wrong")
-    replay.accept(seq)
-    if pt[-1] != IPPROTO_IPIP or end < 20 or pt[0] >> 4 != 4:
-        raise PacketDrop(MALFORMED, f"tunnel payload (next header {pt[-1]}) is not IPv4")
     itl = (pt[2] << 8) | pt[3]
+    if pt[-1] != IPPROTO_IPIP or end < 20 or pt[0] >> 4 != 4:
+        replay.accept(seq)
+        raise PacketDrop(MALFORMED, f"tunnel payload (next header {pt[-1]}) is not IPv4")
     if itl > end or itl < 20:
+        replay.accept(seq)
         raise PacketDrop(MALFORMED, f"inner IPv4 length {itl} exceeds the {end}-byte payload")
     return itl
 
@@ -306,7 +308,7 @@ class SecurityAssociation:
             else:  # seq < 2**32 here: Seq and IV carry the same value
                 hdr = _HDR_ESP_IV(0x4500, tlen, ident, 0, _TTL_ESP, csum, self._addrs_spi, seq, seq)
                 aad = hdr[20:28]
-            ct = self._encrypt(self._salt + hdr[28:], ip_packet + _TRAILER_BY_LEN[n & 3], aad)
+            ct = self._encrypt(_NONCE(self._salt_i, seq), ip_packet + _TRAILER_BY_LEN[n & 3], aad)
             self.packets += 1
             self.bytes += n
             if self._limited:
@@ -316,7 +318,7 @@ class SecurityAssociation:
 
     def _encapsulate(self, ip_packet: bytes) -> bytes:
         n = len(ip_packet)
-        if self.expired:
+        if self._expired:
             raise self._drop(PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit"))
         if n + self.overhead(n) > 65535:
             raise self._drop(PacketDrop(MALFORMED, f"a {n}-byte packet protected would exceed "
@@ -378,7 +380,7 @@ class SecurityAssociation:
         """Verify and remove the protection of one received IPv4 packet."""
         pkt = ip_packet
         n = len(pkt)
-        if self._fast_in and n >= 56:
+        if self._fast_in and n >= 80:
             # the general path (_decapsulate), inlined for AEAD tunnel mode when the outer
             # header is a plain 20-byte ESP one for this SA; anything else (and every
             # refusal but replay and ICV) is left to the general path, which says why
@@ -386,12 +388,13 @@ class SecurityAssociation:
             if (vihl == 0x45 and proto == IPPROTO_ESP and tlen == n and spi == self.spi
                     and not (n - 52) & 3 and not _from_bytes(pkt[:20], "big") % 0xFFFF):
                 rp = self.replay
+                top = rp.top
                 try:
                     if self.esn:
                         seq = rp.check(seq)
                         aad = _ESN_AAD.pack(spi, seq >> 32, seq & _M32)
                     else:
-                        if seq <= rp.top:  # possibly a replay: the window decides
+                        if seq <= top:  # possibly a replay: the window decides
                             rp.check(seq)
                         aad = pkt[20:28]
                     try:
@@ -400,14 +403,15 @@ class SecurityAssociation:
                         raise PacketDrop(BAD_ICV, f"{self.encr.name} tag check failed") from None  # type: ignore[union-attr]
                     itl = (pt[2] << 8) | pt[3]
                     # RFC-minimal padding right after the inner packet (what every sender
-                    # here and Linux use): one comparison; anything else is checked in full
-                    if pt[itl:] != _TRAILER_BY_LEN[itl & 3] or itl < 20 or pt[0] >> 4 != 4:
+                    # here and Linux use): one comparison; anything else is checked in full.
+                    # n >= 80 leaves >= 28 bytes of plaintext, so a match means itl >= 23.
+                    if pt[itl:] != _TRAILER_BY_LEN[itl & 3] or pt[0] >> 4 != 4:
                         itl = _tunnel_payload_length(pt, rp, seq)
                 except PacketDrop as exc:
                     raise self._drop(exc) from None
                 # authenticated: slide the window (ReplayWindow.accept, inlined for the in-order case)
-                shift = seq - rp.top
-                if shift > 0:
+                if seq > top:
+                    shift = seq - top
                     rp.bitmap = ((rp.bitmap << shift) | 1) & rp._mask if shift < rp.size else 1
                     rp.top = seq
                 else:
@@ -421,7 +425,7 @@ class SecurityAssociation:
 
     def _decapsulate(self, pkt: bytes) -> bytes:
         try:
-            if self.expired:
+            if self._expired:
                 raise PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit")
             if len(pkt) < 20 or pkt[0] != 0x45:
                 h = parse_ipv4(pkt)  # options or garbage: the slow path says what is wrong

@@ -205,11 +205,11 @@ class IPsecStack:
             if sport in _IKE_PORTS or dport in _IKE_PORTS:
                 self._counters["ike"] += 1
                 return pkt
-        spd = self.spd
-        # the flow cache, inlined for the usual address-only policies; Spd.lookup_ipv4 otherwise
-        pol = self._out_flows.get(pkt[12:20], _MISS) if spd.addr_only[OUT] else _MISS
+        # the flow cache, inlined for the usual address-only policies (with port or protocol
+        # selectors its keys are tuples, never equal to these bytes); Spd.lookup_ipv4 otherwise
+        pol = self._out_flows.get(pkt[12:20], _MISS)
         if pol is _MISS:
-            pol = spd.lookup_ipv4(OUT, pkt)
+            pol = self.spd.lookup_ipv4(OUT, pkt)
         if pol is None or pol.action == BYPASS:
             self._counters["bypassed"] += 1
             return pkt
@@ -243,7 +243,22 @@ class IPsecStack:
                     and (dst in self.local_addrs or not self.local_addrs)):
                 entry = self._sad_in.get(spi)
                 if entry is not None and entry.sa.proto == "esp":
-                    return self._sa_in(entry, pkt)
+                    # _sa_in, inlined
+                    sa = entry.sa
+                    try:
+                        inner = sa.decapsulate(pkt)
+                    except PacketDrop as exc:
+                        if sa.events:
+                            self._pull_events(sa)
+                        raise self._drop(exc) from None
+                    if sa.events:
+                        self._pull_events(sa)
+                    if inner[12:20] in entry.allowed or entry.allows_ipv4(inner):
+                        self.last_sa = sa
+                        self._decapsulated += 1
+                        return inner
+                    sa.drops[POLICY_MISMATCH] += 1
+                    raise self._drop(PacketDrop(POLICY_MISMATCH, f"inner packet does not fit child {entry.child}"))
         return self._inbound(pkt)
 
     def _inbound(self, pkt: bytes) -> bytes | None:
