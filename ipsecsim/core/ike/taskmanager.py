@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from .endpoint import IkeEndpoint
 
 
+RETRY_DELAY = 10.0
+"""Seconds before a rekey the peer refused is tried again (times 1 to 2, seeded jitter)."""
+
+
+def retry_time(ep: IkeEndpoint, now: float) -> float:
+    """When to try a refused rekey again: ``now`` + :data:`RETRY_DELAY` × (1 + jitter)."""
+    return now + RETRY_DELAY * (1 + ep.rng.random())
+
+
 def queue(ep: IkeEndpoint, sa: IkeSa, task: Any, now: float, front: bool = False) -> None:
     """Add a task and start it if the window is free."""
     if front:

@@ -31,9 +31,6 @@ from .informational import REDUNDANT, Informational
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
 
-RETRY_DELAY = 10.0
-"""Seconds before a rekey refused with TEMPORARY_FAILURE is tried again."""
-
 
 class ChildRekey:
     """Initiator side of a CHILD_SA rekey."""
@@ -67,7 +64,7 @@ class ChildRekey:
             if old.state == S.C_REKEYING:
                 old.move(ep, sa, "rekey_failed", refused[0])
                 if refused[0] == "TEMPORARY_FAILURE":
-                    old.rekey_at = now + RETRY_DELAY * (1 + ep.rng.random())
+                    old.rekey_at = tm.retry_time(ep, now)
             return
         try:
             suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, False)

@@ -32,8 +32,6 @@ from .informational import Informational
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
 
-RETRY_DELAY = 10.0
-
 
 def sa_up_event(sa: IkeSa) -> E.IkeSaUp:
     s, k = sa.suite, sa.keys
@@ -143,7 +141,7 @@ class IkeRekey:
             ep._failure(sa, notify, str(exc), False)
             if sa.state == S.REKEYING:
                 sa.move(ep, "rekey_failed", now, str(exc))
-                sa.rekey_at = now + RETRY_DELAY * (1 + ep.rng.random())
+                sa.rekey_at = tm.retry_time(ep, now)
             return
         if sa.state != S.REKEYING:  # deleted meanwhile
             return
