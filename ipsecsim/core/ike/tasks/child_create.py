@@ -31,7 +31,7 @@ from ..negotiate import (
     resolve_ts,
     select_proposal,
 )
-from .ike_init import NONCE_SIZE
+from .ike_init import NONCE_SIZE, answer_ke
 
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
@@ -234,19 +234,11 @@ def peer_shared(kx: KeyExchange | None, ke: M.KE | None, what: str) -> bytes | N
 
 def responder_pfs(ep: IkeEndpoint, suite: Suite, msg: M.IkeMessage) -> tuple[list, bytes | None]:
     """Responder PFS: ([KEr], g^ir) when the chosen proposal has a DH group."""
-    ke = msg.find(M.KE)
     if not suite.dh:
         return [], None
-    if ke is None or ke.group != suite.dh:
-        raise IkeError(M.INVALID_KE_PAYLOAD,
-                       f"CHILD_SA wants PFS with {A.transform_name(A.TRANSFORM_DH, suite.dh)}",
-                       data=suite.dh.to_bytes(2, "big"), fatal=False)
-    kx = new_key_exchange(suite.dh, ep.rng)
-    try:
-        shared = kx.shared_secret(ke.data)
-    except DhError as exc:
-        raise IkeError(M.INVALID_SYNTAX, f"invalid KE: {exc}", fatal=False) from None
-    return [M.KE(suite.dh, kx.public_bytes)], shared
+    ke_r, shared = answer_ke(ep, suite.dh, msg.find(M.KE), "CHILD_SA wants PFS with "
+                             f"{A.transform_name(A.TRANSFORM_DH, suite.dh)}", fatal=False)
+    return [ke_r], shared
 
 
 class ChildCreate:

@@ -190,6 +190,23 @@ def _peer_hashes(msg: M.IkeMessage) -> set[int]:
     return decode_hash_algorithms(n.data) if n is not None else set()
 
 
+def answer_ke(ep: IkeEndpoint, group: int, ke: M.KE | None, mismatch: str,
+              fatal: bool = True) -> tuple[M.KE, bytes]:
+    """A responder's KE for the chosen ``group`` and g^ir from the peer's ``ke`` (§1.2, §1.3).
+
+    A missing KE or one for another group is refused with INVALID_KE_PAYLOAD naming
+    ``group`` (the peer retries with it; ``mismatch`` says why), a value that is not a
+    valid public key with INVALID_SYNTAX.
+    """
+    if ke is None or ke.group != group:
+        raise IkeError(M.INVALID_KE_PAYLOAD, mismatch, data=group.to_bytes(2, "big"), fatal=fatal)
+    kx = new_key_exchange(group, ep.rng)
+    try:
+        return M.KE(group, kx.public_bytes), kx.shared_secret(ke.data)
+    except DhError as exc:
+        raise IkeError(M.INVALID_SYNTAX, f"peer's KE is invalid: {exc}", fatal=fatal) from None
+
+
 def cookie_for(ep: IkeEndpoint, ni: bytes, addr: str, spi_i: bytes) -> bytes:
     """§2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)."""
     return b"\x00" + hashlib.sha256(ni + addr.encode() + spi_i + ep._cookie_secret).digest()
@@ -207,25 +224,17 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
         suite = select_proposal(sa_p.proposals, sa.conn.proposals, "ike")
     except NegotiationError as exc:
         raise IkeError(M.NO_PROPOSAL_CHOSEN, exc.sentence) from None
-    if ke.group != suite.dh:
-        want = A.transform_name(A.TRANSFORM_DH, suite.dh)
-        raise IkeError(
-            M.INVALID_KE_PAYLOAD,
-            f"peer sent a KE for {A.transform_name(A.TRANSFORM_DH, ke.group)} but the chosen "
-            f"proposal uses {want}; asking for {want}",
-            data=suite.dh.to_bytes(2, "big"))
-    kx = new_key_exchange(suite.dh, ep.rng)
-    try:
-        shared = kx.shared_secret(ke.data)
-    except DhError as exc:
-        raise IkeError(M.INVALID_SYNTAX, f"peer's KE is invalid: {exc}") from None
+    want = A.transform_name(A.TRANSFORM_DH, suite.dh)
+    ke_r, shared = answer_ke(
+        ep, suite.dh, ke, f"peer sent a KE for {A.transform_name(A.TRANSFORM_DH, ke.group)} but "
+        f"the chosen proposal uses {want}; asking for {want}")
     sa.ni = nonce.data
     sa.nr = ep.rng.bytes(NONCE_SIZE)
     install_keys(ep, sa, suite, shared)
     process_natd(sa, msg)
     sa.peer_hashes = _peer_hashes(msg)
     sa.move(ep, "recv_init", now)
-    out: list = [M.SA.chosen(suite, b""), M.KE(suite.dh, kx.public_bytes), M.Nonce(sa.nr)]
+    out: list = [M.SA.chosen(suite, b""), ke_r, M.Nonce(sa.nr)]
     out += natd_payloads(ep, sa, sa.spi_r)
     out.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
     if sa.conn.remote.auth == "pubkey":

@@ -26,7 +26,7 @@ from ..ikesa import IkeError, IkeSa
 from ..kdf import derive_ike_keys
 from ..negotiate import NegotiationError, Suite, select_proposal
 from . import informational
-from .ike_init import NONCE_SIZE, set_ciphers
+from .ike_init import NONCE_SIZE, answer_ke, set_ciphers
 from .informational import Informational
 
 if TYPE_CHECKING:
@@ -175,14 +175,8 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
         raise IkeError(M.NO_PROPOSAL_CHOSEN, exc.sentence, fatal=False) from None
     if len(suite.spi) != 8:
         raise IkeError(M.INVALID_SYNTAX, "IKE rekey proposal without an 8-byte SPI", fatal=False)
-    if ke.group != suite.dh:
-        raise IkeError(M.INVALID_KE_PAYLOAD, "IKE rekey KE group differs from the proposal",
-                       data=suite.dh.to_bytes(2, "big"), fatal=False)
-    kx = new_key_exchange(suite.dh, ep.rng)
-    try:
-        shared = kx.shared_secret(ke.data)
-    except DhError as exc:
-        raise IkeError(M.INVALID_SYNTAX, f"invalid KE: {exc}", fatal=False) from None
+    ke_r, shared = answer_ke(ep, suite.dh, ke, "IKE rekey KE group differs from the proposal",
+                             fatal=False)
     nr = ep.rng.bytes(NONCE_SIZE)
     spi_r = ep.rng.bytes(8)
     new = _successor(ep, sa, False, suite.spi, spi_r, suite, nonce.data, nr, shared)
@@ -190,4 +184,4 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
         sa.collision = (nonce.data, nr, new)  # decided when our own rekey completes
     else:
         _take_over(ep, sa, new, now, f"rekeyed by peer to {new.name}")
-    return [M.SA.chosen(suite, spi_r), M.Nonce(nr), M.KE(suite.dh, kx.public_bytes)]
+    return [M.SA.chosen(suite, spi_r), M.Nonce(nr), ke_r]
