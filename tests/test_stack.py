@@ -242,3 +242,12 @@ def test_counters_are_a_snapshot_of_every_path():
     c["protected"] = 0  # a copy: the stack's own count is untouched
     assert a.counters["protected"] == 3 and b.counters["decapsulated"] == 3
     assert b.stats()["counters"] == {"decapsulated": 3}
+
+
+def test_a_remembered_flow_forgets_a_source_that_becomes_ours():
+    a, *_ = gateways()
+    ike_from_lan = udp_packet("10.1.0.1", "10.2.0.1", 500, 500, b"ike")
+    assert a.outbound(ike_from_lan)[9] == 50  # a LAN host's UDP 500: protected, flow remembered
+    a.add_local_addr("10.1.0.1")
+    assert a.outbound(ike_from_lan) == ike_from_lan  # now our own IKE: bypasses the SPD
+    assert a.counters["ike"] == 1

@@ -116,9 +116,13 @@ class Spd:
         self.addr_only: dict[str, bool] = {OUT: True, IN: True}
         """Per direction: no policy names a protocol or ports, so the flow key is
         source + destination address (``pkt[12:20]``) alone."""
+        self.dependents: list[dict] = []
+        """Other caches built from this SPD's answers (the stack's); emptied with :attr:`flows`."""
 
     def changed(self) -> None:
         """Forget remembered flows; call after changing a policy's selectors in place."""
+        for cache in self.dependents:
+            cache.clear()
         for d, lst in self._policies.items():
             self.flows[d].clear()
             self.addr_only[d] = all(_addr_only(t) for p in lst for t in (*p.src, *p.dst))

@@ -42,7 +42,7 @@ from .natt import IKE_PORT, KIND_ESP, KIND_IKE, KIND_KEEPALIVE, NATT_PORT, class
 from .rng import Rng
 from .sa import SaLimitReached, SaLimits, SecurityAssociation
 from .sad import Sad, SadEntry
-from .spd import BYPASS, DISCARD, IN, OUT, PROTECT, Policy, Spd, specificity
+from .spd import BYPASS, DISCARD, FLOW_CACHE_MAX, IN, OUT, PROTECT, Policy, Spd, specificity
 
 _IKE_PORTS = (IKE_PORT, NATT_PORT)
 _MISS = object()
@@ -79,7 +79,10 @@ class IPsecStack:
         self.last_sa: SecurityAssociation | None = None
         """The SA the last successful outbound/inbound call used (for traces)."""
         self._events: deque[SaLimitReached] = deque()
-        self._out_flows = self.spd.flows[OUT]
+        self._out_protect: dict[bytes, Policy] = {}
+        """Source+destination address pair -> its PROTECT policy, for flows whose source is
+        not ours while the outbound policies are address-only; emptied on every SPD change."""
+        self.spd.dependents.append(self._out_protect)
         self._sad_in = self.sad.inbound
         self._children: dict[str, tuple[Policy, Policy]] = {}
         self._generations: dict[str, list[ChildSaKeys]] = {}
@@ -97,7 +100,10 @@ class IPsecStack:
     # ------------------------------------------------------------ configuration
 
     def add_local_addr(self, address: str) -> None:
+        """Add one of our addresses (change :attr:`local_addrs` only through here or
+        :meth:`install_child`: the outbound flow cache depends on it)."""
         self.local_addrs.add(addr(address))
+        self._out_protect.clear()
 
     def install_child(self, keys: ChildSaKeys, now: float = 0.0) -> tuple[SecurityAssociation, SecurityAssociation]:
         """Install both SAs of a child and its PROTECT policies; returns (inbound, outbound).
@@ -122,7 +128,7 @@ class IPsecStack:
                               keys.unique_id, keys.ike_sa))
         self.sad.add(SadEntry(sa_out, OUT, keys.name, keys.local_ts, keys.remote_ts, now,
                               keys.unique_id, keys.ike_sa))
-        self.local_addrs.add(addr(keys.local_addr))
+        self.add_local_addr(keys.local_addr)
         pols = self._children.get(keys.name)
         if pols is None:
             prio = specificity(keys.local_ts, keys.remote_ts)
@@ -198,24 +204,48 @@ class IPsecStack:
         Raises :class:`NoSa` (``no_sa``) or PacketDrop ``policy_discard``,
         ``sa_expired``, ``seq_overflow``, ``malformed``.
         """
+        # fast path: a flow already seen to go to a PROTECT policy (an 8-byte key also
+        # means the packet has its 20-byte header; such flows' sources are not ours, so
+        # they cannot be IKE); everything else takes _outbound
+        pol = self._out_protect.get(pkt[12:20])
+        if pol is not None:
+            sa = pol.sa
+            if sa is not None:
+                pol.hits += 1
+                try:
+                    out = sa.encapsulate(pkt)
+                except PacketDrop as exc:
+                    self._pull_events(sa)
+                    raise self._drop(exc) from None
+                if sa.events:
+                    self._pull_events(sa)
+                self.last_sa = sa
+                self._protected += 1
+                return out
+        return self._outbound(pkt)
+
+    def _outbound(self, pkt: bytes) -> bytes:
         if len(pkt) < 20:
             raise self._drop(PacketDrop(MALFORMED, f"{len(pkt)}-byte packet has no IPv4 header"))
-        if pkt[9] == IPPROTO_UDP and pkt[12:16] in self.local_addrs:
+        local_src = pkt[12:16] in self.local_addrs
+        if pkt[9] == IPPROTO_UDP and local_src:
             sport, dport = ipv4_ports(pkt)
             if sport in _IKE_PORTS or dport in _IKE_PORTS:
                 self._counters["ike"] += 1
                 return pkt
-        # the flow cache, inlined for the usual address-only policies (with port or protocol
-        # selectors its keys are tuples, never equal to these bytes); Spd.lookup_ipv4 otherwise
-        pol = self._out_flows.get(pkt[12:20], _MISS)
-        if pol is _MISS:
-            pol = self.spd.lookup_ipv4(OUT, pkt)
+        spd = self.spd
+        pol = spd.lookup_ipv4(OUT, pkt)
         if pol is None or pol.action == BYPASS:
             self._counters["bypassed"] += 1
             return pkt
         pol.hits += 1
         if pol.action == DISCARD:
             raise self._drop(PacketDrop(POLICY_DISCARD, pol.name))
+        if spd.addr_only[OUT] and not local_src:
+            # the answer depends on the addresses alone: remember it for the fast path
+            if len(self._out_protect) >= FLOW_CACHE_MAX:
+                self._out_protect.clear()
+            self._out_protect[pkt[12:20]] = pol
         sa = pol.sa
         if sa is None:
             raise self._drop(NoSa(pol))
