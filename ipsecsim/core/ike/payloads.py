@@ -20,6 +20,7 @@ from ..errors import DecodeError
 from ..proposals import Proposal
 from ..selectors import TrafficSelector
 from . import constants as C
+from .negotiate import proposal_transforms
 
 _pack = struct.pack
 _unpack_from = struct.unpack_from
@@ -88,16 +89,16 @@ class SaProposal:
 
 
 def _transforms_of(p: Proposal) -> list[Transform]:
+    """The wire transforms of a configured proposal (negotiate.proposal_transforms: the
+    same order and ESN rule the responder matches against), with a Key Length attribute
+    only for ciphers that send one."""
     out: list[Transform] = []
-    for iana, bits in p.encr:
-        alg = A.ENCR_ALGS.get((iana, bits))
-        send = alg.send_key_length if alg is not None else bool(bits)
-        out.append(Transform(A.TRANSFORM_ENCR, iana, bits if send else 0))
-    out += [Transform(A.TRANSFORM_PRF, i) for i in p.prf]
-    out += [Transform(A.TRANSFORM_INTEG, i) for i in p.integ]
-    out += [Transform(A.TRANSFORM_DH, i) for i in p.dh]
-    if p.protocol != "ike":  # ESN is mandatory for ESP and AH (RFC 7296 §3.3.3)
-        out += [Transform(A.TRANSFORM_ESN, i) for i in (p.esn or (A.ESN_NO,))]
+    for ttype, iana, bits in proposal_transforms(p):
+        if ttype == A.TRANSFORM_ENCR:
+            alg = A.ENCR_ALGS.get((iana, bits))
+            if not (alg.send_key_length if alg is not None else bits):
+                bits = 0
+        out.append(Transform(ttype, iana, bits))
     return out
 
 
