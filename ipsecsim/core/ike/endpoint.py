@@ -78,16 +78,12 @@ class IkeEndpoint:
             conn.child(child)
         sa = self._active_sa(conn)
         if sa is not None:
-            pending = [t for t in (*sa.tasks, sa.pending.task if sa.pending else None)
-                       if isinstance(t, child_create.ChildCreate)]
-            if child is not None and not any(c.name == child and c.state != S.C_DELETED
-                                             for c in sa.children) \
-                    and not (sa.first_child == child and sa.state in (S.CREATED, S.CONNECTING)) \
-                    and not any(t.cfg.name == child for t in pending):
+            if child is not None and not _has_child(sa, child):
+                task = child_create.ChildCreate(conn.child(child))
                 if sa.state == S.ESTABLISHED:
-                    tm.queue(self, sa, child_create.ChildCreate(conn.child(child)), now)
+                    tm.queue(self, sa, task, now)
                 else:
-                    sa.tasks.append(child_create.ChildCreate(conn.child(child)))
+                    sa.tasks.append(task)  # sent once IKE_AUTH is done
             return sa.name
         if not conn.remote_addrs or any(ch in conn.remote_addrs[0] for ch in "/-%"):
             raise ConfigError(f"connection {conn.name!r} needs a single remote address in "
@@ -507,6 +503,16 @@ class IkeEndpoint:
             self._emit(E.IkeSaDown(sa.name, reason))
         for name in restart:
             self.initiate(sa.conn.name, now, name)
+
+
+def _has_child(sa: IkeSa, child: str) -> bool:
+    """Whether ``sa`` holds the CHILD_SA ``child``, or will: in IKE_AUTH, or queued/in flight."""
+    if any(c.name == child and c.state != S.C_DELETED for c in sa.children):
+        return True
+    if sa.first_child == child and sa.state in (S.CREATED, S.CONNECTING):
+        return True
+    queued = (*sa.tasks, sa.pending.task if sa.pending else None)
+    return any(isinstance(t, child_create.ChildCreate) and t.cfg.name == child for t in queued)
 
 
 def _unindex(table: dict[Any, IkeSa], sa: IkeSa) -> None:
