@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import ConfigError, DecodeError
 from ..natt import KEEPALIVE, NATT_PORT, NON_ESP_MARKER
 from ..rng import Rng
-from . import credentials
+from . import credentials, tasks
 from . import events as E
 from . import message as M
 from . import states as S
@@ -275,7 +275,7 @@ class IkeEndpoint:
         if dst[1] == 4500 and (sa.remote != src or sa.local[1] != 4500):
             sa.remote, sa.local = src, dst  # the initiator floated (or its NAT mapping moved)
         self._event_in(sa, msg, data, src, dst)
-        tm.handle_request(self, sa, msg, data, now, _respond)
+        tm.handle_request(self, sa, msg, data, now, tasks.respond)
 
     def _open(self, sa: IkeSa, data: bytes) -> M.IkeMessage | None:
         if sa.sk_in is None:
@@ -519,27 +519,6 @@ def _unindex(table: dict[Any, IkeSa], sa: IkeSa) -> None:
     """Remove every entry of ``table`` that refers to ``sa``."""
     for key in [k for k, v in table.items() if v is sa]:
         del table[key]
-
-
-def _respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
-    """The responder task for a request, by exchange (and, for CREATE_CHILD_SA, by what the
-    SA payload and REKEY_SA say: an IKE_SA rekey, a CHILD_SA rekey or a new CHILD_SA)."""
-    ex = msg.exchange
-    if ex == M.IKE_AUTH:
-        return ike_auth.respond(ep, sa, msg, now)
-    if ex == M.INFORMATIONAL:
-        return informational.respond(ep, sa, msg, now)
-    if ex != M.CREATE_CHILD_SA:
-        raise IkeError(M.INVALID_SYNTAX, f"unexpected exchange type {ex} in a request")
-    if sa.state not in (S.ESTABLISHED, S.REKEYING):
-        raise IkeError(M.TEMPORARY_FAILURE, f"CREATE_CHILD_SA refused: the IKE_SA is {sa.state}",
-                       fatal=False)
-    sa_p = msg.find(M.SA)
-    if sa_p is not None and sa_p.proposals and sa_p.proposals[0].protocol == M.PROTOCOL_IDS["ike"]:
-        return ike_rekey.respond(ep, sa, msg, now)
-    if msg.notify(M.REKEY_SA) is not None:
-        return child_rekey.respond(ep, sa, msg, now)
-    return child_create.respond(ep, sa, msg, now)
 
 
 def _addr_in(addr: str, patterns: tuple[str, ...]) -> bool:
