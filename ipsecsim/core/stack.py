@@ -267,9 +267,10 @@ class IPsecStack:
         """Process a received IPv4 packet; see the module docstring for the return values."""
         n = len(pkt)
         if n >= 28:
-            # fast path: ESP behind a plain 20-byte header, to us, for an inbound ESP SA
+            # fast path: ESP behind a plain 20-byte header, its length that of the packet,
+            # to us, for an inbound ESP SA
             vihl, tlen, proto, dst, spi = _IN_HEAD(pkt)
-            if (vihl == 0x45 and proto == IPPROTO_ESP and 20 <= tlen <= n
+            if (vihl == 0x45 and proto == IPPROTO_ESP and tlen == n
                     and (dst in self.local_addrs or not self.local_addrs)):
                 entry = self._sad_in.get(spi)
                 if entry is not None and entry.sa.proto == "esp":
