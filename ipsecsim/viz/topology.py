@@ -190,13 +190,10 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
     ``topo=`` given. Link width grows with the measured load; tunnels are drawn along the
     links they cross; flows are arcs under the network. Returns the Axes."""
     from matplotlib.lines import Line2D
-    from matplotlib.patches import FancyArrowPatch
 
     topo = topo if topo is not None else getattr(data, "topo", None)
     if topo is None:
         raise ValueError("draw_topology needs a Simulation or topo=<topology dict>")
-    from ..sim.topology import parse_rate, parse_time
-
     pos = layout(topo, seed)
     nodes = topo.get("nodes") or {}
     xs = [p[0] for p in pos.values()]
@@ -215,6 +212,39 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
     ax = new_axes(ax, figsize=(10.0, max(3.0, 10.0 * hgt / w + 1.2)))
     load = link_load(data, getattr(data, "now", None) or None) if show_load and data is not None \
         else {}
+    _draw_links(ax, links, pos, load, unit, dense, show_load)
+    legend: list[Any] = _draw_tunnels(ax, data, topo, pos, unit) if show_tunnels else []
+    legend += _draw_flows(ax, flist, pos, unit, chain)
+    roles = _draw_nodes(ax, nodes, pos, unit, dense)
+    legend = [Line2D([], [], marker="o", linestyle="", markersize=10, markeredgecolor="black",
+                     color=ROLE_COLOURS.get(r, GREY), label=r) for r in roles] + legend
+    if load:
+        legend.append(Line2D([], [], color=GREY, linewidth=6, label="link width ∝ measured load"))
+    ax.legend(handles=legend, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              ncol=2, frameon=False)
+    # room for the legend under the drawing, also when saved without bbox_inches="tight"
+    fig = ax.figure
+    if own_figure:
+        fig.set_figheight(fig.get_figheight() + 0.2 * ((len(legend) + 1) // 2) + 0.2)
+        ax.set_anchor("N")
+    ax.set_xlim(min(xs) - 0.6 * unit, max(xs) + 0.6 * unit)
+    ax.set_ylim(min(ys) - depth - 0.1 * unit, max(ys) + 0.5 * unit)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+Pos = dict[str, tuple[float, float]]
+
+
+def _draw_links(ax: Any, links: dict[str, Any], pos: Pos, load: dict[str, float], unit: float,
+                dense: bool, show_load: bool) -> None:
+    """Links as grey lines as wide as their load, labelled (unless dense) with bandwidth,
+    delay, a non-standard MTU and the measured load."""
+    from ..sim.topology import parse_rate, parse_time
+
     peak = max(load.values(), default=0.0)
     for lname, link in links.items():
         (x0, y0), (x1, y1) = pos[link["a"]], pos[link["b"]]
@@ -235,38 +265,55 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
                 ha="left" if vertical else "center", va="center" if vertical else "top",
                 fontsize=7, color="#333333", zorder=5, linespacing=1.1,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.3})
+
+
+def _draw_tunnels(ax: Any, data: Any, topo: dict[str, Any], pos: Pos, unit: float) -> list[Any]:
+    """Tunnels along the links they cross, one dash style per kind (grey if never up);
+    returns their legend entries."""
+    from matplotlib.lines import Line2D
+
     legend: list[Any] = []
-    if show_tunnels:
-        styles = [(0, (3, 1.5)), (0, (1, 1)), (0, (5, 1, 1, 1))]
-        tlist = tunnels(topo)
-        # a tunnel counts as up when one of its children installed an SA during the run
-        up_children = {str(r.get("child")) for r in records(data, "sa")
-                       if r.get("event") == "installed" and r.get("proto") != "ike"} \
-            if data is not None and not isinstance(data, dict) else None
-        for t in tlist:
-            t["up"] = up_children is None or any(n.split("/")[-1] in up_children
-                                                 for n in t["names"])
-            if not t["up"]:
-                t["kind"] += " (configured, never established)"
-                t["label"] += " (configured, never established)"
-        kinds = list(dict.fromkeys(t["kind"] for t in tlist))
-        per_pair: dict[tuple[str, str], int] = {}
-        graph = _graph(topo)
-        for tn in tlist:
-            k = kinds.index(tn["kind"])
-            slot = per_pair.get((tn["a"], tn["b"]), 0)
-            per_pair[(tn["a"], tn["b"])] = slot + 1
-            path = _path(graph, tn["a"], tn["b"])
-            off = 0.045 * unit * slot
-            ax.plot([pos[n][0] for n in path], [pos[n][1] + off for n in path],
-                    color=OKABE_ITO["purple"] if tn["up"] else "#888888", linewidth=3.2,
-                    linestyle=styles[k % len(styles)], zorder=2, solid_capstyle="butt")
-        for k, kind in enumerate(kinds):
-            same = [t for t in tlist if t["kind"] == kind]
-            label = (f"tunnel {same[0]['a']}–{same[0]['b']} {same[0]['label']}" if len(same) == 1
-                     else f"{len(same)} tunnels: {kind}")
-            legend.append(Line2D([], [], color=OKABE_ITO["purple"] if same[0]["up"] else "#888888",
-                                 linewidth=3, linestyle=styles[k % len(styles)], label=label))
+    styles = [(0, (3, 1.5)), (0, (1, 1)), (0, (5, 1, 1, 1))]
+    tlist = tunnels(topo)
+    # a tunnel counts as up when one of its children installed an SA during the run
+    up_children = {str(r.get("child")) for r in records(data, "sa")
+                   if r.get("event") == "installed" and r.get("proto") != "ike"} \
+        if data is not None and not isinstance(data, dict) else None
+    for t in tlist:
+        t["up"] = up_children is None or any(n.split("/")[-1] in up_children
+                                             for n in t["names"])
+        if not t["up"]:
+            t["kind"] += " (configured, never established)"
+            t["label"] += " (configured, never established)"
+    kinds = list(dict.fromkeys(t["kind"] for t in tlist))
+    per_pair: dict[tuple[str, str], int] = {}
+    graph = _graph(topo)
+    for tn in tlist:
+        k = kinds.index(tn["kind"])
+        slot = per_pair.get((tn["a"], tn["b"]), 0)
+        per_pair[(tn["a"], tn["b"])] = slot + 1
+        path = _path(graph, tn["a"], tn["b"])
+        off = 0.045 * unit * slot
+        ax.plot([pos[n][0] for n in path], [pos[n][1] + off for n in path],
+                color=OKABE_ITO["purple"] if tn["up"] else "#888888", linewidth=3.2,
+                linestyle=styles[k % len(styles)], zorder=2, solid_capstyle="butt")
+    for k, kind in enumerate(kinds):
+        same = [t for t in tlist if t["kind"] == kind]
+        label = (f"tunnel {same[0]['a']}–{same[0]['b']} {same[0]['label']}" if len(same) == 1
+                 else f"{len(same)} tunnels: {kind}")
+        legend.append(Line2D([], [], color=OKABE_ITO["purple"] if same[0]["up"] else "#888888",
+                             linewidth=3, linestyle=styles[k % len(styles)], label=label))
+    return legend
+
+
+def _draw_flows(ax: Any, flist: list[dict[str, Any]], pos: Pos, unit: float,
+                chain: bool) -> list[Any]:
+    """Traffic flows as arcs (under a chain, each a little deeper); returns legend entries,
+    one per flow, or one for all when there are many."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch
+
+    legend: list[Any] = []
     many_flows = len(flist) > 6
     for i, fl in enumerate(flist):
         a, b = pos[fl["src"]], pos[fl["dst"]]
@@ -292,17 +339,23 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
         types = ", ".join(sorted({fl["label"].split("(")[-1].rstrip(")") for fl in flist}))
         legend.append(Line2D([], [], color=series_colour(0), linewidth=1.0,
                              label=f"{len(flist)} flows ({types})"))
-    roles = []
+    return legend
+
+
+def _draw_nodes(ax: Any, nodes: dict[str, Any], pos: Pos, unit: float, dense: bool) -> list[str]:
+    """Nodes coloured by role, with their name (and, unless dense, addresses); returns the
+    roles seen, in order."""
+    roles: list[str] = []
     for name, n in nodes.items():
         role = n.get("role", "host")
         x, y = pos[name]
         ax.scatter([x], [y], s=220 if dense else 480, color=ROLE_COLOURS.get(role, GREY),
                    edgecolor="black", linewidth=1.0, zorder=6)
+        if role not in roles:
+            roles.append(role)
         if dense:
             ax.text(x, y + 0.09 * unit, name, ha="center", va="bottom", fontsize=7.5,
                     fontweight="bold", zorder=7)
-            if role not in roles:
-                roles.append(role)
             continue
         addrs = "\n".join(_addr(a) for a in n.get("addresses") or [])
         ax.text(x, y + 0.1 * unit, addrs, ha="center", va="bottom", fontsize=6.5,
@@ -310,23 +363,4 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
         n_lines = max(1, len(n.get("addresses") or []))
         ax.text(x, y + 0.1 * unit + 0.075 * unit * n_lines + 0.02 * unit, name, ha="center",
                 va="bottom", fontsize=9, fontweight="bold", zorder=7)
-        if role not in roles:
-            roles.append(role)
-    legend = [Line2D([], [], marker="o", linestyle="", markersize=10, markeredgecolor="black",
-                     color=ROLE_COLOURS.get(r, GREY), label=r) for r in roles] + legend
-    if load:
-        legend.append(Line2D([], [], color=GREY, linewidth=6, label="link width ∝ measured load"))
-    ax.legend(handles=legend, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-              ncol=2, frameon=False)
-    # room for the legend under the drawing, also when saved without bbox_inches="tight"
-    fig = ax.figure
-    if own_figure:
-        fig.set_figheight(fig.get_figheight() + 0.2 * ((len(legend) + 1) // 2) + 0.2)
-        ax.set_anchor("N")
-    ax.set_xlim(min(xs) - 0.6 * unit, max(xs) + 0.6 * unit)
-    ax.set_ylim(min(ys) - depth - 0.1 * unit, max(ys) + 0.5 * unit)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title)
-    return ax
+    return roles
