@@ -27,16 +27,20 @@ if TYPE_CHECKING:
 CERT_X509 = M.CERT_X509_SIGNATURE
 
 
+def _octets(sa: IkeSa, of_initiator: bool, id_body: bytes) -> bytes:
+    """What the initiator's (or the responder's) AUTH covers (§2.15): its IKE_SA_INIT
+    message, the other side's nonce and prf(SK_pi or SK_pr, its ID payload body)."""
+    if of_initiator:
+        return signed_octets(sa.init_request, sa.nr, sa.suite.prf, sa.keys.sk_pi, id_body)
+    return signed_octets(sa.init_response, sa.ni, sa.suite.prf, sa.keys.sk_pr, id_body)
+
+
 def _our_payloads(ep: IkeEndpoint, sa: IkeSa, initiator: bool) -> list:
     """[ID, CERT*, AUTH] for our side (raises AuthError when we have no credential)."""
     cred = ep._local_cred(sa)
     idp = M.ID(initiator, cred.identity.id_type, cred.identity.data)
     sa.local_id = cred.identity
-    if initiator:
-        octets = signed_octets(sa.init_request, sa.nr, sa.suite.prf, sa.keys.sk_pi, idp.body)
-    else:
-        octets = signed_octets(sa.init_response, sa.ni, sa.suite.prf, sa.keys.sk_pr, idp.body)
-    auth = build_auth(cred, octets, sa.suite.prf, sa.peer_hashes)
+    auth = build_auth(cred, _octets(sa, initiator, idp.body), sa.suite.prf, sa.peer_hashes)
     return [idp, *[M.Cert(CERT_X509, c) for c in cred.certs[:1]], auth]
 
 
@@ -47,13 +51,9 @@ def _verify_peer(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, initiator_id: bo
         raise AuthError("IKE_AUTH message lacks the peer's ID or AUTH payload")
     peer_id = Identity(idp.id_type, bytes(idp.data))
     sa.peer_id = peer_id
-    if initiator_id:  # we are the responder: the initiator signed its request
-        octets = signed_octets(sa.init_request, sa.nr, sa.suite.prf, sa.keys.sk_pi, idp.body)
-    else:
-        octets = signed_octets(sa.init_response, sa.ni, sa.suite.prf, sa.keys.sk_pr, idp.body)
     certs = [c.data for c in msg.find_all(M.Cert) if c.encoding == CERT_X509]
-    sa.peer_cert = verify_auth(auth, octets, sa.suite.prf, ep._peer_cred(sa, peer_id), certs,
-                               peer_id)
+    sa.peer_cert = verify_auth(auth, _octets(sa, initiator_id, idp.body), sa.suite.prf,
+                               ep._peer_cred(sa, peer_id), certs, peer_id)
 
 
 class IkeAuth:
