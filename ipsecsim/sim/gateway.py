@@ -211,7 +211,7 @@ class Gateway(Node):
 
     def _inbound(self, data: bytes, pkt_id: int) -> None:
         net = self.net
-        now = net.env.now
+        now = net.env._now
         try:
             res = self.stack.inbound(data, now)
         except PacketDrop as exc:

@@ -68,7 +68,9 @@ class _Direction:
     """
 
     __slots__ = ("link", "src", "dst", "busy_until", "finish", "last_arrival", "bad", "rng", "sname",
-                 "dname", "wire", "callbacks", "_cbs", "_env", "_queue", "_eid", "_receive")
+                 "dname", "lname", "wire", "callbacks", "_cbs", "_env", "_queue", "_eid", "_receive",
+                 "_net", "_trace", "_rec", "_seq", "_quiet", "_bits", "_delay", "_jitter", "_limit",
+                 "_lossy")
     _ok = True  # read by simpy.Environment.step: this event never fails
     _value = None
 
@@ -78,6 +80,7 @@ class _Direction:
         self.dst = dst
         self.sname = src.node.name
         self.dname = dst.node.name
+        self.lname = link.name
         self.busy_until = 0.0
         self.finish: deque[float] = deque()
         self.last_arrival = 0.0
@@ -86,19 +89,29 @@ class _Direction:
         self.wire: deque[tuple[float, bytes, int]] = deque()
         self._cbs = [self._arrive]
         self.callbacks: list | None = None
-        env = link.net.env
+        net = link.net
+        env = net.env
         self._env = env
         self._queue = env._queue
         self._eid = env._eid
         self._receive = dst.node.receive
+        # what the packet path reads, one attribute away
+        self._net = net
+        self._trace = net.trace
+        self._rec = net.trace.records.append
+        self._seq = net.trace.next_seq
+        self._quiet = net.quiet
+        self._bits = link._bits
+        self._delay = link._delay
+        self._jitter = link._jitter
+        self._limit = link._queue
+        self._lossy = link._lossy
 
     def send(self, data: bytes, pkt_id: int) -> bool:
         """Queue ``data`` onto this direction; False (and a counted drop) when it cannot go."""
-        link = self.link
-        net = link.net
         now = self._env._now
-        if not link.up:
-            net.drop(now, self.sname, pkt_id, LINK_DOWN, link.name)
+        if not self.link.up:
+            self._net.drop(now, self.sname, pkt_id, LINK_DOWN, self.lname)
             return False
         fin = self.finish
         busy = self.busy_until
@@ -109,26 +122,27 @@ class _Direction:
         else:
             while fin[0] <= now:
                 fin.popleft()
-            if len(fin) >= link._queue:
-                net.drop(now, self.sname, pkt_id, QUEUE_FULL, f"{link.name}: {len(fin)} packets queued")
+            if len(fin) >= self._limit:
+                self._net.drop(now, self.sname, pkt_id, QUEUE_FULL, f"{self.lname}: {len(fin)} packets queued")
                 return False
             start = busy
         size = len(data)
-        done = start + size * link._bits
+        done = start + size * self._bits
         self.busy_until = done
         fin.append(done)
+        link = self.link
         link.tx_packets += 1
         link.tx_bytes += size
-        trace = net.trace
-        if trace.enabled and pkt_id not in net.quiet:
-            trace.records.append((trace.next_seq(), start, "link_tx", self.sname, link.name, pkt_id,
-                                  self.sname, self.dname, size, data if trace.keep_bytes else None))
-        if link._lossy and link._lost(self):
-            net.drop(now, self.sname, pkt_id, LINK_LOSS, link.name)
+        trace = self._trace
+        if trace.enabled and pkt_id not in self._quiet:
+            self._rec((self._seq(), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
+                       self.dname, size, data if trace.keep_bytes else None))
+        if self._lossy and link._lost(self):
+            self._net.drop(now, self.sname, pkt_id, LINK_LOSS, self.lname)
             return False
-        arrive = done + link._delay
-        if link._jitter:
-            arrive += self.rng.uniform(0.0, link._jitter)
+        arrive = done + self._delay
+        if self._jitter:
+            arrive += self.rng.uniform(0.0, self._jitter)
         if arrive < self.last_arrival:
             arrive = self.last_arrival  # FIFO: never overtake the packet ahead
         self.last_arrival = arrive
@@ -145,11 +159,8 @@ class _Direction:
         if wire:  # the next packet on the wire is the next event of this direction
             self.callbacks = self._cbs
             heappush(self._queue, (wire[0][0], NORMAL, next(self._eid), self))
-        net = self.link.net
-        trace = net.trace
-        if trace.enabled and pkt_id not in net.quiet:
-            trace.records.append((trace.next_seq(), self._env._now, "link_rx", self.dname,
-                                  self.link.name, pkt_id, len(data)))
+        if self._trace.enabled and pkt_id not in self._quiet:
+            self._rec((self._seq(), self._env._now, "link_rx", self.dname, self.lname, pkt_id, len(data)))
         self._receive(data, pkt_id, self.dst)
 
 

@@ -174,7 +174,8 @@ class Node:
         if proto == P.IPPROTO_ICMP:
             self.icmp_in(data, pkt_id)
         elif proto == P.IPPROTO_UDP:
-            sport, dport = P.ports(data)
+            h = (data[0] & 0x0F) * 4  # a whole packet here: reassembled if it was fragmented
+            dport = (data[h + 2] << 8) | data[h + 3]
             lst = self.udp_listeners.get(dport)
             if lst is None:
                 net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, f"udp/{dport}")

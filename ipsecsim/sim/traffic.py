@@ -117,6 +117,9 @@ class Flow:
         raise NotImplementedError
 
     def _src_addr(self) -> bytes:
+        hop = self.node._fast.get(self.dst)  # the route is known once the first packet went
+        if hop is not None:
+            return hop[0].src.ip  # type: ignore[no-any-return]
         return self.node.primary_addr(self.dst)
 
 
