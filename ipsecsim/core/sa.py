@@ -226,6 +226,11 @@ class SecurityAssociation:
             self._encrypt = aead.encrypt
             self._decrypt = aead.decrypt
             self._addrs_spi = self._src + self._dst + _U32.pack(spi)
+        # an SA that can never take a fast path goes straight to the general code
+        if not self._fast_out:
+            self.encapsulate = self._encapsulate  # type: ignore[method-assign]
+        if not self._fast:
+            self.decapsulate = self._decapsulate  # type: ignore[method-assign]
         self._set_fast()
 
     # ------------------------------------------------------------ bookkeeping
@@ -423,7 +428,8 @@ class SecurityAssociation:
                 return pt[:itl]
         return self._decapsulate(pkt)
 
-    def _decapsulate(self, pkt: bytes) -> bytes:
+    def _decapsulate(self, ip_packet: bytes) -> bytes:
+        pkt = ip_packet
         try:
             if self._expired:
                 raise PacketDrop(SA_EXPIRED, f"SPI 0x{self.spi:08x} reached its hard limit")
