@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simpy.events import NORMAL, Timeout
 
@@ -92,7 +92,7 @@ class _Direction:
         net = link.net
         env = net.env
         self._env = env
-        self._queue = env._queue
+        self._queue: list[Any] = env._queue
         self._eid = env._eid
         self._receive = dst.node.receive
         # what the packet path reads, one attribute away

@@ -40,7 +40,7 @@ class Wake:
     def __init__(self, env: simpy.Environment, fn: Any) -> None:
         self._cbs = [fn]
         self.callbacks: list | None = None
-        self._queue = env._queue
+        self._queue: list[Any] = env._queue
         self._eid = env._eid
 
     def at(self, t: float) -> None:
