@@ -113,6 +113,27 @@ def test_make_before_break_rekey():
     assert a.outbound(PING) == PING and len(a.spd) == 0  # last generation: policies gone
 
 
+def test_rekey_collision_loser_sends_on_the_peers_sa():
+    """RFC 7296 §2.8.1: both ends rekeyed at once and made two new pairs; A's pair (installed
+    last on A) is the redundant one. use_outbound() points A back at the survivor, so nothing
+    is sent on the SA B is about to delete."""
+    a, b, ka1, kb1 = gateways()
+    kb_surv, ka_surv = child_keys(gen=2)[1], child_keys(gen=2)[0]
+    ka_red, kb_red = child_keys(gen=3)
+    a.install_child(ka_surv)
+    b.install_child(kb_surv)
+    b.install_child(kb_red)
+    a.install_child(ka_red)  # the newest on A: outbound switched to the redundant SA
+    assert a.outbound(PING)[20:24] == kb_red.spi_in.to_bytes(4, "big")
+    assert a.use_outbound(ka_surv)
+    sent = a.outbound(PING)
+    assert sent[20:24] == kb_surv.spi_in.to_bytes(4, "big")
+    b.remove_child(kb_red)
+    assert b.inbound(sent) == PING
+    assert not a.use_outbound(child_keys(gen=9)[0])  # not installed: nothing changes
+    assert a.outbound(PING)[20:24] == kb_surv.spi_in.to_bytes(4, "big")
+
+
 def test_limit_events_are_pulled_from_the_stack():
     a, b, *_ = gateways(lifetime={"soft_packets": 2, "hard_packets": 3})
     for _ in range(3):

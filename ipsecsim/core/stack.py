@@ -176,6 +176,21 @@ class IPsecStack:
             entry = self.sad.outbound.get(newest.spi_out)
             pols[0].sa = entry.sa if entry else None
 
+    def use_outbound(self, keys: ChildSaKeys) -> bool:
+        """Send the child's traffic on ``keys``' outbound SA (already installed); True if it is.
+
+        Installing switches outbound to the newest generation; a rekey *collision*
+        (RFC 7296 §2.8.1) can make the newest one redundant, so the engine's
+        ``ChildSaRekeyed(old, new)`` names the successor and the shell points
+        outbound at it -- otherwise the loser sends on an SA its peer is about to delete.
+        """
+        pols = self._children.get(keys.name)
+        entry = self.sad.outbound.get(keys.spi_out)
+        if pols is None or entry is None:
+            return False
+        pols[0].sa = entry.sa
+        return True
+
     def add_policy(self, direction: str, action: str, src: str | list, dst: str | list,
                    name: str = "", priority: int = 0) -> Policy:
         """A BYPASS / DISCARD rule (or a PROTECT trap without SA) from selector strings."""
