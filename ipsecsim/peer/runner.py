@@ -265,6 +265,8 @@ class PeerRunner:
         if name == "ChildSaUp":
             self.stack.install_child(ev.keys, now)
             self._spi_in_of_out[ev.keys.spi_out] = ev.keys.spi_in
+        elif name == "ChildSaRekeyed":
+            self.stack.use_outbound(ev.new)  # the successor, also after a rekey collision
         elif name == "ChildSaDown":
             self._spi_in_of_out.pop(ev.keys.spi_out, None)
             try:
