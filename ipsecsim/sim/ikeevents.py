@@ -62,6 +62,7 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         gw._install(ev.keys, now)
     elif kind == "ChildSaRekeyed":
         c["child_rekeyed"] += 1
+        gw.stack.use_outbound(ev.new)  # the successor, also when a rekey collision was lost
         net.unique.setdefault("child_rekeyed", set()).add(frozenset((ev.new.spi_in, ev.new.spi_out)))
         tr.emit(now, "sa", gw.name, "rekeyed", ev.new.proto, ev.new.spi_in, "in", ev.new.remote_addr,
                 ev.new.name, ev.old.spi_in, "")
