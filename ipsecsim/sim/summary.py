@@ -1,4 +1,4 @@
-"""``summary.json``: the run in numbers (shape fixed by /work/shared/INTERFACES.md, extended).
+"""``summary.json``: the run in numbers (the documented shape, extended).
 
 IKE_SAs and CHILD_SAs are counted once per SA (both ends report each one; the
 ``*_events`` fields count the per-node reports). ``ike.established`` counts IKE_SAs set up

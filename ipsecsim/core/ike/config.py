@@ -1,6 +1,6 @@
 """IKEv2 configuration: swanctl.conf's ``connections``/``secrets`` tree as frozen dataclasses.
 
-:meth:`IkeConfig.from_dict` reads exactly the block of /work/shared/INTERFACES.md
+:meth:`IkeConfig.from_dict` reads the swanctl-shaped block documented in README.md
 (swanctl key names, YAML-shaped) and fills in strongSwan 5.9's defaults
 (swanctl.conf(5)): IKE ``rekey_time`` 4 h, ``over_time`` 10 % of it,
 ``rand_time`` = ``over_time``; CHILD ``rekey_time`` 1 h, ``life_time`` 1.1 ×
