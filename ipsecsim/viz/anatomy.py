@@ -115,13 +115,15 @@ def layout_packet(data: bytes, original: bytes | None = None, *, mode: str | Non
             and NATT_PORT in (int.from_bytes(data[ihl:ihl + 2], "big"),
                               int.from_bytes(data[ihl + 2:ihl + 4], "big"))
             and data[ihl + 8:ihl + 12] != NON_ESP_MARKER)
+    # transport mode keeps the original header (protocol field changed); tunnel mode adds one
+    head = "outer IPv4 header" if mode == "tunnel" else "IPv4 header (protocol rewritten)"
     if proto == IPPROTO_ESP or natt:
-        _ip_header(b, data, "outer IPv4 header", CLEAR)
+        _ip_header(b, data, head, CLEAR)
         if natt:
             b.add(8, "UDP header (NAT-T, port 4500)", CLEAR)
         _esp(b, data, original, mode, encr, integ)
     elif proto == IPPROTO_AH:
-        _ip_header(b, data, "outer IPv4 header", CLEAR, ah_outer=True)
+        _ip_header(b, data, head, CLEAR, ah_outer=True)
         _ah(b, data, original, mode)
     else:
         _ip_header(b, data, "IPv4 header", CLEAR)
