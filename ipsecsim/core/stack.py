@@ -219,51 +219,16 @@ class IPsecStack:
         Raises :class:`NoSa` (``no_sa``) or PacketDrop ``policy_discard``,
         ``sa_expired``, ``seq_overflow``, ``malformed``.
         """
-        # fast path: a flow already seen to go to a PROTECT policy (an 8-byte key also
-        # means the packet has its 20-byte header; such flows' sources are not ours, so
-        # they cannot be IKE); everything else takes _outbound
+        # fast path: a flow already seen to go to a PROTECT policy with an SA (an 8-byte
+        # key also means the packet has its 20-byte header; such flows' sources are not
+        # ours, so they cannot be IKE); everything else is classified by _out_policy
         pol = self._out_protect.get(pkt[12:20])
-        if pol is not None:
-            sa = pol.sa
-            if sa is not None:
-                pol.hits += 1
-                try:
-                    out = sa.encapsulate(pkt)
-                except PacketDrop as exc:
-                    self._pull_events(sa)
-                    raise self._drop(exc) from None
-                if sa.events:
-                    self._pull_events(sa)
-                self.last_sa = sa
-                self._protected += 1
-                return out
-        return self._outbound(pkt)
-
-    def _outbound(self, pkt: bytes) -> bytes:
-        if len(pkt) < 20:
-            raise self._drop(PacketDrop(MALFORMED, f"{len(pkt)}-byte packet has no IPv4 header"))
-        local_src = pkt[12:16] in self.local_addrs
-        if pkt[9] == IPPROTO_UDP and local_src:
-            sport, dport = ipv4_ports(pkt)
-            if sport in _IKE_PORTS or dport in _IKE_PORTS:
-                self._counters["ike"] += 1
+        if pol is None or pol.sa is None:
+            pol = self._out_policy(pkt)
+            if pol is None:
                 return pkt
-        spd = self.spd
-        pol = spd.lookup_ipv4(OUT, pkt)
-        if pol is None or pol.action == BYPASS:
-            self._counters["bypassed"] += 1
-            return pkt
-        pol.hits += 1
-        if pol.action == DISCARD:
-            raise self._drop(PacketDrop(POLICY_DISCARD, pol.name))
-        if spd.addr_only[OUT] and not local_src:
-            # the answer depends on the addresses alone: remember it for the fast path
-            if len(self._out_protect) >= FLOW_CACHE_MAX:
-                self._out_protect.clear()
-            self._out_protect[pkt[12:20]] = pol
         sa = pol.sa
-        if sa is None:
-            raise self._drop(NoSa(pol))
+        pol.hits += 1
         try:
             out = sa.encapsulate(pkt)
         except PacketDrop as exc:
@@ -274,6 +239,35 @@ class IPsecStack:
         self.last_sa = sa
         self._protected += 1
         return out
+
+    def _out_policy(self, pkt: bytes) -> Policy | None:
+        """The PROTECT policy (with an SA) for ``pkt``, or None to send it as it is (IKE,
+        BYPASS, no policy); raises for DISCARD and for PROTECT without SA (:class:`NoSa`)."""
+        if len(pkt) < 20:
+            raise self._drop(PacketDrop(MALFORMED, f"{len(pkt)}-byte packet has no IPv4 header"))
+        local_src = pkt[12:16] in self.local_addrs
+        if pkt[9] == IPPROTO_UDP and local_src:
+            sport, dport = ipv4_ports(pkt)
+            if sport in _IKE_PORTS or dport in _IKE_PORTS:
+                self._counters["ike"] += 1
+                return None
+        spd = self.spd
+        pol = spd.lookup_ipv4(OUT, pkt)
+        if pol is None or pol.action == BYPASS:
+            self._counters["bypassed"] += 1
+            return None
+        if pol.action == DISCARD:
+            pol.hits += 1
+            raise self._drop(PacketDrop(POLICY_DISCARD, pol.name))
+        if spd.addr_only[OUT] and not local_src:
+            # the answer depends on the addresses alone: remember it for the fast path
+            if len(self._out_protect) >= FLOW_CACHE_MAX:
+                self._out_protect.clear()
+            self._out_protect[pkt[12:20]] = pol
+        if pol.sa is None:
+            pol.hits += 1
+            raise self._drop(NoSa(pol))
+        return pol
 
     def _is_local(self, dst: bytes) -> bool:
         return not self.local_addrs or dst in self.local_addrs
