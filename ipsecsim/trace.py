@@ -22,7 +22,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     # traffic generator view (end to end)
     "app_send": ("flow", "pkt_id", "src", "dst", "size"),
     "app_deliver": ("flow", "pkt_id", "src", "dst", "size", "latency"),
-    # packet view per hop; 'data' is the packet's bytes (hex in JSON), only on link_tx
+    # packet view per hop; 'data' is the packet's bytes (hex in JSON), only on link_tx:
+    # bytes, or a HeaderPatch of an earlier hop's bytes -- bytes(data) gives them either way
     "link_tx": ("link", "pkt_id", "src_node", "dst_node", "size", "data"),
     "link_rx": ("link", "pkt_id", "size"),
     # not written any more (kept for older traces): a forward is the link_rx into a node
@@ -45,6 +46,41 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     # anything else worth a line (node up/down, link up/down, config notes)
     "note": ("text",),
 }
+
+
+class HeaderPatch:
+    """Packet bytes kept as another kept packet with a different IP header.
+
+    A router forwards a packet with only its IPv4 header changed (TTL, checksum), and a
+    tunnel's far end hands on the inner packet that its near end took in. Keeping every such
+    copy whole would keep one ~1.5 kB object per hop; a ``link_tx`` record keeps this instead:
+    ``bytes(p) == p.head + p.base[len(p.head):]``, byte for byte the packet that was sent.
+    """
+
+    __slots__ = ("base", "head")
+
+    def __init__(self, base: bytes, head: bytes) -> None:
+        self.base = base
+        self.head = head
+
+    def __bytes__(self) -> bytes:
+        return self.head + self.base[len(self.head):]
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        return bytes(self)[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HeaderPatch):
+            other = bytes(other)
+        return isinstance(other, bytes | bytearray) and bytes(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"HeaderPatch({bytes(self)!r})"
 
 
 class Trace:
@@ -87,7 +123,7 @@ class Trace:
         seq, t, kind, node, *fields = rec
         d: dict[str, Any] = {"seq": seq, "t": t, "kind": kind, "node": node}
         for name, value in zip(SCHEMA[kind], fields, strict=False):
-            if isinstance(value, bytes | bytearray | memoryview):
+            if isinstance(value, bytes | bytearray | memoryview | HeaderPatch):
                 value = bytes(value).hex()
             elif isinstance(value, tuple):
                 value = list(value)

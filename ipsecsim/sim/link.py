@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from simpy.events import NORMAL, Timeout
 
 from ..core.rng import Rng
+from ..trace import HeaderPatch
 
 if TYPE_CHECKING:
     from .network import Network
@@ -59,7 +60,7 @@ class LinkConfig:
 class _Direction:
     """One direction of a link: its queue state, loss state and the packets on the wire.
 
-    The direction is its own SimPy event: ``wire`` holds ``(arrival, data, pkt_id)`` of the
+    The direction is its own SimPy event: ``wire`` holds ``(arrival, data, pkt_id, kept)`` of the
     packets travelling on it, in FIFO order (arrivals never overtake: serialisation is FIFO and
     jitter is clamped), and only the first of them is in the environment's queue, as this
     object. When it fires, the packet is handed to the receiving node and the next one (if any)
@@ -86,7 +87,7 @@ class _Direction:
         self.last_arrival = 0.0
         self.bad = False
         self.rng = rng
-        self.wire: deque[tuple[float, bytes, int]] = deque()
+        self.wire: deque[tuple[float, bytes, int, Any]] = deque()
         self._cbs = [self._arrive]
         self.callbacks: list | None = None
         net = link.net
@@ -134,9 +135,14 @@ class _Direction:
         link.tx_packets += 1
         link.tx_bytes += size
         trace = self._trace
+        kept: Any = None
         if trace.enabled and pkt_id not in self._quiet:
+            if trace.keep_bytes:
+                net = self._net
+                # a router's copy of a packet kept on the hop before: keep its new header only
+                kept = HeaderPatch(net.fwd_base, data[:(data[0] & 0x0F) * 4]) if data is net.fwd_data else data
             self._rec((self._seq(), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
-                       self.dname, size, data if trace.keep_bytes else None))
+                       self.dname, size, kept))
         if self._lossy and link._lost(self):
             self._net.drop(now, self.sname, pkt_id, LINK_LOSS, self.lname)
             return False
@@ -150,17 +156,21 @@ class _Direction:
         if not wire:
             self.callbacks = self._cbs
             heappush(self._queue, (arrive, NORMAL, next(self._eid), self))
-        wire.append((arrive, data, pkt_id))
+        wire.append((arrive, data, pkt_id, kept))
         return True
 
     def _arrive(self, _ev: object) -> None:
         wire = self.wire
-        _, data, pkt_id = wire.popleft()
+        _, data, pkt_id, kept = wire.popleft()
         if wire:  # the next packet on the wire is the next event of this direction
             self.callbacks = self._cbs
             heappush(self._queue, (wire[0][0], NORMAL, next(self._eid), self))
         if self._trace.enabled and pkt_id not in self._quiet:
             self._rec((self._seq(), self._env._now, "link_rx", self.dname, self.lname, pkt_id, len(data)))
+            if kept is not None:  # what the trace kept of it, for a router that forwards it
+                net = self._net
+                net.rx_data = data
+                net.rx_kept = kept
         self._receive(data, pkt_id, self.dst)
 
 

@@ -80,6 +80,13 @@ class Network:
         """Every ChildSaKeys installed anywhere (Wireshark ``esp_sa``)."""
         self.ike_keys: list[Any] = []
         """Every IkeSaUp seen (Wireshark ``ikev2_decryption_table``)."""
+        self.rx_data: bytes | None = None
+        self.rx_kept: Any = None
+        """The packet a link handed to a node last, and what the trace kept of it (bytes or a
+        :class:`~ipsecsim.trace.HeaderPatch`): a router forwarding that very object records
+        its copy as a patch of the same base (:attr:`fwd_data`, :attr:`fwd_base`)."""
+        self.fwd_data: bytes | None = None
+        self.fwd_base: bytes | None = None
         self.router: Any = None
         """Shortest-path fallback routes (:class:`.routing.AutoRouter`), set by install_routes."""
         self.counters: Counter[str] = Counter()

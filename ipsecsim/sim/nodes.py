@@ -17,6 +17,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..trace import HeaderPatch
 from . import packet as P
 
 if TYPE_CHECKING:
@@ -151,7 +152,13 @@ class Node:
             b[8] = ttl - 1
             b[10] = c >> 8
             b[11] = c & 0xFF
-            self.output(bytes(b), pkt_id, True)
+            new = bytes(b)
+            net = self.net
+            if data is net.rx_data:  # the trace kept ``data``: keep the copy as a header patch
+                kept = net.rx_kept
+                net.fwd_base = kept.base if type(kept) is HeaderPatch else kept
+                net.fwd_data = new
+            self.output(new, pkt_id, True)
         else:
             self.net.drop(self.net.env.now, self.name, pkt_id, NOT_FOR_ME, P.ntoa(data[16:20]))
 
