@@ -272,3 +272,21 @@ def test_a_remembered_flow_forgets_a_source_that_becomes_ours():
     a.add_local_addr("10.1.0.1")
     assert a.outbound(ike_from_lan) == ike_from_lan  # now our own IKE: bypasses the SPD
     assert a.counters["ike"] == 1
+
+
+def test_bypass_is_remembered_per_address_pair_until_the_spd_changes():
+    """A forwarded flow no PROTECT policy covers is classified once (the flow cache keeps the
+    BYPASS answer); a policy added later for it takes effect on the very next packet."""
+    a = IPsecStack(Rng(1), "gw-a", [GW_A])
+    plain = udp_packet("10.1.0.5", "10.2.0.7", 40000, 40000, b"x" * 64)
+    for _ in range(3):
+        assert a.outbound(plain) is plain
+    assert a.counters["bypassed"] == 3 and a.spd.flows["out"] == {plain[12:20]: None}
+    ka, _ = child_keys()
+    a.install_child(ka)  # now 10.1/16 -> 10.2/16 is protected
+    wire = a.outbound(plain)
+    assert wire[9] == 50 and a.counters == {"bypassed": 3, "protected": 1}
+    a.add_policy("out", "discard", "10.1.0.5/32", "10.2.0.7/32", name="block", priority=-1)
+    with pytest.raises(PacketDrop) as exc:
+        a.outbound(plain)
+    assert exc.value.reason == "policy_discard"

@@ -61,6 +61,10 @@ class NoSa(PacketDrop):
         self.child = policy.name
 
 
+_BYPASSED = Policy("(flow cache: bypass)", OUT, BYPASS, (), ())
+"""The outbound flow cache's entry for an address pair no PROTECT policy covers."""
+
+
 class IPsecStack:
     """SPD, SAD and the per-packet processing of one node."""
 
@@ -76,12 +80,14 @@ class IPsecStack:
         self._counters: Counter[str] = Counter()
         self._protected = 0
         self._decapsulated = 0
+        self._bypassed = 0
         self.last_sa: SecurityAssociation | None = None
         """The SA the last successful outbound/inbound call used (for traces)."""
         self._events: deque[SaLimitReached] = deque()
         self._out_protect: dict[bytes, Policy] = {}
-        """Source+destination address pair -> its PROTECT policy, for flows whose source is
-        not ours while the outbound policies are address-only; emptied on every SPD change."""
+        """Source+destination address pair -> its PROTECT policy (or :data:`_BYPASSED`), for
+        flows whose source is not ours while the outbound policies are address-only; emptied
+        on every SPD change."""
         self.spd.dependents.append(self._out_protect)
         self._sad_in = self.sad.inbound
         self._children: dict[str, tuple[Policy, Policy]] = {}
@@ -95,6 +101,8 @@ class IPsecStack:
             c["protected"] = self._protected
         if self._decapsulated:
             c["decapsulated"] = self._decapsulated
+        if self._bypassed:
+            c["bypassed"] += self._bypassed
         return c
 
     # ------------------------------------------------------------ configuration
@@ -224,6 +232,9 @@ class IPsecStack:
         # ours, so they cannot be IKE); everything else is classified by _out_policy
         pol = self._out_protect.get(pkt[12:20])
         if pol is None or pol.sa is None:
+            if pol is _BYPASSED:
+                self._bypassed += 1
+                return pkt
             pol = self._out_policy(pkt)
             if pol is None:
                 return pkt
@@ -254,7 +265,11 @@ class IPsecStack:
         spd = self.spd
         pol = spd.lookup_ipv4(OUT, pkt)
         if pol is None or pol.action == BYPASS:
-            self._counters["bypassed"] += 1
+            self._bypassed += 1
+            if spd.addr_only[OUT] and not local_src:  # e.g. a tunnel's decrypted packets
+                if len(self._out_protect) >= FLOW_CACHE_MAX:
+                    self._out_protect.clear()
+                self._out_protect[pkt[12:20]] = _BYPASSED
             return None
         if pol.action == DISCARD:
             pol.hits += 1
