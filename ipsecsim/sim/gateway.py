@@ -162,13 +162,15 @@ class Gateway(Node):
                 self.transmit(data, pkt_id)
             return
         for out in ((res,) if type(res) is bytes else _packets(res)):
-            self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
+            if net.trace.enabled and pkt_id not in net.quiet:
+                self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
             hop = fast.get(out[16:20])
             if hop is not None and len(out) <= hop[1]:
                 hop[0].send(out, pkt_id)
             else:
                 self._send_protected(data, out, pkt_id)
-        self._stack_events()
+        if self.stack._events:
+            self._stack_events()
 
     def _send_protected(self, data: bytes, out: bytes, pkt_id: int) -> None:
         """The protected packet ``out`` of ``data`` that needs a route lookup or is over the MTU."""
@@ -232,16 +234,17 @@ class Gateway(Node):
             net.drop(now, self.name, pkt_id, "no_listener", "IPsec packet the stack did not take")
             return
         for p in inner:
-            self._trace_crypto("decrypt", pkt_id, data, len(data), len(p))
+            if net.trace.enabled and pkt_id not in net.quiet:
+                self._trace_crypto("decrypt", pkt_id, data, len(data), len(p))
             self.receive(p, pkt_id, None)
-        self._stack_events()
+        if self.stack._events:
+            self._stack_events()
 
     def _trace_crypto(self, kind: str, pkt_id: int, outer: bytes, size_in: int, size_out: int) -> None:
+        """An encrypt / decrypt record (the caller checked that this packet's hops are kept)."""
         net = self.net
         tr = net.trace
         now = net.env._now
-        if not tr.enabled or pkt_id in net.quiet:
-            return
         h = (outer[0] & 0x0F) * 4
         proto = outer[9]
         name = "esp"

@@ -136,8 +136,12 @@ class Network:
         flow.on_delivered(size, now - t0, now)
         tr = self.trace
         if tr.enabled:
+            pair = data[12:20]
+            ends = _ENDS.get(pair)
+            if ends is None:
+                ends = _ENDS[pair] = (_ntoa(pair[:4]), _ntoa(pair[4:]))
             tr.records.append((tr.next_seq(), now, "app_deliver", node.name, flow.name, pkt_id,
-                               _ntoa(data[12:16]), _ntoa(data[16:20]), size, now - t0))
+                               ends[0], ends[1], size, now - t0))
         return flow
 
     def drop(self, now: float, node: str, pkt_id: int, reason: str, detail: str = "") -> None:
@@ -157,6 +161,7 @@ class Network:
 
 
 _NTOA: dict[bytes, str] = {}
+_ENDS: dict[bytes, tuple[str, str]] = {}
 
 
 def _ntoa(b: bytes) -> str:

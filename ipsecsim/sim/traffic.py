@@ -129,7 +129,7 @@ class _Periodic(Flow):
     def start(self) -> None:
         self.rng = self.net.rng.child(f"flow/{self.name}")
         self._wake = Wake(self.net.env, self._tick)
-        self._zeros: dict[int, bytes] = {}
+        self._made: dict[tuple[bytes, int], tuple[int, bytes]] = {}
         self._tick(None, first=True)
 
     def _gap(self) -> float:
@@ -152,22 +152,40 @@ class _Periodic(Flow):
         self._wake.at(t)
 
     def send_one(self) -> None:
-        size = self.size_now()
+        cfg = self.cfg
+        size = self.size_now() if cfg.df else cfg.size
         node = self.node
-        src = self._src_addr()
-        pid = self.net.app_send(self, self.cfg.src, self.cfg.dst, size)
+        hop = node._fast.get(self.dst)  # the route is known once the first packet went
+        src = hop[0].src.ip if hop is not None else node.primary_addr(self.dst)
+        pid = self.net.app_send(self, cfg.src, cfg.dst, size)
         self.seq += 1
-        if self.cfg.type == "ping":
+        ident = node.ident = (node.ident + 1) & 0xFFFF
+        if cfg.type == "ping":
             body = bytes(max(0, size - 28))
             rest = self.port.to_bytes(2, "big") + (self.seq & 0xFFFF).to_bytes(2, "big")
-            pkt = P.icmp(src, self.dst, P.ICMP_ECHO_REQUEST, 0, rest, body, node.next_ident(),
-                         self.cfg.df)
+            pkt = P.icmp(src, self.dst, P.ICMP_ECHO_REQUEST, 0, rest, body, ident, cfg.df)
         else:
-            zeros = self._zeros.get(size)
-            if zeros is None:
-                zeros = self._zeros[size] = bytes(max(0, size - 28))
-            pkt = P.udp(src, self.dst, self.port, self.port, zeros, node.next_ident(), self.cfg.df)
-        node.send_packet(pkt, pid)
+            # what P.udp builds, with the parts that do not change between packets made once:
+            # the UDP header and payload, and the sum of the IPv4 header's fixed words
+            key = (src, size)
+            made = self._made.get(key)
+            if made is None:
+                made = self._made[key] = _udp_parts(src, self.dst, self.port, max(0, size - 28), cfg.df)
+            hsum, tail = made
+            pkt = _IPV4_UDP(0x45, 0, 20 + len(tail), ident, P.DF if cfg.df else 0, 64, P.IPPROTO_UDP,
+                            -(hsum + ident) % 0xFFFF, src, self.dst) + tail
+        node.output(pkt, pid)
+
+
+_IPV4_UDP = P._HDR.pack
+
+
+def _udp_parts(src: bytes, dst: bytes, port: int, n: int, df: bool) -> tuple[int, bytes]:
+    """(sum of the IPv4 header's words but the identification, UDP header + payload) of the
+    packets :func:`.packet.udp` would build for this flow; checksum = -(sum + ident) mod 0xFFFF
+    (RFC 1071's one's complement of the folded sum)."""
+    hdr = P._HDR.pack(0x45, 0, 28 + n, 0, P.DF if df else 0, 64, P.IPPROTO_UDP, 0, src, dst)
+    return sum(P._H10.unpack(hdr)), P._UDP.pack(port, port, 8 + n, 0) + bytes(n)
 
 
 class UdpSink:
@@ -175,9 +193,8 @@ class UdpSink:
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
-
-    def udp_receive(self, node: Node, data: bytes, pkt_id: int) -> None:
-        node.net.app_deliver(node, data, pkt_id)
+        self.udp_receive = flow.net.app_deliver
+        """``udp_receive(node, data, pkt_id)``: the network's delivery, called directly."""
 
 
 class Bulk(Flow):
