@@ -11,6 +11,7 @@ from ike_pair import Pair, configs
 from test_ike_engine import assert_keys_agree, udp_packet
 
 from ipsecsim.core.ike import events as E
+from ipsecsim.core.ike import message as M
 from ipsecsim.core.ike import states as S
 from ipsecsim.core.rng import Rng
 from ipsecsim.core.stack import IPsecStack
@@ -80,6 +81,107 @@ def test_child_rekey_ladder_make_before_break():
     payloads = [e.payloads for e in p.of("a", E.IkeMessageEvent) if e.direction == "out"]
     assert payloads[2].startswith("CREATE_CHILD_SA request { N(REKEY_SA), SA, Ni, TSi, TSr }")
     assert payloads[3] == "INFORMATIONAL request { D }"
+
+
+class Shell:
+    """Applies an endpoint's CHILD_SA events to an IPsecStack the way both shells do
+    (ipsecsim/sim/ikeevents.py, ipsecsim/peer/runner.py)."""
+
+    def __init__(self, p: Pair, side: str, seed: int) -> None:
+        self.p, self.side, self.seen = p, side, 0
+        self.stack = IPsecStack(Rng(seed), side)
+
+    def sync(self) -> None:
+        events = self.p.events[self.side]
+        for ev in events[self.seen:]:
+            if isinstance(ev, E.ChildSaUp):
+                keep = None if ev.outbound else self.stack.current_outbound(ev.keys.name)
+                self.stack.install_child(ev.keys)
+                if keep is not None:
+                    self.stack.use_outbound(keep)
+            elif isinstance(ev, E.ChildSaRekeyed):
+                self.stack.use_outbound(ev.new)
+            elif isinstance(ev, E.ChildSaDown):
+                self.stack.remove_child(ev.keys)
+        self.seen = len(events)
+
+    def sends_on(self) -> int:
+        self.sync()
+        return self.stack.current_outbound("net").spi_out
+
+
+def test_rekey_responder_sends_on_the_old_sa_until_the_delete():
+    """The responder installs the new SA when it answers but moves its outbound traffic only
+    when the initiator's DELETE of the old SA arrives; the initiator moves at the response.
+    Oracle: strongSwan 5.x child_create.c select_and_install() ("as responder during a
+    rekeying we only install the inbound SA now, the outbound SA and policies are installed
+    when we receive the delete for the old SA", child_delete.c install_outbound()); 6.0
+    child_rekey.c child_rekey_conclude_rekeying() also raises the rekey event only then."""
+    p = up()
+    old_a, = installed(p.a)
+    old_b, = installed(p.b)
+    a, b = Shell(p, "a", 5), Shell(p, "b", 6)
+    assert a.sends_on() == old_a.spi_out and b.sends_on() == old_b.spi_out
+    p.now = 1.0
+    p.a.rekey_child(old_a.spi_in, 1.0)
+    # CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr } -->
+    p.deliver("a")
+    #                     <-- { SA, Nr, TSi, TSr }   (sent, not yet delivered)
+    new_b, = installed(p.b)
+    up_b = p.of("b", E.ChildSaUp)[-1]
+    assert up_b.keys.spi_in == new_b.spi_in and up_b.outbound is False
+    assert old_b.state == S.C_REKEYED and not p.of("b", E.ChildSaRekeyed)
+    assert b.sends_on() == old_b.spi_out  # installed, but B still sends on the old SA
+    assert b.stack.sad.outbound.get(new_b.spi_out) is not None
+    # the response arrives: A installs the new pair and sends on it at once
+    p.deliver("b")
+    new_a, = installed(p.a)
+    assert p.of("a", E.ChildSaUp)[-1].outbound is True
+    assert a.sends_on() == new_a.spi_out == new_b.spi_in
+    # INFORMATIONAL { D(old) } -->   B switches now
+    p.deliver("a")
+    assert [(e.old.spi_in, e.new.spi_in) for e in p.of("b", E.ChildSaRekeyed)] == [
+        (old_b.spi_in, new_b.spi_in)]
+    assert b.sends_on() == new_b.spi_out == new_a.spi_in
+    #                     <-- { D(old') }
+    p.deliver("b")
+    assert old_a.state == old_b.state == S.C_DELETED
+    p.advance(10.0)  # the old SAs leave 5 s later; traffic stays on the new pair
+    assert a.sends_on() == new_a.spi_out and b.sends_on() == new_b.spi_out
+    assert_keys_agree(p, ka=new_a.keys, kb=new_b.keys)
+
+
+def test_lost_rekey_response_keeps_the_responder_on_the_old_sa():
+    """The response is lost: A retransmits (RFC 7296 §2.1), B answers from its cache, and B
+    sends on the old SA -- which A still decrypts -- until A's DELETE arrives."""
+    p = up()
+    old_a, = installed(p.a)
+    old_b, = installed(p.b)
+    b = Shell(p, "b", 6)
+    lost = []
+
+    def drop_rekey_response(side, data, src, dst):
+        hdr = data[4:] if data[:4] == bytes(4) else data  # RFC 7296 §3.1 (marker on 4500)
+        if side == "b" and not lost and hdr[18] == M.CREATE_CHILD_SA and hdr[19] & 0x20:
+            lost.append(data)
+            return []
+        return [data]
+
+    p.filter = drop_rekey_response
+    p.a.rekey_child(old_a.spi_in, 1.0)
+    p.pump()
+    # CREATE_CHILD_SA -->   X-- { SA, Nr, ... }
+    assert lost and old_a.state == S.C_REKEYING and old_b.state == S.C_REKEYED
+    assert b.sends_on() == old_b.spi_out and not p.of("b", E.ChildSaRekeyed)
+    p.advance(3.9)
+    assert b.sends_on() == old_b.spi_out
+    p.advance(10.0)  # retransmission after 4 s, then DELETE
+    new_a, = installed(p.a)
+    new_b, = installed(p.b)
+    assert any(e.retransmit for e in p.of("a", E.IkeMessageEvent))
+    assert len(p.of("b", E.ChildSaUp)) == 2  # the retransmission got the cached answer
+    assert b.sends_on() == new_b.spi_out == new_a.spi_in
+    assert len(p.of("b", E.ChildSaRekeyed)) == 1
 
 
 def test_child_rekey_with_pfs_carries_ke():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ike_pair import Pair
 from test_ike_engine import assert_keys_agree
-from test_ike_lifecycle import installed, only_sa, up
+from test_ike_lifecycle import Shell, installed, only_sa, up
 
 from ipsecsim.core.ike import events as E
 from ipsecsim.core.ike import message as M
@@ -147,3 +147,77 @@ def test_simultaneous_delete_of_the_same_child():
     assert ca.state == cb.state == S.C_DELETED
     assert len(p.of("a", E.ChildSaDown)) == len(p.of("b", E.ChildSaDown)) == 1
     assert only_sa(p.a).state == only_sa(p.b).state == S.ESTABLISHED
+
+
+def test_simultaneous_child_rekeys_never_send_on_an_sa_the_peer_lacks():
+    """Crossing rekeys, each gateway's data plane driven by its events like the shells: after
+    every round of datagrams, the SA each side sends on is installed inbound at the other.
+    The loser never sends on its redundant SA and moves to the winner's when the winner's
+    DELETE of the old SA arrives (strongSwan 6.0 child_rekey.c process_i(): a loser
+    concludes "when the peer deletes the old SA"; the redundant SA's outbound is removed)."""
+    for seed in range(1, 7):
+        p = up(seed=seed)
+        ca, = installed(p.a)
+        cb, = installed(p.b)
+        a, b = Shell(p, "a", 5), Shell(p, "b", 6)
+        p.a.rekey_child(ca.spi_in, 1.0)
+        p.b.rekey_child(cb.spi_in, 1.0)
+        while p.step():
+            for me, peer in ((a, b), (b, a)):
+                spi = me.sends_on()
+                peer.sync()
+                assert peer.stack.sad.inbound.get(spi) is not None, (seed, me.side, hex(spi))
+        p.advance(10.0)
+        sa_, sb = installed(p.a), installed(p.b)
+        assert len(sa_) == len(sb) == 1
+        assert a.sends_on() == sa_[0].spi_out == sb[0].spi_in
+        assert b.sends_on() == sb[0].spi_out == sa_[0].spi_in
+        # the loser announced its own (redundant) SA without moving traffic to it
+        loser = "a" if any(str(e.detail).startswith("collision lost") for e in p.events["a"]
+                           if isinstance(e, E.ChildStateChange)) else "b"
+        ups = p.of(loser, E.ChildSaUp)[1:]
+        assert [u.outbound for u in ups] == [False, False], seed
+        rekeyed = p.of(loser, E.ChildSaRekeyed)
+        assert len(rekeyed) == 1 and rekeyed[0].new == (sa_ if loser == "a" else sb)[0].keys
+
+
+def test_crossing_rekeys_with_a_lost_response_end_with_one_pair():
+    """Crossing rekeys where one answer is lost: the winner's DELETE of the old SA can reach
+    the loser before the loser's own rekey completes. The loser then takes the winner's SA as
+    successor at that DELETE and deletes its own SA when its retransmitted request is answered
+    (strongSwan 6.0 child_rekey.c: CHILD_REKEY_OLD_SA_DELETED, "abort active rekeying ...
+    because it was successfully rekeyed by the peer"). No side ever sends on an SA the
+    other lacks, and one pair survives."""
+    early_delete = 0
+    for seed in range(1, 7):
+        for hold in "ab":
+            p = up(seed=seed)
+            ca, = installed(p.a)
+            cb, = installed(p.b)
+            a, b = Shell(p, "a", 5), Shell(p, "b", 6)
+            p.a.rekey_child(ca.spi_in, 1.0)
+            p.b.rekey_child(cb.spi_in, 1.0)
+            p.step()  # both requests cross
+            held: list[bytes] = []
+
+            def lose_answer(side, data, src, dst, hold=hold, held=held):
+                hdr = data[4:] if data[:4] == bytes(4) else data
+                if side == hold and not held and hdr[18] == M.CREATE_CHILD_SA and hdr[19] & 0x20:
+                    held.append(data)
+                    return []
+                return [data]
+
+            p.filter = lose_answer
+            while p.step():
+                for me, peer in ((a, b), (b, a)):
+                    spi = me.sends_on()
+                    peer.sync()
+                    assert peer.stack.sad.inbound.get(spi) is not None, (seed, hold, me.side)
+            p.advance(20.0)  # retransmission, redundant SA deleted, old SAs gone
+            sa_, sb = installed(p.a), installed(p.b)
+            assert len(sa_) == len(sb) == 1, (seed, hold)
+            assert a.sends_on() == sa_[0].spi_out == sb[0].spi_in
+            assert b.sends_on() == sb[0].spi_out == sa_[0].spi_in
+            early_delete += any(isinstance(e, E.ChildStateChange) and "its DELETE came before"
+                                in e.detail for e in p.events["a"] + p.events["b"])
+    assert early_delete  # the seeds exercise the DELETE-first order

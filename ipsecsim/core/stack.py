@@ -199,6 +199,20 @@ class IPsecStack:
         pols[0].sa = entry.sa
         return True
 
+    def current_outbound(self, name: str) -> ChildSaKeys | None:
+        """The generation of child ``name`` whose outbound SA its traffic leaves on now (None
+        if no SA carries it).
+
+        With :meth:`use_outbound` a shell installs a new generation without moving traffic
+        to it yet: the responder of a CHILD_SA rekey (``ChildSaUp(outbound=False)``) keeps
+        sending on the old SA until the initiator's DELETE of it, as strongSwan does.
+        """
+        pols = self._children.get(name)
+        if pols is None or pols[0].sa is None:
+            return None
+        spi = pols[0].sa.spi
+        return next((g for g in self._generations.get(name, ()) if g.spi_out == spi), None)
+
     def add_policy(self, direction: str, action: str, src: str | list, dst: str | list,
                    name: str = "", priority: int = 0) -> Policy:
         """A BYPASS / DISCARD rule (or a PROTECT trap without SA) from selector strings."""

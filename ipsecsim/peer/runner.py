@@ -263,7 +263,12 @@ class PeerRunner:
     def _event(self, ev: Any, now: float) -> None:
         name = type(ev).__name__
         if name == "ChildSaUp":
+            # outbound=False (we answered a rekey): keep sending on the old SA until the
+            # initiator's DELETE of it brings ChildSaRekeyed (strongSwan does the same)
+            keep = None if getattr(ev, "outbound", True) else self.stack.current_outbound(ev.keys.name)
             self.stack.install_child(ev.keys, now)
+            if keep is not None:
+                self.stack.use_outbound(keep)
             self._spi_in_of_out[ev.keys.spi_out] = ev.keys.spi_in
         elif name == "ChildSaRekeyed":
             self.stack.use_outbound(ev.new)  # the successor, also after a rekey collision

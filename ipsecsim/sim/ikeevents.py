@@ -59,7 +59,11 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
             gw.block_child(m.group(1), "discard", f"{ev.notify}: {ev.reason}")
     elif kind == "ChildSaUp":
         c["child_installed"] += 1
+        # outbound=False (a rekey responder): traffic stays on the current SA until ChildSaRekeyed
+        keep = None if getattr(ev, "outbound", True) else gw.stack.current_outbound(ev.keys.name)
         gw._install(ev.keys, now)
+        if keep is not None:
+            gw.stack.use_outbound(keep)
     elif kind == "ChildSaRekeyed":
         c["child_rekeyed"] += 1
         gw.stack.use_outbound(ev.new)  # the successor, also when a rekey collision was lost

@@ -152,16 +152,26 @@ class ChildSaUp:
 
     keys: ChildSaKeys
     """SPIs, algorithms and keys of both directions."""
+    outbound: bool = True
+    """Whether the child's traffic moves to this SA's outbound half now. False for the
+    responder of a CHILD_SA rekey (and for an SA a rekey collision made redundant): install
+    both halves, but keep sending on the SA being replaced until ``ChildSaRekeyed`` names
+    this one as ``new`` -- the peer may not have the new SA yet if our response was lost
+    (strongSwan installs the responder's outbound SA when the DELETE of the old one arrives)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ChildSaRekeyed:
-    """A CHILD_SA was replaced; the new one is already announced by ``ChildSaUp``."""
+    """A CHILD_SA was replaced: from now on send on ``new`` (already installed by ``ChildSaUp``).
+
+    The initiator of a rekey gets it with the response; the responder (and the loser of a
+    rekey collision) when the peer's DELETE of ``old`` arrives, or when ``old`` hard-expires
+    first."""
 
     old: ChildSaKeys
     """The replaced CHILD_SA."""
     new: ChildSaKeys
-    """Its successor."""
+    """Its successor: the shell points the child's outbound traffic at it."""
 
 
 @dataclass(frozen=True, slots=True)

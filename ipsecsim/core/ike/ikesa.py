@@ -84,6 +84,9 @@ class ChildSa:
     """Made by the losing exchange of a rekey collision; its DELETE is expected."""
     collision: tuple[bytes, bytes, ChildSa] | None = None
     """(peer's Ni, our Nr, SA we created as responder) if the peer rekeyed us while we rekeyed."""
+    outbound_held: bool = False
+    """Announced with ``ChildSaUp(outbound=False)``: traffic stays on the SA this one replaces
+    until ``ChildSaRekeyed`` switches it (the peer's DELETE of that SA)."""
 
     @property
     def name(self) -> str:

@@ -161,8 +161,9 @@ def answer(child: ChildSa, suite: Suite, middle: list, tsi: list, tsr: list,
 
 def complete(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, suite: Suite, local_ts: list,
              remote_ts: list, ni: bytes, nr: bytes, shared: bytes | None, exch_initiator: bool,
-             transport: bool, now: float) -> None:
-    """Derive KEYMAT (§2.17), fill in the keys, install and announce the CHILD_SA."""
+             transport: bool, now: float, outbound: bool = True) -> None:
+    """Derive KEYMAT (§2.17), fill in the keys, install and announce the CHILD_SA
+    (``outbound=False``: traffic moves to it later, see ``ChildSaUp.outbound``)."""
     cfg = child.cfg
     i2r_e, i2r_a, r2i_e, r2i_a = child_keymat(sa.suite.prf, sa.keys.sk_d, ni, nr, suite.encr,
                                               suite.integ, shared)
@@ -193,7 +194,8 @@ def complete(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, suite: Suite, local_ts:
         child.rekey_at = now + cfg.rekey_time - ep.rng.uniform(0, cfg.rand_time)
     if cfg.life_time:
         child.expire_at = now + cfg.life_time
-    ep._emit(E.ChildSaUp(child.keys))
+    child.outbound_held = not outbound
+    ep._emit(E.ChildSaUp(child.keys, outbound))
 
 
 def pfs_ke(ep: IkeEndpoint, cfg: ChildConfig) -> KeyExchange | None:
@@ -278,7 +280,7 @@ class ChildCreate:
 
 
 def install_requested(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float, what: str,
-                      cfgs: tuple[ChildConfig, ...] | None = None
+                      cfgs: tuple[ChildConfig, ...] | None = None, outbound: bool = True
                       ) -> tuple[ChildSa, bytes, bytes, list]:
     """Responder side of a CREATE_CHILD_SA that makes a CHILD_SA (new or rekeyed): pick the
     config, run PFS, key and install the child; (child, Ni, Nr, response payloads)."""
@@ -290,7 +292,8 @@ def install_requested(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float,
     child = new_child(ep, sa, cfg)
     nr = ep.rng.bytes(NONCE_SIZE)
     transport = wants_transport(cfg, msg)
-    complete(ep, sa, child, suite, tsr, tsi, nonce.data, nr, shared, False, transport, now)
+    complete(ep, sa, child, suite, tsr, tsi, nonce.data, nr, shared, False, transport, now,
+             outbound)
     return child, nonce.data, nr, answer(child, suite, [M.Nonce(nr), *middle_ke], tsi, tsr,
                                          transport)
 

@@ -9,9 +9,22 @@
 
 The new SA is installed as soon as the exchange completes; the old one stays
 installed (inbound keeps decrypting packets in flight) until its DELETE is
-answered. When both ends rekey the same CHILD_SA at once, the exchange with
-the lowest of the four nonces made a redundant SA, which its initiator deletes;
-the other initiator deletes the old SA.
+answered. The initiator sends on the new SA once it has the response. The
+responder installs it when it answers but keeps *sending* on the old one until
+the initiator's DELETE of the old SA arrives (``ChildSaUp(outbound=False)``,
+then ``ChildSaRekeyed``): if the response is lost, the initiator does not have
+the new SA yet. strongSwan does the same -- 5.x ``child_create.c``
+``select_and_install()``: "as responder during a rekeying we only install the
+inbound SA now, the outbound SA and policies are installed when we receive the
+delete for the old SA", done by ``child_delete.c`` ``install_outbound()``; 6.0
+moved it to ``child_rekey.c`` ``child_rekey_conclude_rekeying()``.
+
+When both ends rekey the same CHILD_SA at once, the exchange with the lowest
+of the four nonces made a redundant SA, which its initiator deletes (and never
+sends on); the other initiator deletes the old SA, and the loser moves its
+traffic to the winner's SA when that DELETE arrives (strongSwan 6.0
+``child_rekey.c`` ``process_i()``: a loser concludes "when the peer deletes
+the old SA").
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ from ..dh import KeyExchange
 from ..ikesa import ChildSa, IkeError, IkeSa
 from ..negotiate import NegotiationError
 from . import child_create as CC
-from .informational import REDUNDANT, Informational
+from .informational import REDUNDANT, Informational, conclude_rekey
 
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
@@ -61,7 +74,9 @@ class ChildRekey:
         refused = CC.peer_refusal(child, msg)
         if refused:
             ep._failure(sa, refused[0], refused[1], False)
-            if old.state == S.C_REKEYING:
+            if old.state == S.C_REKEYING and old.collision is not None:
+                _peer_rekeyed(ep, sa, old, f"our rekey refused ({refused[0]}), the peer's stands")
+            elif old.state == S.C_REKEYING:
                 old.move(ep, sa, "rekey_failed", refused[0])
                 if refused[0] == "TEMPORARY_FAILURE":
                     old.rekey_at = tm.retry_time(ep, now)
@@ -71,21 +86,29 @@ class ChildRekey:
             nr, shared = CC.response_keys(self, msg, "rekey response")
         except NegotiationError as exc:
             ep._failure(sa, exc.notify, exc.sentence, True)
-            if old.state == S.C_REKEYING:
+            if old.state == S.C_REKEYING and old.collision is not None:
+                _peer_rekeyed(ep, sa, old, "our rekey failed, the peer's stands")
+            elif old.state == S.C_REKEYING:
                 old.move(ep, sa, "rekey_failed", exc.sentence)
             return
-        CC.complete(ep, sa, child, suite, lts, rts, self.ni, nr, shared, True, transport, now)
+        lost = False
+        if old.state == S.C_REKEYING and old.collision is not None:
+            peer_ni, our_nr, peer_child = old.collision
+            lost = min(self.ni, nr) < min(peer_ni, our_nr)  # ours made the redundant SA
+        # the peer's DELETE of the old SA came first: its own rekey of it stands, ours is redundant
+        overtaken = old.state in (S.C_DELETED, S.C_DELETING) and old.rekeyed_by is not None
+        CC.complete(ep, sa, child, suite, lts, rts, self.ni, nr, shared, True, transport, now,
+                    outbound=not (lost or overtaken))
         if old.state in (S.C_DELETED, S.C_DELETING):
-            # hard-expired or deleted while the rekey was in flight: the new SA stands alone
+            if overtaken:
+                tm.queue(ep, sa, Informational("delete_child", child, REDUNDANT), now)
+            # else hard-expired or deleted while the rekey was in flight: the new SA stands alone
             return
         if old.collision is not None:
             peer_ni, our_nr, peer_child = old.collision
-            ours = min(self.ni, nr)
-            theirs = min(peer_ni, our_nr)
-            if ours < theirs:  # our exchange made the redundant SA: delete it, keep the peer's
+            if lost:  # delete our SA, keep the peer's; traffic moves at the peer's DELETE of old
                 old.move(ep, sa, "rekeyed", "collision lost: peer's SA survives")
                 old.rekeyed_by = peer_child
-                ep._emit(E.ChildSaRekeyed(old.keys, peer_child.keys))
                 tm.queue(ep, sa, Informational("delete_child", child, REDUNDANT), now)
                 return
             detail = "collision won: peer deletes its redundant SA"
@@ -94,8 +117,18 @@ class ChildRekey:
             detail = f"rekeyed to {child.spi_in:08x}/{child.spi_out:08x}"
         old.move(ep, sa, "rekeyed", detail)
         old.rekeyed_by = child
+        old.outbound_held = False  # if its own predecessor's DELETE is still due: skip ahead
         ep._emit(E.ChildSaRekeyed(old.keys, child.keys))
         tm.queue(ep, sa, Informational("delete_child", old, "rekeyed"), now)
+
+
+def _peer_rekeyed(ep: IkeEndpoint, sa: IkeSa, old: ChildSa, detail: str) -> None:
+    """Our rekey of ``old`` failed but the peer's, answered by us meanwhile, stands: its SA
+    is the successor, and the peer deletes ``old`` (strongSwan 6.0 ``child_rekey.c``
+    ``ignore_child_sa_failure()``: "the peer successfully rekeyed it", waiting for delete)."""
+    assert old.collision is not None
+    old.move(ep, sa, "rekeyed", detail)
+    old.rekeyed_by = old.collision[2]
 
 
 def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
@@ -110,13 +143,16 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     if old.state == S.C_REKEYED:
         raise IkeError(M.TEMPORARY_FAILURE,
                        f"CHILD_SA {old.name!r} {old.spi_in:08x} is already rekeyed", fatal=False)
-    child, ni, nr, out = CC.install_requested(ep, sa, msg, now, "rekey request", (old.cfg,))
+    # inbound and outbound are installed, but we keep sending on the old SA until the peer's
+    # DELETE of it shows the peer got this response (informational.conclude_rekey)
+    child, ni, nr, out = CC.install_requested(ep, sa, msg, now, "rekey request", (old.cfg,),
+                                              outbound=False)
     if old.state == S.C_REKEYING:
         old.collision = (ni, nr, child)  # decided when our own rekey completes
     else:
-        old.move(ep, sa, "rekeyed", f"rekeyed by peer to {child.spi_in:08x}/{child.spi_out:08x}")
+        old.move(ep, sa, "rekeyed", f"rekeyed by peer to {child.spi_in:08x}/{child.spi_out:08x}"
+                 "; outbound moves at its DELETE of this SA")
         old.rekeyed_by = child
-        ep._emit(E.ChildSaRekeyed(old.keys, child.keys))
     return out
 
 
@@ -139,6 +175,7 @@ def expire(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) 
     child.rekey_at = None
     if child.state in (S.C_DELETED, S.C_DELETING):
         return
+    conclude_rekey(ep, child)  # its successor's outbound waited for a DELETE that did not come
     ep._child_down(child, f"hard expired: {reason}")
     task = Informational("delete_child", child, f"hard expired: {reason}")
     child.move(ep, sa, "close", f"hard expired: {reason}")

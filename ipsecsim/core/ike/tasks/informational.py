@@ -82,6 +82,24 @@ class Informational:
                 ep._child_down(child, self.reason, now, delay)
 
 
+def conclude_rekey(ep: IkeEndpoint, old: ChildSa) -> None:
+    """Move the traffic of rekeyed ``old`` to its successor if that waited for this moment
+    (``ChildSaUp(outbound=False)``): the peer's DELETE of ``old`` shows it has the new SA.
+
+    strongSwan 5.x ``child_delete.c`` ``destroy_and_reestablish()`` installs the outbound
+    SA of a rekeyed CHILD_SA's successor (``install_outbound()``) when the DELETE arrives;
+    6.0 calls ``child_rekey_conclude_rekeying()`` there, which also raises the child-rekey
+    event only then -- our ``ChildSaRekeyed``.
+    """
+    new = old.rekeyed_by
+    if new is None or not new.outbound_held:
+        return
+    new.outbound_held = False
+    if old.keys is not None and new.keys is not None and new.state in (S.C_INSTALLED,
+                                                                       S.C_REKEYING):
+        ep._emit(E.ChildSaRekeyed(old.keys, new.keys))
+
+
 def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) -> None:
     """The IKE_SA is gone by agreement: its remaining children go down with it."""
     for child in sa.children:
@@ -115,6 +133,13 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
             child = sa.child_by_spi_out(int.from_bytes(spi, "big"))
             if child is None or child.state == S.C_DELETED:
                 continue  # already gone (§1.4.1: ignore)
+            if child.state == S.C_REKEYING and child.collision is not None:
+                # crossing rekeys, and the peer concluded its own (it won, or never saw ours):
+                # the SA we made answering it is the successor
+                child.move(ep, sa, "rekeyed", "rekeyed by peer: its DELETE came before our "
+                           "rekey's response")
+                child.rekeyed_by = child.collision[2]
+            conclude_rekey(ep, child)
             answer = child.state != S.C_DELETING  # simultaneous delete: no answer needed
             reason = ("rekeyed" if child.state == S.C_REKEYED
                       else REDUNDANT if child.redundant else "deleted by peer")
