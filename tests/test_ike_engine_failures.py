@@ -37,6 +37,7 @@ def test_no_proposal_chosen_names_both_offers():
     assert "ENCR_AES_CBC_128/AUTH_HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024" in fa.reason
     assert not p.a.ike_sas and not p.b.ike_sas
     assert p.of("a", E.IkeSaDown)
+    assert fa.child == fb.child == ""  # IKE_SA_INIT: no CHILD_SA concerned
 
 
 def test_authentication_failed_with_different_psks():
@@ -50,6 +51,7 @@ def test_authentication_failed_with_different_psks():
     assert "pre-shared key" in fb.reason and "gw-a.example" in fb.reason
     fa, = failures(p, "a")
     assert fa.notify == "AUTHENTICATION_FAILED" and not fa.sent_by_us and fa.fatal and fb.fatal
+    assert fa.child == fb.child == ""  # the IKE_SA failed, not a child
     assert not p.a.ike_sas and not p.b.ike_sas
     assert not p.of("a", E.ChildSaUp) and not p.of("b", E.ChildSaUp)
 
@@ -65,6 +67,7 @@ def test_ts_unacceptable_keeps_the_ike_sa():
     fa, = failures(p, "a")
     assert fa.notify == "TS_UNACCEPTABLE" and "10.9.0.0/16" in fa.reason
     assert not fa.fatal and not fb.fatal  # only the CHILD_SA failed
+    assert fa.child == fb.child == "net"  # both ends name the refused child (RFC 7296 §2.9)
     assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
     assert not p.of("a", E.ChildSaUp)
 
@@ -87,6 +90,11 @@ def test_child_no_proposal_chosen_sentence():
     assert ("peer offered ENCR_AES_CBC_256/AUTH_HMAC_SHA2_512_256/NO_ESN; we accept only "
             "ENCR_AES_GCM_16_128/NO_ESN; no common ENCR") in fb.reason
     assert ike_state(p.a) == S.ESTABLISHED
+    # RFC 7296 §1.2: a CHILD_SA refused inside IKE_AUTH leaves the IKE_SA up; the event says
+    # which child, for the shells (they block its traffic instead of sending it in the clear)
+    fa, = failures(p, "a")
+    assert fa.notify == "NO_PROPOSAL_CHOSEN" and not fa.sent_by_us
+    assert fa.child == fb.child == "net" and not fa.fatal and not fb.fatal
 
 
 def test_invalid_ke_payload_recovered():
@@ -108,6 +116,44 @@ def test_invalid_ke_payload_recovered():
              and e.exchange == "IKE_SA_INIT"]
     assert len(inits) == 2 and all(e.msg_id == 0 for e in inits)
     assert_keys_agree(p)
+
+
+def test_create_child_sa_refusal_names_the_child():
+    # a second child B has no selectors for: CREATE_CHILD_SA (RFC 7296 §1.3.1) refused
+    extra = {"local_ts": ["10.7.0.0/16"], "remote_ts": ["10.8.0.0/16"], "esp_proposals": ["aes128gcm16"]}
+    p = Pair(*configs(a={"children": {"extra": extra}}))
+    p.a.start(0.0)
+    p.pump()
+    p.a.initiate("site", 1.0, "extra")
+    # CREATE_CHILD_SA { SA, Ni, TSi, TSr } -->
+    #                    <-- { N(TS_UNACCEPTABLE) }
+    p.pump()
+    fa, = failures(p, "a")
+    fb, = failures(p, "b")
+    assert fa.notify == fb.notify == "TS_UNACCEPTABLE"
+    assert fa.child == "extra" and not fa.sent_by_us and not fa.fatal
+    assert fb.child == "net" and fb.sent_by_us  # B names the config of its that came closest
+    assert "CHILD_SA 'extra'" in fa.reason and "CHILD_SA 'net'" in fb.reason
+
+
+def test_refused_rekey_names_the_child():
+    # A rekeys with PFS (x25519, RFC 7296 §1.3.3), B accepts only no-PFS proposals: the first
+    # CHILD_SA came up in IKE_AUTH (no KE there, §1.2) but its rekey is NO_PROPOSAL_CHOSEN
+    p = Pair(*configs(a={"children": {"net": {"esp_proposals": ["aes128gcm16-x25519"]}}}))
+    p.a.start(0.0)
+    p.pump()
+    c, = [c for sa in p.a.ike_sas.values() for c in sa.children]
+    p.a.rekey_child(c.spi_in, 1.0)
+    # CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, KEi, TSi, TSr } -->
+    #                    <-- { N(NO_PROPOSAL_CHOSEN) }
+    p.pump()
+    fa, = failures(p, "a")
+    fb, = failures(p, "b")
+    assert fa.notify == fb.notify == "NO_PROPOSAL_CHOSEN"
+    assert fa.child == fb.child == "net"
+    assert not fa.sent_by_us and fb.sent_by_us and not fa.fatal and not fb.fatal
+    assert c.state == S.C_INSTALLED  # the old SA stays in use
+    assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
 
 
 def test_invalid_syntax_answer():
@@ -283,7 +329,7 @@ def test_ah_behind_nat_is_refused_with_a_reason():
     p.pump()
     assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
     fa, = failures(p, "a")
-    assert fa.notify == "NO_PROPOSAL_CHOSEN" and "RFC 3948" in fa.reason
+    assert fa.notify == "NO_PROPOSAL_CHOSEN" and "RFC 3948" in fa.reason and fa.child == "net"
     assert not p.of("a", E.ChildSaUp) and not p.of("b", E.ChildSaUp)
 
 

@@ -95,3 +95,33 @@ def test_lossy_bursty_wan_keeps_conservation_and_ike_recovers():
         assert sim.summary()["ike"]["established"] == 1
         assert s["in_flight"] == 0 and s["delivered"] > s["sent"] // 3
         assert {"link_loss", "link_down"} <= set(s["dropped"])
+
+
+def test_refused_child_is_blocked_by_the_failure_events_child_field():
+    # gw-b serves another network: TS_UNACCEPTABLE for lan-lan (RFC 7296 §2.9); gw-a must drop
+    # the child's traffic with that reason (strongSwan keeps its trap/drop policy: no cleartext)
+    topo = s2s()
+    topo["nodes"]["gw-b"]["ipsec"]["connections"]["office-link"]["children"]["lan-lan"]["remote_ts"] = \
+        ["10.5.0.0/16"]
+    sim = Simulation.from_dict(topo).run()
+    s = assert_conserved(sim)
+    assert s["dropped"] == {"policy_discard": 4} and s["delivered"] == 0
+    drop = next(iter(sim.trace.of("drop")))
+    assert drop[3] == "gw-a" and drop[6].startswith("lan-lan: TS_UNACCEPTABLE: ")
+
+
+def test_shell_uses_the_child_field_not_the_sentence():
+    from ipsecsim.core.ike.events import IkeFailure
+    from ipsecsim.sim import ikeevents
+
+    sim = Simulation.from_dict(s2s("none"))
+    gw = sim.net.nodes["gw-a"]
+    # a sentence naming a child, but no child concerned: nothing is blocked
+    ikeevents.handle_event(gw, IkeFailure("office-link[1]", "office-link", "TIMEOUT",
+                                          "CHILD_SA 'lan-lan' in a sentence", False), 0.0)
+    assert not gw.blocks
+    # the child named by the field, whatever the sentence says: its traffic is discarded
+    ikeevents.handle_event(gw, IkeFailure("office-link[1]", "office-link", "NO_PROPOSAL_CHOSEN",
+                                          "no common ENCR", False, child="lan-lan"), 0.0)
+    assert list(gw.blocks) == ["lan-lan"]
+    assert "re.search" not in Path(ikeevents.__file__).read_text()

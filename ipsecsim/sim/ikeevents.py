@@ -6,7 +6,6 @@ what it saw) whatever subset of the engine's events exists.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -53,10 +52,10 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
     elif kind == "IkeFailure":
         c["ike_failed"] += 1
         tr.emit(now, "ike_fail", gw.name, ev.ike_sa, ev.notify, ev.reason)
-        m = re.search(r"CHILD_SA '([^']+)'", ev.reason)
-        if m and not any(k.name == m.group(1) for k in gw.children.values()):
+        child = ev.child
+        if child and not any(k.name == child for k in gw.children.values()):
             # the child was refused: its traffic is dropped (with this reason), not sent in the clear
-            gw.block_child(m.group(1), "discard", f"{ev.notify}: {ev.reason}")
+            gw.block_child(child, "discard", f"{ev.notify}: {ev.reason}")
     elif kind == "ChildSaUp":
         c["child_installed"] += 1
         # outbound=False (a rekey responder): traffic stays on the current SA until ChildSaRekeyed

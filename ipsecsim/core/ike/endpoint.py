@@ -460,8 +460,9 @@ class IkeEndpoint:
         self._emit(E.ChildStateChange(sa.name, child.name, child.spi_in, old, new, detail))
 
     def _failure(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool,
-                 fatal: bool = False) -> None:
-        self._emit(E.IkeFailure(sa.name, sa.conn.name, notify, reason, sent_by_us, fatal))
+                 fatal: bool = False, child: str = "") -> None:
+        """Report a failed exchange; ``child`` names the CHILD_SA config refused, if any."""
+        self._emit(E.IkeFailure(sa.name, sa.conn.name, notify, reason, sent_by_us, fatal, child))
 
     def _fail(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool, now: float) -> None:
         """An exchange failed in a way that ends the IKE_SA."""

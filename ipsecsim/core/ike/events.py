@@ -144,6 +144,9 @@ class IkeFailure:
     fatal: bool = False
     """Whether the IKE_SA (or its setup) ended with it; False for a refused CHILD_SA or
     rekey, or a step that was retried (INVALID_KE_PAYLOAD, TEMPORARY_FAILURE)."""
+    child: str = ""
+    """Config name of the CHILD_SA refused or failed (creation, IKE_AUTH's first child, a
+    rekey); empty when no child is concerned (IKE_SA_INIT, AUTH, IKE rekey, timeouts)."""
 
 
 @dataclass(frozen=True, slots=True)

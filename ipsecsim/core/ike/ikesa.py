@@ -32,13 +32,16 @@ id_text = lru_cache(maxsize=512)(Identity.__str__)
 class IkeError(Exception):
     """A request we refuse: the notify to answer with and the sentence saying why."""
 
-    def __init__(self, notify: int, sentence: str, data: bytes = b"", fatal: bool = True) -> None:
+    def __init__(self, notify: int, sentence: str, data: bytes = b"", fatal: bool = True,
+                 child: str = "") -> None:
         super().__init__(sentence)
         self.notify = notify
         self.sentence = sentence
         self.data = data
         self.fatal = fatal
         """Whether the IKE_SA dies with this error (False: only a CHILD_SA failed)."""
+        self.child = child
+        """Config name of the CHILD_SA refused (empty when none is concerned)."""
 
 
 @dataclass

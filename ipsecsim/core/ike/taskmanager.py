@@ -96,7 +96,7 @@ def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, no
     except IkeError as err:
         payloads = [M.Notify(err.notify, data=err.data)]
         ep._failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True,
-                    fatal=err.fatal)
+                    fatal=err.fatal, child=err.child)
         if err.fatal:
             fatal = err
     send_response(ep, sa, msg, payloads, raw, now)

@@ -146,7 +146,7 @@ def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
                        fatal=False)
     _, name, exc = min(errors, key=lambda e: e[0])
     notify = M.NO_PROPOSAL_CHOSEN if exc.notify == "NO_PROPOSAL_CHOSEN" else M.TS_UNACCEPTABLE
-    raise IkeError(notify, f"CHILD_SA {name!r}: {exc.sentence}", fatal=False)
+    raise IkeError(notify, f"CHILD_SA {name!r}: {exc.sentence}", fatal=False, child=name)
 
 
 def answer(child: ChildSa, suite: Suite, middle: list, tsi: list, tsr: list,
@@ -258,7 +258,8 @@ class ChildCreate:
         if sa.state != S.ESTABLISHED:
             return None
         if self.cfg.protocol == "ah" and sa.encap:
-            ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {self.cfg.name!r}: {AH_NAT}", True)
+            ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {self.cfg.name!r}: {AH_NAT}", True,
+                        child=self.cfg.name)
             return None
         self.child = new_child(ep, sa, self.cfg)
         return offer(self.child, False, request_keys(self, ep, self.cfg))
@@ -268,13 +269,13 @@ class ChildCreate:
         assert child is not None
         refused = peer_refusal(child, msg)
         if refused:
-            ep._failure(sa, refused[0], refused[1], False)
+            ep._failure(sa, refused[0], refused[1], False, child=child.name)
             return
         try:
             suite, lts, rts, transport = accept_response(ep, sa, child, msg, False)
             nr, shared = response_keys(self, msg, "CREATE_CHILD_SA response")
         except NegotiationError as exc:
-            ep._failure(sa, exc.notify, exc.sentence, True)
+            ep._failure(sa, exc.notify, exc.sentence, True, child=child.name)
             return
         complete(ep, sa, child, suite, lts, rts, self.ni, nr, shared, True, transport, now)
 
@@ -288,7 +289,11 @@ def install_requested(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float,
     if nonce is None:
         raise IkeError(M.INVALID_SYNTAX, f"{what} lacks Ni", fatal=False)
     cfg, suite, tsi, tsr = select_child(ep, sa, msg, False, cfgs)
-    middle_ke, shared = responder_pfs(ep, suite, msg)
+    try:
+        middle_ke, shared = responder_pfs(ep, suite, msg)
+    except IkeError as err:
+        err.child = err.child or cfg.name  # e.g. INVALID_KE_PAYLOAD for this child's PFS group
+        raise
     child = new_child(ep, sa, cfg)
     nr = ep.rng.bytes(NONCE_SIZE)
     transport = wants_transport(cfg, msg)

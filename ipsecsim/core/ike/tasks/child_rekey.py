@@ -73,7 +73,7 @@ class ChildRekey:
         assert child is not None
         refused = CC.peer_refusal(child, msg)
         if refused:
-            ep._failure(sa, refused[0], refused[1], False)
+            ep._failure(sa, refused[0], refused[1], False, child=old.name)
             if old.state == S.C_REKEYING and old.collision is not None:
                 _peer_rekeyed(ep, sa, old, f"our rekey refused ({refused[0]}), the peer's stands")
             elif old.state == S.C_REKEYING:
@@ -85,7 +85,7 @@ class ChildRekey:
             suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, False)
             nr, shared = CC.response_keys(self, msg, "rekey response")
         except NegotiationError as exc:
-            ep._failure(sa, exc.notify, exc.sentence, True)
+            ep._failure(sa, exc.notify, exc.sentence, True, child=old.name)
             if old.state == S.C_REKEYING and old.collision is not None:
                 _peer_rekeyed(ep, sa, old, "our rekey failed, the peer's stands")
             elif old.state == S.C_REKEYING:
@@ -142,7 +142,8 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
                        fatal=False)
     if old.state == S.C_REKEYED:
         raise IkeError(M.TEMPORARY_FAILURE,
-                       f"CHILD_SA {old.name!r} {old.spi_in:08x} is already rekeyed", fatal=False)
+                       f"CHILD_SA {old.name!r} {old.spi_in:08x} is already rekeyed", fatal=False,
+                       child=old.name)
     # inbound and outbound are installed, but we keep sending on the old SA until the peer's
     # DELETE of it shows the peer got this response (informational.conclude_rekey)
     child, ni, nr, out = CC.install_requested(ep, sa, msg, now, "rekey request", (old.cfg,),

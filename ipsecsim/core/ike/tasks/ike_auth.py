@@ -83,7 +83,8 @@ class IkeAuth:
         if sa.first_child:
             cfg = conn.child(sa.first_child)
             if cfg.protocol == "ah" and sa.encap:
-                ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {cfg.name!r}: {CC.AH_NAT}", True)
+                ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {cfg.name!r}: {CC.AH_NAT}", True,
+                            child=cfg.name)
             else:
                 self.child = CC.new_child(ep, sa, cfg)
                 out += CC.offer(self.child, True, [])
@@ -109,12 +110,12 @@ class IkeAuth:
             return
         refused = CC.peer_refusal(child, msg)
         if refused:
-            ep._failure(sa, refused[0], refused[1], False)
+            ep._failure(sa, refused[0], refused[1], False, child=child.name)
             return
         try:
             suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, True)
         except NegotiationError as exc:
-            ep._failure(sa, exc.notify, exc.sentence, True)
+            ep._failure(sa, exc.notify, exc.sentence, True, child=child.name)
             return
         CC.complete(ep, sa, child, suite, lts, rts, sa.ni, sa.nr, None, True, transport, now)
 
@@ -136,7 +137,7 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     try:
         cfg, suite, tsi, tsr = CC.select_child(ep, sa, msg, True)
     except IkeError as err:
-        ep._failure(sa, M.NOTIFY_NAMES[err.notify], err.sentence, True)
+        ep._failure(sa, M.NOTIFY_NAMES[err.notify], err.sentence, True, child=err.child)
         return [*out, M.Notify(err.notify, data=err.data)]
     child = CC.new_child(ep, sa, cfg)
     transport = CC.wants_transport(cfg, msg)
