@@ -79,8 +79,8 @@ def esp_path_run(n: int = N_PACKETS) -> float:
 def naive_run(n: int = N_PACKETS) -> float:
     """The same path, naively: a process and a Store per hop, dict trace records.
 
-    Its trace holds what the simulator's does, as dicts: app_send, link_tx (with the bytes)
-    and link_rx per link, encrypt and decrypt (SPI, sequence number, sizes), app_deliver.
+    Its trace holds what the simulator's does, as dicts: app_send, link_tx per link (with the
+    bytes and the arrival time), encrypt and decrypt (SPI, sequence number, sizes), app_deliver.
     """
     env = simpy.Environment()
     rng = Rng(1, "naive")
@@ -117,9 +117,10 @@ def naive_run(n: int = N_PACKETS) -> float:
                 data = sa_in.decapsulate(data)
                 trace.append({"t": env.now, "kind": "decrypt", "pkt": i, "proto": "esp", "spi": spi,
                               "seq": seq, "size_in": size_in, "size_out": len(data)})
-            trace.append({"t": env.now, "kind": "link_tx", "link": k, "pkt": i, "data": data})
-            yield env.timeout(len(data) * bits + 0.001)
-            trace.append({"t": env.now, "kind": "link_rx", "link": k, "pkt": i})
+            hold = len(data) * bits + 0.001
+            trace.append({"t": env.now, "kind": "link_tx", "link": k, "pkt": i, "data": data,
+                          "arrive": env.now + hold})
+            yield env.timeout(hold)
             yield stores[k + 1].put((i, data))
 
     def sink():

@@ -24,9 +24,11 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "app_deliver": ("flow", "pkt_id", "src", "dst", "size", "latency"),
     # packet view per hop; 'data' is the packet's bytes (hex in JSON), only on link_tx:
     # bytes, or a HeaderPatch of an earlier hop's bytes -- bytes(data) gives them either way
-    "link_tx": ("link", "pkt_id", "src_node", "dst_node", "size", "data"),
+    # 'arrive': when the last bit reaches dst_node (None: lost on the link)
+    "link_tx": ("link", "pkt_id", "src_node", "dst_node", "size", "data", "arrive"),
+    # not written any more (kept for older traces): link_tx carries the arrival time
     "link_rx": ("link", "pkt_id", "size"),
-    # not written any more (kept for older traces): a forward is the link_rx into a node
+    # not written any more (kept for older traces): a forward is the link_tx into a node
     # followed by the link_tx out of it with the same pkt_id
     "forward": ("pkt_id", "size"),
     "encrypt": ("pkt_id", "proto", "spi", "seq", "size_in", "size_out"),
@@ -87,16 +89,19 @@ class Trace:
     """Append-only list of records with a sequence number per record.
 
     The packet path appends without calling :meth:`emit`: it binds
-    ``trace.records.append`` and ``trace.next_seq`` once and appends
-    ``(next_seq(), time, kind, node, ...)`` itself (checking ``enabled``).
+    ``trace.records.append`` and ``trace.counter`` once and appends
+    ``(next(counter), time, kind, node, ...)`` itself (checking ``enabled``).
     """
 
-    __slots__ = ("records", "next_seq", "enabled", "keep_bytes")
+    __slots__ = ("records", "counter", "next_seq", "enabled", "keep_bytes")
 
     def __init__(self, enabled: bool = True, keep_bytes: bool = True) -> None:
         self.records: list[tuple] = []
-        self.next_seq = itertools.count(1).__next__
-        """The next sequence number (1, 2, ...): one per record, shared by every writer."""
+        self.counter = itertools.count(1)
+        """``next(counter)`` is the next sequence number (1, 2, ...): one per record, shared by
+        every writer (``next()`` on the counter is a cheaper call than its ``__next__``)."""
+        self.next_seq = self.counter.__next__
+        """The same numbers as a function."""
         self.enabled = enabled
         self.keep_bytes = keep_bytes
         """Whether ``link_tx`` records keep the packet bytes (needed for pcaps)."""

@@ -16,7 +16,7 @@ from test_run_cli import run_cli, tshark
 from ipsecsim.sim.runner import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
-HOP_KINDS = ("link_tx", "link_rx", "encrypt", "decrypt")
+HOP_KINDS = ("link_tx", "encrypt", "decrypt")
 
 
 def _two_flows(trace: dict) -> dict:
@@ -31,7 +31,7 @@ def _two_flows(trace: dict) -> dict:
 def _hops_by_packet(sim: Simulation) -> dict[int, Counter]:
     per: dict[int, Counter] = defaultdict(Counter)
     for r in sim.trace.of(*HOP_KINDS):
-        per[r[5] if r[2] in ("link_tx", "link_rx") else r[4]][r[2]] += 1
+        per[r[5] if r[2] == "link_tx" else r[4]][r[2]] += 1
     return per
 
 
@@ -47,7 +47,7 @@ def test_sample_every_keeps_whole_paths_of_every_nth_packet_per_flow():
     assert len(sampled) == 2 * 6  # packets 1, 8, ..., 36 of each flow
     assert set(per) == sampled
     # host -> gw -> internet -> gw -> host: 4 links, one encrypt and one decrypt
-    full = Counter(link_tx=4, link_rx=4, encrypt=1, decrypt=1)
+    full = Counter(link_tx=4, encrypt=1, decrypt=1)
     assert all(per[pid] == full for pid in sampled)
     # the pcap writer's input: bytes on every sampled link_tx, ESP on the WAN links
     wan = [r for r in sim.trace.of("link_tx") if r[4].startswith("wan")]

@@ -7,9 +7,12 @@ last bit leaves (``busy_until`` + size / bandwidth), when it arrives
 that instant (the direction object itself is the event, see :class:`_Direction`). A direction whose queue (packets waiting or in
 service) is full drops the packet at the tail and counts it.
 
-A ``link_tx`` record carries the time the packet's first bit goes on the wire
-(the pcap timestamp), which is later than the records around it when the
-direction is busy; its sequence number is that of the moment it was queued.
+A hop is one ``link_tx`` record: the time the packet's first bit goes on the
+wire (the pcap timestamp, later than the records around it when the direction
+is busy; its sequence number is that of the moment it was queued) and
+``arrive``, when its last bit reaches the far end (None: lost on the link, and
+a ``link_loss`` drop follows). Both are known when the packet is queued, so no
+second record is written when it arrives.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class _Direction:
     no process and no Store.
     """
 
-    __slots__ = ("link", "src", "dst", "busy_until", "finish", "last_arrival", "bad", "rng", "sname",
+    __slots__ = ("link", "src", "dst", "up", "tx_packets", "tx_bytes", "busy_until", "finish", "last_arrival", "bad", "rng", "sname",
                  "dname", "lname", "wire", "callbacks", "_cbs", "_env", "_queue", "_eid", "_receive",
                  "_net", "_trace", "_rec", "_seq", "_quiet", "_bits", "_delay", "_jitter", "_limit",
                  "_lossy")
@@ -79,6 +82,10 @@ class _Direction:
         self.link = link
         self.src = src
         self.dst = dst
+        self.up = True
+        """The link's state, copied here by :meth:`Link._set_state` (read per packet)."""
+        self.tx_packets = 0
+        self.tx_bytes = 0
         self.sname = src.node.name
         self.dname = dst.node.name
         self.lname = link.name
@@ -100,7 +107,7 @@ class _Direction:
         self._net = net
         self._trace = net.trace
         self._rec = net.trace.records.append
-        self._seq = net.trace.next_seq
+        self._seq = net.trace.counter
         self._quiet = net.quiet
         self._bits = link._bits
         self._delay = link._delay
@@ -111,7 +118,7 @@ class _Direction:
     def send(self, data: bytes, pkt_id: int) -> bool:
         """Queue ``data`` onto this direction; False (and a counted drop) when it cannot go."""
         now = self._env._now
-        if not self.link.up:
+        if not self.up:
             self._net.drop(now, self.sname, pkt_id, LINK_DOWN, self.lname)
             return False
         fin = self.finish
@@ -131,9 +138,17 @@ class _Direction:
         done = start + size * self._bits
         self.busy_until = done
         fin.append(done)
-        link = self.link
-        link.tx_packets += 1
-        link.tx_bytes += size
+        self.tx_packets += 1
+        self.tx_bytes += size
+        lost = self._lossy and self.link._lost(self)
+        arrive = None
+        if not lost:
+            arrive = done + self._delay
+            if self._jitter:
+                arrive += self.rng.uniform(0.0, self._jitter)
+            if arrive < self.last_arrival:
+                arrive = self.last_arrival  # FIFO: never overtake the packet ahead
+            self.last_arrival = arrive
         trace = self._trace
         kept: Any = None
         if trace.enabled and pkt_id not in self._quiet:
@@ -141,17 +156,11 @@ class _Direction:
                 net = self._net
                 # a router's copy of a packet kept on the hop before: keep its new header only
                 kept = HeaderPatch(net.fwd_base, data[:(data[0] & 0x0F) * 4]) if data is net.fwd_data else data
-            self._rec((self._seq(), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
-                       self.dname, size, kept))
-        if self._lossy and link._lost(self):
+            self._rec((next(self._seq), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
+                       self.dname, size, kept, arrive))
+        if lost:
             self._net.drop(now, self.sname, pkt_id, LINK_LOSS, self.lname)
             return False
-        arrive = done + self._delay
-        if self._jitter:
-            arrive += self.rng.uniform(0.0, self._jitter)
-        if arrive < self.last_arrival:
-            arrive = self.last_arrival  # FIFO: never overtake the packet ahead
-        self.last_arrival = arrive
         wire = self.wire
         if not wire:
             self.callbacks = self._cbs
@@ -165,19 +174,17 @@ class _Direction:
         if wire:  # the next packet on the wire is the next event of this direction
             self.callbacks = self._cbs
             heappush(self._queue, (wire[0][0], NORMAL, next(self._eid), self))
-        if self._trace.enabled and pkt_id not in self._quiet:
-            self._rec((self._seq(), self._env._now, "link_rx", self.dname, self.lname, pkt_id, len(data)))
-            if kept is not None:  # what the trace kept of it, for a router that forwards it
-                net = self._net
-                net.rx_data = data
-                net.rx_kept = kept
+        if kept is not None:  # what the trace kept of it, for a router that forwards it
+            net = self._net
+            net.rx_data = data
+            net.rx_kept = kept
         self._receive(data, pkt_id, self.dst)
 
 
 class Link:
     """A full-duplex point-to-point link between two node interfaces."""
 
-    __slots__ = ("net", "cfg", "up", "dirs", "name", "_bits", "tx_packets", "tx_bytes",
+    __slots__ = ("net", "cfg", "up", "dirs", "name", "_bits",
                  "drops", "_lossy", "_delay", "_jitter", "_queue")
 
     def __init__(self, net: Network, cfg: LinkConfig, a: Interface, b: Interface, rng: Rng) -> None:
@@ -190,8 +197,6 @@ class Link:
         self._delay = cfg.delay
         self._jitter = cfg.jitter
         self._queue = cfg.queue
-        self.tx_packets = 0
-        self.tx_bytes = 0
         self.drops: dict[str, int] = {}
         a.link, b.link = self, self
         self.dirs = {id(a): _Direction(self, a, b, rng.child("a")), id(b): _Direction(self, b, a, rng.child("b"))}
@@ -200,8 +205,20 @@ class Link:
             ev = Timeout(net.env, t, up)
             ev.callbacks.append(self._set_state)
 
+    @property
+    def tx_packets(self) -> int:
+        """Packets put on the link (both directions)."""
+        return sum(d.tx_packets for d in self.dirs.values())
+
+    @property
+    def tx_bytes(self) -> int:
+        """Bytes put on the link (both directions)."""
+        return sum(d.tx_bytes for d in self.dirs.values())
+
     def _set_state(self, ev: Timeout) -> None:
         self.up = bool(ev.value)
+        for d in self.dirs.values():
+            d.up = self.up
         self.net.trace.emit(self.net.env.now, "note", self.name, f"link {self.name} {'up' if self.up else 'down'}")
 
     def _lost(self, d: _Direction) -> bool:

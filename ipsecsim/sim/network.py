@@ -121,7 +121,7 @@ class Network:
             self.quiet.add(pid)
         tr = self.trace
         if tr.enabled:
-            tr.records.append((tr.next_seq(), now, "app_send", src, flow.name, pid, src, dst, size))
+            tr.records.append((next(tr.counter), now, "app_send", src, flow.name, pid, src, dst, size))
         return pid
 
     def app_deliver(self, node: Node, data: bytes, pkt_id: int) -> Any:
@@ -140,7 +140,7 @@ class Network:
             ends = _ENDS.get(pair)
             if ends is None:
                 ends = _ENDS[pair] = (_ntoa(pair[:4]), _ntoa(pair[4:]))
-            tr.records.append((tr.next_seq(), now, "app_deliver", node.name, flow.name, pkt_id,
+            tr.records.append((next(tr.counter), now, "app_deliver", node.name, flow.name, pkt_id,
                                ends[0], ends[1], size, now - t0))
         return flow
 

@@ -132,8 +132,9 @@ class Node:
     def receive(self, data: bytes, pkt_id: int, iface: Interface | None) -> None:
         """A packet arrived on ``iface`` (None: from inside the node, e.g. decrypted).
 
-        Forwarding leaves no record of its own: the ``link_rx`` into this node and the
-        ``link_tx`` out of it (same packet id, TTL one lower in the bytes) say it all.
+        Forwarding leaves no record of its own: the ``link_tx`` into this node (with its
+        ``arrive`` time) and the ``link_tx`` out of it (same packet id, TTL one lower in the
+        bytes) say it all.
         """
         if data[16:20] in self.local:
             if data[6] & 0x3F or data[7]:  # MF or a fragment offset: reassemble first

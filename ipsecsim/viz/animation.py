@@ -1,8 +1,10 @@
 """Packet-flow animation over the topology for a short window of a run.
 
-Every hop a packet makes is a ``link_tx`` record (when it started onto the
-link, from which node to which) and, if it arrived, a ``link_rx`` record of
-the same link and packet id. Between the two the packet is drawn as a dot
+Every hop a packet makes is a ``link_tx`` record: when it started onto the
+link, from which node to which, and ``arrive``, when it reached the far end
+(None if it did not; traces written before ``arrive`` existed have a
+``link_rx`` record of the same link and packet id instead, read the same
+way). Between the two the packet is drawn as a dot
 moving along the link; a packet that never arrived (lost on the link) is a
 red cross at the point where the animation loses it. Dots are coloured by
 what the packet is, read from its bytes when the trace kept them: IKE (UDP
@@ -80,10 +82,13 @@ def hops(data: Any, window: tuple[float, float]) -> list[Hop]:
         t = float(r["t"])
         if t > t1:
             continue
-        arrivals = [a for a in rx.get((str(r["link"]), r["pkt_id"]), []) if a >= t]
-        t_rx = min(arrivals) if arrivals else None
-        if t_rx is not None:
-            rx[(str(r["link"]), r["pkt_id"])].remove(t_rx)
+        if "arrive" in r:
+            t_rx = None if r["arrive"] is None else float(r["arrive"])
+        else:  # an older trace: the link_rx record of the same link and packet
+            arrivals = [a for a in rx.get((str(r["link"]), r["pkt_id"]), []) if a >= t]
+            t_rx = min(arrivals) if arrivals else None
+            if t_rx is not None:
+                rx[(str(r["link"]), r["pkt_id"])].remove(t_rx)
         if (t_rx if t_rx is not None else t + (t1 - t0)) < t0:
             continue
         out.append(Hop(t, t_rx, str(r["src_node"]), str(r["dst_node"]), str(r["link"]),
