@@ -217,8 +217,13 @@ class PeerRunner:
             self.endpoint.receive_datagram(data, src, dst, now)
         elif kind == "esp":
             before = dict(self.esp.drops)
+            received = self.esp.received
             for inner in self.esp.inbound(data, src, dst, now):
                 self._deliver(inner, now)
+            if self.esp.received != received:
+                # authenticated ESP is a sign of life: DPD waits (strongSwan: the kernel's
+                # inbound use time, ike_sa.c get_use_time())
+                self.endpoint.note_inbound(int.from_bytes(data[:4], "big"), now)
             if self.verbose and self.esp.drops != before:
                 why = [r for r, n in self.esp.drops.items() if n != before.get(r, 0)]
                 self.log(f"ESP from {src[0]}:{src[1]} SPI 0x{data[:4].hex()} dropped: {', '.join(why)}")

@@ -75,6 +75,8 @@ class Gateway(Node):
         self._timer_gen = 0
         self._last_fire = -1.0
         self._same_instant = 0
+        self._inbound_seen: dict[int, int] = {}
+        """Inbound SPI -> packet counter at the last IKE timer (see ``_report_inbound``)."""
         self.acquired: dict[str, float] = {}
         self.blocks: dict[str, list[Any]] = {}
         """Trap / discard policies standing in for children without SAs, by child name."""
@@ -320,11 +322,25 @@ class Gateway(Node):
             return
         self._timer_at = None
         self._last_fire = self.net.env.now
+        self._report_inbound(self.net.env.now)
         try:
             self.ike.handle_timer(self.net.env.now)  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001
             self.net.trace.emit(self.net.env.now, "note", self.name, f"IKE timer error: {exc!r}")
         self._pump()
+
+    def _report_inbound(self, now: float) -> None:
+        """Tell IKE which inbound SAs decrypted packets since the last IKE timer, so that DPD
+        counts ESP traffic as a sign of life (strongSwan asks the kernel the same when its DPD
+        job runs: ``child_sa.c`` ``get_usestats()``). Read from the SAs' packet counters here,
+        once per IKE timer, rather than per packet on the data path; a packet is thus dated
+        to the timer that first sees it (at most one ``dpd_delay`` late)."""
+        seen = {spi: e.sa.packets for spi, e in self.stack.sad.inbound.items()}
+        last = self._inbound_seen
+        self._inbound_seen = seen
+        for spi, n in seen.items():
+            if n != last.get(spi, 0):
+                self.ike.note_inbound(spi, now)  # type: ignore[union-attr]
 
     def _stack_events(self) -> None:
         ev = self.stack.next_event()

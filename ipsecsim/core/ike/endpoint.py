@@ -179,6 +179,19 @@ class IkeEndpoint:
                 child_rekey.expire(self, sa, child, now, "hard byte/packet limit")
             return
 
+    def note_inbound(self, spi_in: int, now: float) -> None:
+        """Traffic arrived on the CHILD_SA with our inbound SPI ``spi_in``, most recently at
+        ``now``: a sign of life that postpones DPD, like an IKE message (strongSwan's
+        ``ike_sa.c`` ``get_use_time()`` takes the latest of the IKE_SA's inbound time and its
+        CHILD_SAs' inbound use times). A shell may call it per packet, or only before
+        :meth:`handle_timer` for SAs whose packet counter moved since it last looked.
+        Unknown SPIs (manual keys, a child already forgotten) are ignored."""
+        for sa in self.ike_sas.values():
+            if sa.child_by_spi_in(spi_in) is not None:
+                if now > sa.last_esp_in:
+                    sa.last_esp_in = now
+                return
+
     def rekey_child(self, spi_in: int, now: float) -> None:
         """Rekey the CHILD_SA with our inbound SPI ``spi_in`` now."""
         for sa in self.ike_sas.values():

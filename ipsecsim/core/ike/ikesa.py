@@ -140,6 +140,10 @@ class IkeSa:
     children: list[ChildSa] = field(default_factory=list)
     established_at: float = 0.0
     last_heard: float = 0.0
+    """When the peer's last IKE message arrived."""
+    last_esp_in: float = 0.0
+    """Latest inbound ESP/AH traffic on our CHILD_SAs, as the shell reported it
+    (:meth:`IkeEndpoint.note_inbound`); DPD counts it as a sign of life too."""
     rekey_at: float | None = None
     expire_at: float | None = None
     keepalive_at: float | None = None

@@ -7,8 +7,10 @@
     INFORMATIONAL { } -->                        <-- { }          (DPD, §2.4)
 
 A liveness check is sent after ``dpd_delay`` seconds without hearing from the
-peer; the retransmission schedule decides death (about 165 s with strongSwan's
-defaults), after which each child's ``dpd_action`` applies. NAT keepalives
+peer: no IKE message and no inbound ESP/AH on its CHILD_SAs (reported by the shell
+with ``IkeEndpoint.note_inbound``), as strongSwan's ``ike_sa.c`` ``send_dpd()`` does
+with ``get_use_time()``; the retransmission schedule decides death (about 165 s with
+strongSwan's defaults), after which each child's ``dpd_action`` applies. NAT keepalives
 (one 0xFF byte on port 4500, RFC 3948 §2.3) are sent here too.
 """
 
@@ -170,9 +172,13 @@ def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
         sa.keepalive_at = now + ep.config.nat_keepalive
     if sa.dpd_at is not None and now >= sa.dpd_at:
         delay = sa.conn.dpd_delay
-        idle = now - sa.last_heard
+        # strongSwan ike_sa.c send_dpd(): probe only if nothing came in for dpd_delay, where
+        # "came in" is the latest of an IKE message and the CHILD_SAs' inbound use time
+        # (child_sa.c get_usestats(); the kernel's in/fwd policy use time)
+        last = max(sa.last_heard, sa.last_esp_in)
+        idle = now - last
         if idle >= delay and sa.pending is None and not sa.tasks and sa.state == S.ESTABLISHED:
             tm.queue(ep, sa, Informational("dpd"), now)
             sa.dpd_at = now + delay
         else:
-            sa.dpd_at = max(sa.last_heard + delay, now + 0.001) if idle < delay else now + delay
+            sa.dpd_at = max(last + delay, now + 0.001) if idle < delay else now + delay
