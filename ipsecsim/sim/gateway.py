@@ -228,10 +228,14 @@ class Gateway(Node):
         except Exception as exc:  # noqa: BLE001 - a core bug is a counted drop, not the end of the run
             net.drop(now, self.name, pkt_id, "internal_error", f"inbound: {exc!r}")
             return
-        if type(res) is bytes:
-            inner: Any = (res,) if res and res is not data else ()
-        else:
-            inner = [p for p in _packets(res) if p != data]
+        if type(res) is bytes and res and res is not data:  # one inner packet: the usual case
+            if net.trace.enabled and pkt_id not in net.quiet:
+                self._trace_crypto("decrypt", pkt_id, data, len(data), len(res))
+            self.receive(res, pkt_id, None)
+            if self.stack._events:
+                self._stack_events()
+            return
+        inner = [] if type(res) is bytes else [p for p in _packets(res) if p != data]
         if not inner:
             net.drop(now, self.name, pkt_id, "no_listener", "IPsec packet the stack did not take")
             return
@@ -256,7 +260,7 @@ class Gateway(Node):
             h += 4
             name = "ah"
         spi, seq = _SPI_SEQ.unpack_from(outer, h)
-        tr.records.append((tr.next_seq(), now, kind, self.name, pkt_id, name, spi, seq, size_in, size_out))
+        tr.records.append((next(tr.counter), now, kind, self.name, pkt_id, name, spi, seq, size_in, size_out))
 
     def _acquire(self, exc: PacketDrop, data: bytes) -> None:
         if self.ike is None:

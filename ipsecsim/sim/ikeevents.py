@@ -73,6 +73,7 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         reason = str(ev.reason)
         what = "child_expired" if "expire" in reason else "child_deleted"
         c[what] += 1
+        gw.children.pop((ev.keys.name, ev.keys.unique_id), None)  # live children only
         net.unique.setdefault(what, set()).add(frozenset((ev.keys.spi_in, ev.keys.spi_out)))
         try:
             gw.stack.remove_child(ev.keys)

@@ -90,6 +90,9 @@ class Node:
         """UDP port -> object with ``udp_receive(node, packet, pkt_id)``."""
         self.stack: Any = None
         """The IPsec stack (security gateways only)."""
+        self._plain_output = type(self).output is Node.output
+        """No subclass processing on output (a router, a host): forwarding may go straight
+        to the route cache."""
 
     # --- routing ---------------------------------------------------------------
     def add_route(self, route: Route) -> None:
@@ -159,7 +162,14 @@ class Node:
                 kept = net.rx_kept
                 net.fwd_base = kept.base if type(kept) is HeaderPatch else kept
                 net.fwd_data = new
-            self.output(new, pkt_id, True)
+            if self._plain_output:  # Node.output, inlined
+                hop = self._fast.get(new[16:20])
+                if hop is not None and len(new) <= hop[1]:
+                    hop[0].send(new, pkt_id)
+                else:
+                    self.transmit(new, pkt_id)
+            else:
+                self.output(new, pkt_id, True)
         else:
             self.net.drop(self.net.env.now, self.name, pkt_id, NOT_FOR_ME, P.ntoa(data[16:20]))
 

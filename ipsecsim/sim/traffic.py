@@ -132,22 +132,17 @@ class _Periodic(Flow):
         self._made: dict[tuple[bytes, int], tuple[int, bytes]] = {}
         self._tick(None, first=True)
 
-    def _gap(self) -> float:
-        if self.cfg.type == "poisson":
-            return self.rng.expovariate(self.cfg.rate)
-        return 1.0 / self.cfg.rate
-
     def _tick(self, _ev: Any, first: bool = False) -> None:
-        env = self.net.env
+        cfg = self.cfg
         if first:
-            delay = self.cfg.start
+            delay = cfg.start
         else:
             self.send_one()
-            delay = self._gap()
-            if self.cfg.count and self.sent >= self.cfg.count:
+            delay = self.rng.expovariate(cfg.rate) if cfg.type == "poisson" else 1.0 / cfg.rate
+            if cfg.count and self.sent >= cfg.count:
                 return
-        t = env._now + delay
-        if self.cfg.stop is not None and t >= self.cfg.stop:
+        t = self.net.env._now + delay
+        if cfg.stop is not None and t >= cfg.stop:
             return
         self._wake.at(t)
 
