@@ -41,7 +41,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "ike_msg": ("direction", "peer", "exchange", "msg_id", "response", "payloads",
                 "ispi", "rspi", "size", "retransmit"),
     "ike_state": ("ike_sa", "old_state", "new_state", "detail"),
-    "ike_fail": ("ike_sa", "notify", "reason"),
+    "ike_fail": ("ike_sa", "notify", "reason", "child"),  # child: the CHILD_SA concerned, or ""
     "child_state": ("ike_sa", "child", "spi_in", "old_state", "new_state", "detail"),
     # SAs (child and IKE): event is installed | soft_expired | rekeyed | deleted | hard_expired
     "sa": ("event", "proto", "spi", "direction", "peer", "child", "old_spi", "detail"),

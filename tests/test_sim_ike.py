@@ -108,6 +108,9 @@ def test_refused_child_is_blocked_by_the_failure_events_child_field():
     assert s["dropped"] == {"policy_discard": 4} and s["delivered"] == 0
     drop = next(iter(sim.trace.of("drop")))
     assert drop[3] == "gw-a" and drop[6].startswith("lan-lan: TS_UNACCEPTABLE: ")
+    # the trace and the summary name the child too, on both gateways
+    fails = {(f["node"], f["notify"], f["child"]) for f in sim.summary()["ike"]["failures"]}
+    assert fails == {("gw-a", "TS_UNACCEPTABLE", "lan-lan"), ("gw-b", "TS_UNACCEPTABLE", "lan-lan")}
 
 
 def test_shell_uses_the_child_field_not_the_sentence():

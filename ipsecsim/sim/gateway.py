@@ -376,7 +376,7 @@ class Gateway(Node):
         net.counters["child_failed"] += 1
         net.unique.setdefault("child_failed", set()).add(frozenset((keys.spi_in, keys.spi_out)))
         net.trace.emit(now, "ike_fail", self.name, keys.ike_sa or keys.name, "INSTALL_FAILED",
-                       f"child {keys.name}: {why}")
+                       f"child {keys.name}: {why}", keys.name)
         src = [str(t) for t in keys.local_ts]
         dst = [str(t) for t in keys.remote_ts]
         self.stack.add_policy("out", "discard", src, dst, name=f"{keys.name} not installed: {why}",

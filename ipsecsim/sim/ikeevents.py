@@ -51,7 +51,7 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         tr.emit(now, "sa", gw.name, "deleted", "ike", ev.ike_sa, "both", "", "", None, ev.reason)
     elif kind == "IkeFailure":
         c["ike_failed"] += 1
-        tr.emit(now, "ike_fail", gw.name, ev.ike_sa, ev.notify, ev.reason)
+        tr.emit(now, "ike_fail", gw.name, ev.ike_sa, ev.notify, ev.reason, ev.child)
         child = ev.child
         if child and not any(k.name == child for k in gw.children.values()):
             # the child was refused: its traffic is dropped (with this reason), not sent in the clear

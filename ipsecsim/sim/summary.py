@@ -41,7 +41,8 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
             "rekeyed": len(net.unique.get("ike_rekeyed", ())),
             "deleted": c["ike_down"],
             "retransmits": c["ike_retransmits"],
-            "failures": [{"node": r[3], "ike_sa": r[4], "notify": r[5], "reason": r[6]}
+            "failures": [{"node": r[3], "ike_sa": r[4], "notify": r[5], "reason": r[6],
+                          "child": r[7] if len(r) > 7 else ""}
                          for r in net.trace.of("ike_fail")],
         },
         "child_sas": {
