@@ -348,9 +348,14 @@ class Gateway(Node):
 
     def _stack_events(self) -> None:
         ev = self.stack.next_event()
+        if ev is None:
+            return
         while ev is not None:
             handle_stack_event(self, ev, self.net.env.now)
             ev = self.stack.next_event()
+        # a limit moved IKE (rekey request queued, SA expired): send and re-arm now, not at
+        # the next IKE timer (strongSwan queues the rekey job on the kernel's expire message)
+        self._pump()
 
     def _install(self, keys: ChildSaKeys, now: float) -> None:
         for pol in self.blocks.pop(keys.name, []):
