@@ -28,6 +28,7 @@ _CONN_KEYS = (
     "rekey_time", "over_time", "rand_time", "reauth_time", "dpd_delay", "dpd_timeout", "encap",
     "mobike", "version", "children", "retransmit_timeout", "retransmit_base", "retransmit_tries",
     "keyingtries", "unique", "fragmentation", "send_certreq", "send_cert", "aggressive",
+    "make_before_break",
 )
 _AUTH_KEYS = ("auth", "id", "certs", "key", "cacerts", "pubkeys", "round")
 _CHILD_KEYS = (
@@ -129,7 +130,12 @@ class ConnectionConfig:
     rand_time: float = 1440.0
     """Upper bound of the jitter subtracted from ``rekey_time``."""
     reauth_time: float = 0.0
-    """Seconds until reauthentication (0: never; ipsecsim rekeys instead)."""
+    """Seconds until the IKE_SA is reauthenticated (minus jitter up to ``rand_time``; 0: never):
+    a new IKE_SA (IKE_SA_INIT + IKE_AUTH) with all CHILD_SAs replaces it (``tasks/ike_reauth.py``)."""
+    make_before_break: bool = False
+    """Reauthenticate make-before-break: new IKE_SA and CHILD_SAs first, then delete the old
+    (strongswan.conf ``charon.make_before_break``, global in strongSwan, default no in 5.9);
+    otherwise break-before-make: delete first, traffic in the gap is dropped."""
     dpd_delay: float = 0.0
     """Seconds of silence before a liveness check (0: off)."""
     dpd_timeout: float = 0.0
@@ -400,9 +406,18 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
     children_d = d.get("children") or {}
     _need_map(children_d, f"{path}.children")
     children = tuple(_child(str(n), c, f"{path}.children.{n}") for n, c in children_d.items())
-    rekey = _time(d.get("rekey_time", 14400), f"{path}.rekey_time")
-    over = _time(d["over_time"], f"{path}.over_time") if "over_time" in d else round(rekey * 0.1, 6)
-    rand = _time(d["rand_time"], f"{path}.rand_time") if "rand_time" in d else over
+    # strongSwan vici_config.c: the default rekey_time (4 h) applies only when neither
+    # rekey_time nor reauth_time is given; over_time defaults to 10 % of the longer one, and
+    # rand_time to over_time, but at most half of the shorter (non-zero) one
+    reauth = _time(d.get("reauth_time", 0), f"{path}.reauth_time")
+    rekey = _time(d.get("rekey_time", 0 if "reauth_time" in d else 14400), f"{path}.rekey_time")
+    over = (_time(d["over_time"], f"{path}.over_time") if "over_time" in d
+            else round(max(rekey, reauth) * 0.1, 6))
+    if "rand_time" in d:
+        rand = _time(d["rand_time"], f"{path}.rand_time")
+    else:
+        base = min(rekey, reauth) if rekey and reauth else max(rekey, reauth)
+        rand = min(over, round(base / 2, 6))
     remote_addrs = tuple(a for a in _list(d.get("remote_addrs"), f"{path}.remote_addrs")
                          if a.lower() not in ("%any", "0.0.0.0/0"))
     conn = ConnectionConfig(
@@ -418,7 +433,8 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         rekey_time=rekey,
         over_time=over,
         rand_time=rand,
-        reauth_time=_time(d.get("reauth_time", 0), f"{path}.reauth_time"),
+        reauth_time=reauth,
+        make_before_break=_bool(d.get("make_before_break", False), f"{path}.make_before_break"),
         dpd_delay=_time(d.get("dpd_delay", 0), f"{path}.dpd_delay"),
         dpd_timeout=_time(d.get("dpd_timeout", 0), f"{path}.dpd_timeout"),
         encap=_bool(d.get("encap", False), f"{path}.encap"),

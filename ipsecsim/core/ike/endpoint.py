@@ -30,7 +30,15 @@ from .config import ConnectionConfig, IkeConfig
 from .ids import Identity
 from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
 from .sk import IntegrityError
-from .tasks import child_create, child_rekey, ike_auth, ike_init, ike_rekey, informational
+from .tasks import (
+    child_create,
+    child_rekey,
+    ike_auth,
+    ike_init,
+    ike_reauth,
+    ike_rekey,
+    informational,
+)
 
 HALF_OPEN_TIMEOUT = 30.0
 """strongSwan's ``half_open_timeout``: a responder forgets an unfinished IKE_SA after 30 s."""
@@ -132,8 +140,8 @@ class IkeEndpoint:
         for sa in self.ike_sas.values():
             if sa.pending is not None:
                 times.append(sa.pending.deadline)
-            times += [t for t in (sa.rekey_at, sa.expire_at, sa.keepalive_at, sa.dpd_at)
-                      if t is not None]
+            times += [t for t in (sa.rekey_at, sa.reauth_at, sa.expire_at, sa.keepalive_at,
+                                  sa.dpd_at) if t is not None]
             for c in sa.children:
                 if c.state != S.C_DELETED:
                     times += [t for t in (c.rekey_at, c.expire_at) if t is not None]
@@ -154,6 +162,8 @@ class IkeEndpoint:
                 continue
             child_rekey.timers(self, sa, now)
             ike_rekey.timers(self, sa, now)
+            if sa.state != S.DESTROYED:
+                ike_reauth.timers(self, sa, now)
 
     def next_event(self) -> E.Event | None:
         """The next event, or None."""
@@ -492,6 +502,7 @@ class IkeEndpoint:
         sa.move(self, "authenticated", now, f"{id_text(sa.local_id)} <-> {id_text(sa.peer_id)}")
         _unindex(self._half_open, sa)  # by its value: the peer may have floated to 4500 meanwhile
         sa.established_at = now
+        ike_reauth.schedule(self, sa, now)  # first: the rekey schedule bounds the end by it
         ike_rekey.schedule(self, sa, now)
         informational.schedule(self, sa, now)
         self._emit(ike_rekey.sa_up_event(sa))

@@ -148,6 +148,8 @@ class IkeSa:
     expire_at: float | None = None
     keepalive_at: float | None = None
     dpd_at: float | None = None
+    reauth_at: float | None = None
+    """When reauthentication is due (``reauth_time`` minus jitter; survives a rekey)."""
     rekeyed_by: IkeSa | None = None
     collision: Any = None
     """Set when the peer rekeyed this IKE_SA while we were rekeying it too."""

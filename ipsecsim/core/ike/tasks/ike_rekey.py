@@ -42,13 +42,17 @@ def sa_up_event(sa: IkeSa) -> E.IkeSaUp:
 
 
 def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
-    """Arm the IKE_SA's rekey (with seeded jitter) and its hard end (rekey_time + over_time)."""
+    """Arm the IKE_SA's rekey (with seeded jitter) and its hard end: ``over_time`` after the
+    earlier of rekey_time and the reauthentication (``sa.reauth_at``, armed before this),
+    as strongSwan's ``ike_sa.c`` ``set_state()`` computes ``STAT_DELETE``."""
     c = sa.conn
+    ends = [sa.reauth_at] if sa.reauth_at is not None else []
     if c.rekey_time:
         sa.rekey_at = now + c.rekey_time - ep.rng.uniform(0, c.rand_time)
-        sa.expire_at = now + c.rekey_time + c.over_time
+        ends.append(now + c.rekey_time)
     else:
-        sa.rekey_at = sa.expire_at = None
+        sa.rekey_at = None
+    sa.expire_at = min(ends) + c.over_time if ends else None
 
 
 def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
@@ -58,8 +62,10 @@ def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
             ep._failure(sa, "TIMEOUT", "half-open IKE_SA timed out", False, fatal=True)
             ep._destroy(sa, "half-open IKE_SA timed out", now)
         elif sa.state not in (S.DELETING, S.DESTROYED):
-            reason = (f"IKE_SA hard lifetime reached (rekey_time {sa.conn.rekey_time:g} s + "
-                      f"over_time {sa.conn.over_time:g} s) without a successful rekey")
+            what = "rekey_time" if sa.conn.rekey_time else "reauth_time"
+            reason = (f"IKE_SA hard lifetime reached ({what} "
+                      f"{getattr(sa.conn, what):g} s + over_time {sa.conn.over_time:g} s) "
+                      f"without a successful {'rekey' if sa.conn.rekey_time else 'reauthentication'}")
             if sa.pending is None:
                 sa.tasks.clear()
                 tm.queue(ep, sa, Informational("delete_ike", None, reason), now)
@@ -99,6 +105,7 @@ def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str)
     old.tasks.clear()
     new.move(ep, "adopt", now, f"rekeyed from {old.name}")
     new.established_at = now
+    new.reauth_at, old.reauth_at = old.reauth_at, None  # survives a rekey (ike_sa.c inherit_post)
     schedule(ep, new, now)
     informational.schedule(ep, new, now)
     old.rekeyed_by = new
