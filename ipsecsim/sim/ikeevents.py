@@ -82,6 +82,11 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         for direction, spi in (("in", ev.keys.spi_in), ("out", ev.keys.spi_out)):
             tr.emit(now, "sa", gw.name, "hard_expired" if "expire" in reason else "deleted",
                     ev.keys.proto, spi, direction, ev.keys.remote_addr, ev.keys.name, None, reason)
+        if reason.startswith("reauthenticating") and not any(
+                k.name == ev.keys.name for k in gw.children.values()):
+            # break-before-make reauthentication: until the new IKE_SA brings the child back,
+            # its traffic is dropped (no_sa) rather than sent in the clear
+            gw.block_child(ev.keys.name, "protect", "reauthentication")
     elif kind == "IkeDrop":
         net.all_drops[f"ike_{ev.reason}"] += 1
         tr.emit(now, "drop", gw.name, 0, f"ike_{ev.reason}", ev.detail)
