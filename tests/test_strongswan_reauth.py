@@ -1,0 +1,70 @@
+"""ipsecsim reauthenticates its IKE_SA with charon as the responder (``reauth_time``).
+
+Oracle: charon (strongSwan 5.9) accepts a reauthentication the way it does its own
+(``ike_reauth.c``, ``task_manager_v2.c`` ``trigger_mbb_reauth()``): a new IKE_SA from
+IKE_SA_INIT with new SPIs, authenticated again, its CHILD_SA created again, and the old
+IKE_SA deleted -- before (break-before-make) or after (make-before-break) the new one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from interop.fixtures import interop  # noqa: F401 - the fixture
+from interop.peerlog import events
+from interop.tunnel import start_tunnel
+
+pytestmark = pytest.mark.oracle
+
+
+def _reauth(mbb: bool):
+    def edit(conf: dict) -> None:
+        conf["connections"]["interop"].update(reauth_time="3s", rand_time=0,
+                                              make_before_break=mbb)
+    return edit
+
+
+def _ike_inits(log: str) -> list[str]:
+    return re.findall(r"parsed IKE_SA_INIT request 0", log)
+
+
+def test_make_before_break_reauth_loses_no_ping(interop) -> None:  # noqa: F811
+    env = interop
+    charon, peer = start_tunnel(env, "ipsecsim", ["aes128gcm16-prfsha256-x25519"],
+                                ["aes128gcm16"], edit_peer=_reauth(True))
+    sent, received, out = env.left.ping(env.right.inner[0], count=25, interval=0.2,
+                                        src=env.left.inner[0])
+    assert sent == 25 and received == 25, out[-600:]
+    log = charon.log()
+    # charon saw a second (and maybe third) IKE_SA_INIT, authenticated it, and was told to
+    # delete the old IKE_SA only afterwards
+    assert len(_ike_inits(log)) >= 2, log[-2000:]
+    assert re.search(r"IKE_SA interop\[2\] established between", log), log[-2000:]
+    first_delete = log.find("received DELETE for IKE_SA interop[1]")
+    assert first_delete > log.find("IKE_SA interop[2] established between") > 0
+    plog = peer.log()
+    assert len(events(plog, "IkeSaUp")) >= 2 and len(events(plog, "ChildSaUp")) >= 2
+    downs = events(plog, "IkeSaDown")
+    assert downs and all(e.get("reason") == "reauthenticated" for e in downs), downs
+    assert peer.stop() == 0
+
+
+def test_break_before_make_reauth_is_accepted(interop) -> None:  # noqa: F811
+    env = interop
+    charon, peer = start_tunnel(env, "ipsecsim", ["aes128gcm16-prfsha256-x25519"],
+                                ["aes128gcm16"], edit_peer=_reauth(False))
+    time.sleep(4.0)
+    log = charon.log()
+    delete = log.find("received DELETE for IKE_SA interop[1]")
+    assert delete > 0, log[-2000:]
+    # the old IKE_SA went first, then the new IKE_SA_INIT came
+    assert log.find("IKE_SA interop[2] established between") > delete
+    assert len(_ike_inits(log)) >= 2
+    # and the tunnel works over the new SAs
+    sent, received, out = env.left.ping(env.right.inner[0], count=5, interval=0.2,
+                                        src=env.left.inner[0])
+    assert received == 5, out[-600:]
+    assert [e.get("reason") for e in events(peer.log(), "IkeSaDown")][:1] == ["reauthenticating"]
+    assert peer.stop() == 0
