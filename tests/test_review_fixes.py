@@ -48,3 +48,53 @@ def test_a_soft_packet_limit_starts_the_rekey_at_once():
         assert first - t < 0.1, (node, t, first)
     assert not [r for r in recs if r[2] == "drop" and r[5] == "sa_expired"]
     assert sim.summary()["packets"]["delivered"] == sim.summary()["packets"]["sent"]
+
+
+# --- guards for the optimisations reviewed (no bug found; these keep it that way) ---------
+
+
+def test_cbr_packet_builder_matches_packet_udp_for_every_ident():
+    """traffic._udp_parts + the header checksum -(sum + ident) mod 0xFFFF must build exactly
+    what packet.udp builds (RFC 1071 one's complement checksum; RFC 768 UDP checksum 0), for
+    every IPv4 identification 0..65535, with and without DF, including a size below 28."""
+    from ipsecsim.sim import packet as P
+    from ipsecsim.sim.traffic import _IPV4_UDP, _udp_parts
+
+    src, dst = P.aton("10.1.0.10"), P.aton("10.2.0.10")
+    for size, df in ((1000, False), (1500, True), (20, False)):
+        n = max(0, size - 28)
+        hsum, tail = _udp_parts(src, dst, 40000, n, df)
+        for ident in range(65536):
+            pkt = _IPV4_UDP(0x45, 0, 20 + len(tail), ident, P.DF if df else 0, 64,
+                            P.IPPROTO_UDP, -(hsum + ident) % 0xFFFF, src, dst) + tail
+            assert pkt == P.udp(src, dst, 40000, 40000, bytes(n), ident, df), (size, df, ident)
+
+
+def test_every_link_tx_record_holds_the_bytes_the_link_sent(monkeypatch):
+    """A link_tx record's data (bytes or a trace.HeaderPatch of an earlier hop) must be byte
+    for byte what the link put on the wire -- the pcaps are written from it (LINKTYPE_RAW).
+    NAT (RFC 3948 UDP encapsulation), fragmentation (RFC 791 §3.2, small MTUs), sampling."""
+    from ipsecsim.sim import link as L
+
+    topo = T.load(TOPO.parent / "nat-traversal.yaml")
+    for i, lk in enumerate(topo["links"].values()):
+        lk["mtu"] = 900 - 50 * (i % 3)
+        lk["jitter"] = 0.002
+    for fl in topo.get("traffic", {}).values():
+        fl["size"] = 1200
+    topo["trace"] = {"sample_every": 2, "hops_until": 5}
+    topo["duration"] = 8
+    sent, checked = L._Direction.send, []
+
+    def send(self, data, pkt_id):
+        recs = self._trace.records
+        k = len(recs)
+        ok = sent(self, data, pkt_id)
+        if len(recs) > k and recs[k][2] == "link_tx" and recs[k][9] is not None:
+            checked.append(bytes(recs[k][9]) == bytes(data))
+        return ok
+
+    monkeypatch.setattr(L._Direction, "send", send)
+    sim = Simulation(topo).run()
+    patches = sum(1 for r in sim.trace.of("link_tx") if type(r[9]).__name__ == "HeaderPatch")
+    assert patches > 50 and len(checked) > 200 and all(checked)
