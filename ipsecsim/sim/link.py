@@ -184,14 +184,14 @@ class _Direction:
 class Link:
     """A full-duplex point-to-point link between two node interfaces."""
 
-    __slots__ = ("net", "cfg", "up", "dirs", "name", "_bits",
+    __slots__ = ("net", "cfg", "_up", "dirs", "name", "_bits",
                  "drops", "_lossy", "_delay", "_jitter", "_queue")
 
     def __init__(self, net: Network, cfg: LinkConfig, a: Interface, b: Interface, rng: Rng) -> None:
         self.net = net
         self.cfg = cfg
         self.name = cfg.name
-        self.up = True
+        self._up = True
         self._bits = 8.0 / cfg.bandwidth
         self._lossy = cfg.loss > 0 or cfg.gilbert is not None
         self._delay = cfg.delay
@@ -215,10 +215,19 @@ class Link:
         """Bytes put on the link (both directions)."""
         return sum(d.tx_bytes for d in self.dirs.values())
 
+    @property
+    def up(self) -> bool:
+        """Whether the link carries packets (a direction reads its own copy per packet)."""
+        return self._up
+
+    @up.setter
+    def up(self, value: bool) -> None:
+        self._up = bool(value)
+        for d in self.dirs.values():
+            d.up = self._up
+
     def _set_state(self, ev: Timeout) -> None:
         self.up = bool(ev.value)
-        for d in self.dirs.values():
-            d.up = self.up
         self.net.trace.emit(self.net.env.now, "note", self.name, f"link {self.name} {'up' if self.up else 'down'}")
 
     def _lost(self, d: _Direction) -> bool:
