@@ -197,8 +197,6 @@ def test_same_seed_same_trace_different_seed_different_keys(tmp_path):
 
 def test_a_link_taken_down_by_hand_drops_in_both_directions():
     """``Link.up`` set from a notebook reaches both directions (each keeps a copy for speed)."""
-    from sim_topos import manual_site_to_site
-
     flows = {"ab": {"type": "cbr", "from": "host-a", "to": "10.2.0.10", "count": 5, "rate": 10, "size": 200},
              "ba": {"type": "cbr", "from": "host-b", "to": "10.1.0.10", "count": 5, "rate": 10, "size": 200}}
     sim = Simulation.from_dict(manual_site_to_site(traffic=flows))
