@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ike_pair import Pair, configs
 from test_ike_lifecycle import installed, only_sa
 
@@ -106,11 +107,11 @@ def test_sim_no_dpd_while_traffic_flows_both_ways_then_probes():
     assert 8.5 < stop <= 9.1, last_in
     # without ESP counting, DPD would probe from ~2.1 s on (IKE quiet since 0.1 s)
     assert not [r for r in info if r[1] < stop + delay], info
-    # the shell reports inbound counters at IKE timers: the probe comes between one and two
-    # dpd_delays after the last packet (strongSwan, with the kernel's use time: one)
+    # the shell reports the SAs' use times at IKE timers: the probe comes dpd_delay after the
+    # last packet that gateway decrypted, as strongSwan's does with the kernel's use time
     first = min(info, key=lambda r: r[1])
     gw = first[3]
-    assert last_in[gw] + delay <= first[1] <= last_in[gw] + 2 * delay + 0.1, first
+    assert first[1] == pytest.approx(last_in[gw] + delay, abs=1e-9), (first, last_in)
     # the peer's probe is a sign of life for the other gateway, which probes later in turn
     assert {r[3] for r in info} == {"gw-a", "gw-b"}
     assert sim.summary()["ike"]["established"] == 1

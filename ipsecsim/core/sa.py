@@ -184,6 +184,10 @@ class SecurityAssociation:
         self.packets = 0
         self.bytes = 0
         """Bytes of plaintext IP packets processed (as strongSwan counts them)."""
+        self.used_at = -1.0
+        """When an inbound SA last took a packet (``now`` of :meth:`IPsecStack.inbound`; -1:
+        never) -- the kernel's use time that strongSwan's DPD reads (``child_sa.c``
+        ``get_usestats()``)."""
         self.drops: Counter[str] = Counter()
         self.events: list[SaLimitReached] = []
         """Limit events not yet pulled by the stack."""

@@ -81,6 +81,8 @@ class IPsecStack:
         self._protected = 0
         self._decapsulated = 0
         self._bypassed = 0
+        self._now = 0.0
+        """``now`` of the :meth:`inbound` call in progress (for the slow path's SA use time)."""
         self.last_sa: SecurityAssociation | None = None
         """The SA the last successful outbound/inbound call used (for traces)."""
         self._events: deque[SaLimitReached] = deque()
@@ -325,9 +327,11 @@ class IPsecStack:
                     if inner[12:20] in entry.allowed or entry.allows_ipv4(inner):
                         self.last_sa = sa
                         self._decapsulated += 1
+                        sa.used_at = now
                         return inner
                     sa.drops[POLICY_MISMATCH] += 1
                     raise self._drop(PacketDrop(POLICY_MISMATCH, f"inner packet does not fit child {entry.child}"))
+        self._now = now
         return self._inbound(pkt)
 
     def _inbound(self, pkt: bytes) -> bytes | None:
@@ -404,6 +408,7 @@ class IPsecStack:
             raise self._drop(PacketDrop(POLICY_MISMATCH, f"inner packet does not fit child {entry.child}"))
         self.last_sa = sa
         self._decapsulated += 1
+        sa.used_at = self._now
         return inner
 
     def stats(self) -> dict:

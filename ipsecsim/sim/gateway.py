@@ -75,8 +75,8 @@ class Gateway(Node):
         self._timer_gen = 0
         self._last_fire = -1.0
         self._same_instant = 0
-        self._inbound_seen: dict[int, int] = {}
-        """Inbound SPI -> packet counter at the last IKE timer (see ``_report_inbound``)."""
+        self._inbound_seen: dict[int, float] = {}
+        """Inbound SPI -> its use time at the last IKE timer (see ``_report_inbound``)."""
         self.acquired: dict[str, float] = {}
         self.blocks: dict[str, list[Any]] = {}
         """Trap / discard policies standing in for children without SAs, by child name."""
@@ -334,17 +334,17 @@ class Gateway(Node):
         self._pump()
 
     def _report_inbound(self, now: float) -> None:
-        """Tell IKE which inbound SAs decrypted packets since the last IKE timer, so that DPD
-        counts ESP traffic as a sign of life (strongSwan asks the kernel the same when its DPD
-        job runs: ``child_sa.c`` ``get_usestats()``). Read from the SAs' packet counters here,
-        once per IKE timer, rather than per packet on the data path; a packet is thus dated
-        to the timer that first sees it (at most one ``dpd_delay`` late)."""
-        seen = {spi: e.sa.packets for spi, e in self.stack.sad.inbound.items()}
+        """Tell IKE when each inbound SA last decrypted a packet, so that DPD counts ESP
+        traffic as a sign of life (strongSwan asks the kernel the same when its DPD job runs:
+        ``child_sa.c`` ``get_usestats()``). Read from the SAs' use times here, once per IKE
+        timer, rather than per packet on the data path; only SAs used since the last look
+        are reported."""
+        seen = {spi: e.sa.used_at for spi, e in self.stack.sad.inbound.items()}
         last = self._inbound_seen
         self._inbound_seen = seen
-        for spi, n in seen.items():
-            if n != last.get(spi, 0):
-                self.ike.note_inbound(spi, now)  # type: ignore[union-attr]
+        for spi, t in seen.items():
+            if t > last.get(spi, -1.0):
+                self.ike.note_inbound(spi, t)  # type: ignore[union-attr]
 
     def _stack_events(self) -> None:
         ev = self.stack.next_event()
