@@ -96,6 +96,7 @@ CHILD_TRANSITIONS: dict[str, dict[str, str]] = {
         "fail": C_DELETED,
     },
     C_REKEYED: {
+        "rekey_failed": C_INSTALLED,  # the peer deleted the successor it could not use
         "close": C_DELETING,
         "peer_delete": C_DELETED,
         "expire": C_DELETED,

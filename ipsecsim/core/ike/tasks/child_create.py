@@ -19,6 +19,7 @@ from ...keys import ChildSaKeys
 from .. import events as E
 from .. import message as M
 from .. import states as S
+from .. import taskmanager as tm
 from ..config import ChildConfig
 from ..dh import DhError, KeyExchange, new_key_exchange
 from ..ikesa import ChildSa, IkeError, IkeSa
@@ -243,6 +244,48 @@ def responder_pfs(ep: IkeEndpoint, suite: Suite, msg: M.IkeMessage) -> tuple[lis
     return [ke_r], shared
 
 
+class DeleteFailed:
+    """Initiator: ``INFORMATIONAL { D(our SPI) }`` for a CHILD_SA the responder created and
+    installed but whose response we could not use (bad KE, selectors or proposal).
+
+    Without it the responder keeps the SA, and for a rekey keeps the old one REKEYED (it
+    refuses our next rekey with TEMPORARY_FAILURE) until hard expiry. strongSwan 5.x
+    ``child_create.c`` ``process_i()`` -> ``delete_failed_sa()`` turns the task into
+    ``build_i_delete()``, a DELETE with the SPI it allocated (its inbound, the peer's
+    outbound SPI: RFC 7296 §3.11), and ignores the answer (``return_success``).
+    """
+
+    exchange = M.INFORMATIONAL
+
+    def __init__(self, child: ChildSa, reason: str) -> None:
+        self.child = child
+        self.reason = reason
+
+    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+        if sa.state not in (S.ESTABLISHED, S.REKEYING, S.REKEYED):
+            return None
+        return [M.Delete(M.PROTOCOL_IDS[self.child.cfg.protocol],
+                         [self.child.spi_in.to_bytes(4, "big")])]
+
+    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        """The peer's answer names its half, which we never installed: nothing to do."""
+
+
+def peer_made_sa(msg: M.IkeMessage) -> bool:
+    """Whether a CREATE_CHILD_SA response says the responder created an SA: no error notify,
+    and an SA payload whose proposal carries a 4-byte SPI (strongSwan's ``other_spi``)."""
+    sa_p = msg.find(M.SA)
+    return (msg.error_notify() is None and sa_p is not None and len(sa_p.proposals) >= 1
+            and len(sa_p.proposals[0].spi) == 4)
+
+
+def delete_failed_sa(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessage,
+                     reason: str, now: float) -> None:
+    """We rejected a CREATE_CHILD_SA response: if the peer made an SA, have it deleted next."""
+    if peer_made_sa(msg):
+        tm.queue(ep, sa, DeleteFailed(child, reason), now, front=True)
+
+
 class ChildCreate:
     """Initiator: an additional CHILD_SA over an established IKE_SA."""
 
@@ -276,6 +319,7 @@ class ChildCreate:
             nr, shared = response_keys(self, msg, "CREATE_CHILD_SA response")
         except NegotiationError as exc:
             ep._failure(sa, exc.notify, exc.sentence, True, child=child.name)
+            delete_failed_sa(ep, sa, child, msg, exc.sentence, now)
             return
         complete(ep, sa, child, suite, lts, rts, self.ni, nr, shared, True, transport, now)
 

@@ -90,6 +90,9 @@ class ChildRekey:
                 _peer_rekeyed(ep, sa, old, "our rekey failed, the peer's stands")
             elif old.state == S.C_REKEYING:
                 old.move(ep, sa, "rekey_failed", exc.sentence)
+            # the responder installed the new SA and holds the old one REKEYED: delete ours so
+            # it returns the old one to normal (informational.respond, undo_failed_rekey)
+            CC.delete_failed_sa(ep, sa, child, msg, exc.sentence, now)
             return
         lost = False
         if old.state == S.C_REKEYING and old.collision is not None:

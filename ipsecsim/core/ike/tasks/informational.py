@@ -35,6 +35,7 @@ DELETE_REKEYED_DELAY = 5.0
 DELETE, so that packets still in flight on it decrypt (reordering, longer paths)."""
 REDUNDANT = "redundant (rekey collision)"
 REKEY_REASONS = frozenset({"rekeyed", REDUNDANT})
+FAILED_REKEY = "deleted by peer: it could not use our rekey response"
 
 
 class Informational:
@@ -102,6 +103,33 @@ def conclude_rekey(ep: IkeEndpoint, old: ChildSa) -> None:
         ep._emit(E.ChildSaRekeyed(old.keys, new.keys))
 
 
+def undo_failed_rekey(ep: IkeEndpoint, sa: IkeSa, new: ChildSa, now: float) -> bool:
+    """The peer deletes ``new``, which we made answering its rekey, before it deleted the old
+    SA: it could not use our response (``child_create.DeleteFailed``). The old SA is no longer
+    rekeyed -- back to INSTALLED, its outbound never moved -- so the next rekey is accepted.
+    True if ``new`` was such an SA; a collision's pending decision forgets ``new`` instead
+    (then ``new`` is redundant). strongSwan 5.x ``child_create.c`` ``delete_failed_sa()``
+    sends this DELETE; the old SA is still usable there because ``child_delete.c`` installs
+    a rekeyed SA's outbound successor only with the DELETE of the old SA
+    (``install_outbound()``)."""
+    if not new.outbound_held:
+        return False
+    for old in sa.children:
+        if old.rekeyed_by is new and old.state == S.C_REKEYED:
+            old.rekeyed_by = None
+            old.move(ep, sa, "rekey_failed", f"peer deleted {new.spi_in:08x}, its rekey failed")
+            if old.rekey_at is None and old.cfg.rekey_time:  # our own rekey came due meanwhile
+                old.rekey_at = tm.retry_time(ep, now)
+            return True
+        if old.collision is not None and old.collision[2] is new and old.state == S.C_REKEYING:
+            # crossing rekeys: the peer dropped the exchange we answered (it lost, or could
+            # not use our response); our own rekey of ``old`` decides alone
+            old.collision = None
+            new.redundant = True
+            return False
+    return False
+
+
 def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) -> None:
     """The IKE_SA is gone by agreement: its remaining children go down with it."""
     for child in sa.children:
@@ -141,11 +169,13 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
                 child.move(ep, sa, "rekeyed", "rekeyed by peer: its DELETE came before our "
                            "rekey's response")
                 child.rekeyed_by = child.collision[2]
+            failed = undo_failed_rekey(ep, sa, child, now)
             conclude_rekey(ep, child)
             answer = child.state != S.C_DELETING  # simultaneous delete: no answer needed
             reason = ("rekeyed" if child.state == S.C_REKEYED
-                      else REDUNDANT if child.redundant else "deleted by peer")
-            closing = child.state == S.C_INSTALLED and not child.redundant
+                      else REDUNDANT if child.redundant
+                      else FAILED_REKEY if failed else "deleted by peer")
+            closing = child.state == S.C_INSTALLED and not child.redundant and not failed
             child.move(ep, sa, "peer_delete", reason)
             ep._child_down(child, reason, now,
                            DELETE_REKEYED_DELAY if reason in REKEY_REASONS else 0.0)
