@@ -164,8 +164,7 @@ class Gateway(Node):
                 self.transmit(data, pkt_id)
             return
         for out in ((res,) if type(res) is bytes else _packets(res)):
-            if net.trace.enabled and pkt_id not in net.quiet:
-                self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
+            self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
             hop = fast.get(out[16:20])
             if hop is not None and len(out) <= hop[1]:
                 hop[0].send(out, pkt_id)
@@ -228,28 +227,25 @@ class Gateway(Node):
         except Exception as exc:  # noqa: BLE001 - a core bug is a counted drop, not the end of the run
             net.drop(now, self.name, pkt_id, "internal_error", f"inbound: {exc!r}")
             return
-        if type(res) is bytes and res and res is not data:  # one inner packet: the usual case
-            if net.trace.enabled and pkt_id not in net.quiet:
-                self._trace_crypto("decrypt", pkt_id, data, len(data), len(res))
-            self.receive(res, pkt_id, None)
-            if self.stack._events:
-                self._stack_events()
-            return
-        inner = [] if type(res) is bytes else [p for p in _packets(res) if p != data]
+        if type(res) is bytes:
+            inner: Any = (res,) if res and res is not data else ()
+        else:
+            inner = [p for p in _packets(res) if p != data]
         if not inner:
             net.drop(now, self.name, pkt_id, "no_listener", "IPsec packet the stack did not take")
             return
         for p in inner:
-            if net.trace.enabled and pkt_id not in net.quiet:
-                self._trace_crypto("decrypt", pkt_id, data, len(data), len(p))
+            self._trace_crypto("decrypt", pkt_id, data, len(data), len(p))
             self.receive(p, pkt_id, None)
         if self.stack._events:
             self._stack_events()
 
     def _trace_crypto(self, kind: str, pkt_id: int, outer: bytes, size_in: int, size_out: int) -> None:
-        """An encrypt / decrypt record (the caller checked that this packet's hops are kept)."""
+        """An encrypt / decrypt record, if this packet's hops are kept."""
         net = self.net
         tr = net.trace
+        if not tr.enabled or pkt_id in net.quiet:
+            return
         now = net.env._now
         h = (outer[0] & 0x0F) * 4
         proto = outer[9]

@@ -81,6 +81,21 @@ def udp(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, ident: i
     return b"".join((hdr[:10], c.to_bytes(2, "big"), hdr[12:], _UDP.pack(sport, dport, 8 + n, 0), payload))
 
 
+def udp_parts(src: bytes, dst: bytes, port: int, n: int, df: bool = False) -> tuple[int, bytes]:
+    """What :func:`udp` builds for ``n`` zero payload bytes between ``port`` and ``port``,
+    split for a flow that sends many such packets: (sum of the IPv4 header's 16-bit words
+    but the identification, UDP header + payload). The packet with identification ``ident``
+    is ``ipv4_header(0x45, 0, 28 + n, ident, DF or 0, 64, IPPROTO_UDP, -(sum + ident) % 0xFFFF,
+    src, dst) + tail`` -- the checksum being RFC 1071's one's complement of the folded sum."""
+    hdr = _HDR.pack(0x45, 0, 28 + n, 0, DF if df else 0, 64, IPPROTO_UDP, 0, src, dst)
+    return sum(_H10.unpack(hdr)), _UDP.pack(port, port, 8 + n, 0) + bytes(n)
+
+
+ipv4_header = _HDR.pack
+"""Pack a 20-byte IPv4 header: (0x45, tos, total length, ident, flags+offset, ttl, proto,
+checksum, src, dst)."""
+
+
 def icmp(src: bytes, dst: bytes, icmp_type: int, code: int, rest: bytes, body: bytes,
          ident: int = 0, df: bool = False) -> bytes:
     """An IPv4/ICMP packet; ``rest`` is the 4 bytes after the checksum."""

@@ -165,22 +165,11 @@ class _Periodic(Flow):
             key = (src, size)
             made = self._made.get(key)
             if made is None:
-                made = self._made[key] = _udp_parts(src, self.dst, self.port, max(0, size - 28), cfg.df)
+                made = self._made[key] = P.udp_parts(src, self.dst, self.port, max(0, size - 28), cfg.df)
             hsum, tail = made
-            pkt = _IPV4_UDP(0x45, 0, 20 + len(tail), ident, P.DF if cfg.df else 0, 64, P.IPPROTO_UDP,
-                            -(hsum + ident) % 0xFFFF, src, self.dst) + tail
+            pkt = P.ipv4_header(0x45, 0, 20 + len(tail), ident, P.DF if cfg.df else 0, 64, P.IPPROTO_UDP,
+                                -(hsum + ident) % 0xFFFF, src, self.dst) + tail
         node.output(pkt, pid)
-
-
-_IPV4_UDP = P._HDR.pack
-
-
-def _udp_parts(src: bytes, dst: bytes, port: int, n: int, df: bool) -> tuple[int, bytes]:
-    """(sum of the IPv4 header's words but the identification, UDP header + payload) of the
-    packets :func:`.packet.udp` would build for this flow; checksum = -(sum + ident) mod 0xFFFF
-    (RFC 1071's one's complement of the folded sum)."""
-    hdr = P._HDR.pack(0x45, 0, 28 + n, 0, P.DF if df else 0, 64, P.IPPROTO_UDP, 0, src, dst)
-    return sum(P._H10.unpack(hdr)), P._UDP.pack(port, port, 8 + n, 0) + bytes(n)
 
 
 class UdpSink:
