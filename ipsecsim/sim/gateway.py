@@ -36,8 +36,10 @@ from ..core.proposals import parse_proposal
 from ..core.rng import Rng
 from ..core.selectors import TrafficSelector
 from ..core.spd import specificity
+from ..trace import HeaderPatch
 from . import packet as P
 from .ikeevents import handle_event, handle_stack_event
+from .network import SEALED_MAX
 from .nodes import Node
 
 if TYPE_CHECKING:
@@ -163,6 +165,11 @@ class Gateway(Node):
             else:
                 self.transmit(data, pkt_id)
             return
+        if data is net.fwd_data and type(res) is bytes:  # see Network.sealed
+            sealed = net.sealed
+            if len(sealed) >= SEALED_MAX:
+                sealed.clear()
+            sealed[pkt_id] = (res, net.fwd_base)  # type: ignore[assignment]
         for out in ((res,) if type(res) is bytes else _packets(res)):
             self._trace_crypto("encrypt", pkt_id, out, len(data), len(out))
             hop = fast.get(out[16:20])
@@ -234,8 +241,17 @@ class Gateway(Node):
         if not inner:
             net.drop(now, self.name, pkt_id, "no_listener", "IPsec packet the stack did not take")
             return
+        base = None
+        if data is net.rx_data and net.sealed:  # the near end's plaintext was a patch: see Network.sealed
+            kept = net.rx_kept
+            entry = net.sealed.pop(pkt_id, None)
+            if entry is not None and entry[0] is (kept.base if type(kept) is HeaderPatch else kept):
+                base = entry[1]
         for p in inner:
             self._trace_crypto("decrypt", pkt_id, data, len(data), len(p))
+            if base is not None and len(p) == len(base):
+                net.rx_data = p
+                net.rx_kept = base
             self.receive(p, pkt_id, None)
         if self.stack._events:
             self._stack_events()

@@ -20,6 +20,9 @@ from simpy.events import NORMAL
 from ..core.rng import Rng
 from ..trace import Trace
 
+SEALED_MAX = 1 << 16
+"""Entries :attr:`Network.sealed` holds at most (packets lost or rewritten on the way leave theirs)."""
+
 if TYPE_CHECKING:
     from .link import Link
     from .nodes import Node
@@ -87,6 +90,12 @@ class Network:
         its copy as a patch of the same base (:attr:`fwd_data`, :attr:`fwd_base`)."""
         self.fwd_data: bytes | None = None
         self.fwd_base: bytes | None = None
+        """A packet about to be sent whose bytes past the IP header are those of ``fwd_base``
+        (a router's copy, a flow's next packet): its ``link_tx`` keeps a header patch."""
+        self.sealed: dict[int, tuple[bytes, bytes]] = {}
+        """pkt_id -> (protected packet, base of the packet inside it) for packets a gateway
+        encrypted whose plaintext was a patch of ``base``: the far end's decrypted copy is kept
+        as a patch of the same base (bounded: cleared past :data:`SEALED_MAX` entries)."""
         self.router: Any = None
         """Shortest-path fallback routes (:class:`.routing.AutoRouter`), set by install_routes."""
         self.counters: Counter[str] = Counter()

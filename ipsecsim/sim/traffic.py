@@ -129,7 +129,7 @@ class _Periodic(Flow):
     def start(self) -> None:
         self.rng = self.net.rng.child(f"flow/{self.name}")
         self._wake = Wake(self.net.env, self._tick)
-        self._made: dict[tuple[bytes, int], tuple[int, bytes]] = {}
+        self._made: dict[tuple[bytes, int], tuple[int, bytes, bytes]] = {}
         self._tick(None, first=True)
 
     def _tick(self, _ev: Any, first: bool = False) -> None:
@@ -165,10 +165,17 @@ class _Periodic(Flow):
             key = (src, size)
             made = self._made.get(key)
             if made is None:
-                made = self._made[key] = P.udp_parts(src, self.dst, self.port, max(0, size - 28), cfg.df)
-            hsum, tail = made
+                hsum, tail = P.udp_parts(src, self.dst, self.port, max(0, size - 28), cfg.df)
+                first = P.ipv4_header(0x45, 0, 20 + len(tail), 0, P.DF if cfg.df else 0, 64, P.IPPROTO_UDP,
+                                      -hsum % 0xFFFF, src, self.dst) + tail
+                made = self._made[key] = (hsum, tail, first)
+            hsum, tail, first = made
             pkt = P.ipv4_header(0x45, 0, 20 + len(tail), ident, P.DF if cfg.df else 0, 64, P.IPPROTO_UDP,
                                 -(hsum + ident) % 0xFFFF, src, self.dst) + tail
+            # only the header differs from the flow's first packet: the trace keeps a header patch
+            net = self.net
+            net.fwd_data = pkt
+            net.fwd_base = first
         node.output(pkt, pid)
 
 
