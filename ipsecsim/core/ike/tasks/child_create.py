@@ -95,6 +95,11 @@ def accept_response(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessag
         raise NegotiationError("INVALID_SYNTAX", "CHILD_SA response has no 4-byte SPI")
     check_narrowed(child.local_ts, tsi.selectors, "TSi")
     check_narrowed(child.remote_ts, tsr.selectors, "TSr")
+    if child.cfg.mode != "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None:
+        # §1.3.1: the responder may only accept the transport mode we asked for; it installed
+        # transport, we would install tunnel (strongSwan child_create.c check_mode())
+        raise NegotiationError("NO_PROPOSAL_CHOSEN", f"responder chose transport mode for "
+                               f"CHILD_SA {child.cfg.name!r}, we asked for tunnel mode")
     return suite, tsi.selectors, tsr.selectors, wants_transport(child.cfg, msg)
 
 
@@ -246,7 +251,8 @@ def responder_pfs(ep: IkeEndpoint, suite: Suite, msg: M.IkeMessage) -> tuple[lis
 
 class DeleteFailed:
     """Initiator: ``INFORMATIONAL { D(our SPI) }`` for a CHILD_SA the responder created and
-    installed but whose response we could not use (bad KE, selectors or proposal).
+    installed but whose response (CREATE_CHILD_SA or IKE_AUTH) we could not use (bad KE,
+    selectors, proposal or mode).
 
     Without it the responder keeps the SA, and for a rekey keeps the old one REKEYED (it
     refuses our next rekey with TEMPORARY_FAILURE) until hard expiry. strongSwan 5.x
@@ -272,7 +278,8 @@ class DeleteFailed:
 
 
 def peer_made_sa(msg: M.IkeMessage) -> bool:
-    """Whether a CREATE_CHILD_SA response says the responder created an SA: no error notify,
+    """Whether a CHILD_SA response (CREATE_CHILD_SA or IKE_AUTH) says the responder created
+    an SA: no error notify,
     and an SA payload whose proposal carries a 4-byte SPI (strongSwan's ``other_spi``)."""
     sa_p = msg.find(M.SA)
     return (msg.error_notify() is None and sa_p is not None and len(sa_p.proposals) >= 1
@@ -281,7 +288,8 @@ def peer_made_sa(msg: M.IkeMessage) -> bool:
 
 def delete_failed_sa(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessage,
                      reason: str, now: float) -> None:
-    """We rejected a CREATE_CHILD_SA response: if the peer made an SA, have it deleted next."""
+    """We rejected a CHILD_SA response (CREATE_CHILD_SA or IKE_AUTH): if the peer made an SA,
+    have it deleted next."""
     if peer_made_sa(msg):
         tm.queue(ep, sa, DeleteFailed(child, reason), now, front=True)
 

@@ -6,7 +6,10 @@
              <-- { IDr, [CERT], AUTH, [N(USE_TRANSPORT_MODE)], SA, TSi, TSr }
 
 A refused CHILD_SA (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE) does not take the
-IKE_SA down (§2.21.3); a failed AUTH does (AUTHENTICATION_FAILED).
+IKE_SA down (§1.2, §2.21.3); a failed AUTH does (AUTHENTICATION_FAILED). When the
+initiator cannot use the CHILD_SA the responder made and installed (a proposal we did not
+offer, selectors wider than ours, a mode we did not ask for), it keeps the IKE_SA and
+deletes that SA with ``INFORMATIONAL { D(ESP, our SPI) }`` -->, as for CREATE_CHILD_SA.
 """
 
 from __future__ import annotations
@@ -116,6 +119,10 @@ class IkeAuth:
             suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, True)
         except NegotiationError as exc:
             ep._failure(sa, exc.notify, exc.sentence, True, child=child.name)
+            # the responder installed its half: delete it, or its traffic to us is lost.
+            # strongSwan 5.x child_create.c process_i() does this in IKE_AUTH too:
+            # handle_child_sa_failure() (the IKE_SA stays) then delete_failed_sa()
+            CC.delete_failed_sa(ep, sa, child, msg, exc.sentence, now)
             return
         CC.complete(ep, sa, child, suite, lts, rts, sa.ni, sa.nr, None, True, transport, now)
 
