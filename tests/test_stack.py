@@ -242,11 +242,15 @@ def test_remembered_flows_follow_policy_changes():
     pol = a.spd.lookup_addrs("out", "10.1.0.5", "10.2.0.9")
     a.spd.remove(pol)
     assert a.outbound(host)[9] == 50  # protected again
-    # a new generation narrowed to one host pair edits the policies in place
+    # a child with the same name but narrowed to one host pair is another CHILD_SA with its
+    # own policies (strongSwan child_sa.c install_policies(): per CHILD_SA, its own TS);
+    # removing the broad one takes its policies, and the flow cache, with it
     narrow = dataclasses.replace(child_keys(gen=2)[0], local_ts=(TS.parse("10.1.0.5"),),
                                  remote_ts=(TS.parse("10.2.0.7"),))
     a.install_child(narrow)
-    assert a.outbound(host) == host  # 10.2.0.9 no longer falls under the child
+    assert a.outbound(host)[20:24] == ka1.spi_out.to_bytes(4, "big")  # still the broad child's
+    a.remove_child(ka1)
+    assert a.outbound(host) == host  # 10.2.0.9 no longer falls under any child
     assert a.outbound(PING)[20:24] == narrow.spi_out.to_bytes(4, "big")
     a.remove_sa(narrow.spi_out, "out")
     with pytest.raises(NoSa):

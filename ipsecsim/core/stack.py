@@ -42,6 +42,7 @@ from .natt import IKE_PORT, KIND_ESP, KIND_IKE, KIND_KEEPALIVE, NATT_PORT, class
 from .rng import Rng
 from .sa import SaLimitReached, SaLimits, SecurityAssociation
 from .sad import Sad, SadEntry
+from .selectors import TrafficSelector
 from .spd import BYPASS, DISCARD, FLOW_CACHE_MAX, IN, OUT, PROTECT, Policy, Spd, specificity
 
 _IKE_PORTS = (IKE_PORT, NATT_PORT)
@@ -59,6 +60,25 @@ class NoSa(PacketDrop):
         super().__init__(NO_SA, policy.name)
         self.policy = policy
         self.child = policy.name
+
+
+ChildKey = tuple[str, frozenset[TrafficSelector], frozenset[TrafficSelector]]
+
+
+def child_key(keys: ChildSaKeys) -> ChildKey:
+    """Which installed child ``keys`` belongs to: its config name and its negotiated selectors.
+
+    One connection serving many peers (a hub with ``remote_addrs: [%any]``) makes one CHILD_SA
+    per peer under the same child name, each narrowed to that peer's selectors (RFC 7296
+    §2.9); each needs its own policies pointing at its own SA. strongSwan installs policies
+    per CHILD_SA for its own ``my_ts`` x ``other_ts`` (``src/libcharon/sa/child_sa.c``
+    ``install_policies()``) and shares a reqid only between CHILD_SAs with equal selectors
+    (``src/libcharon/kernel/kernel_interface.c`` ``alloc_reqid()``, selectors compared as
+    sorted sets) -- the generations of one rekeyed child, which keep their selectors
+    (``child_rekey.py`` copies them). The name stays in the key, so two configs that happen
+    to negotiate the same selectors keep separate policies, as before.
+    """
+    return keys.name, frozenset(keys.local_ts), frozenset(keys.remote_ts)
 
 
 _BYPASSED = Policy("(flow cache: bypass)", OUT, BYPASS, (), ())
@@ -92,8 +112,10 @@ class IPsecStack:
         on every SPD change."""
         self.spd.dependents.append(self._out_protect)
         self._sad_in = self.sad.inbound
-        self._children: dict[str, tuple[Policy, Policy]] = {}
-        self._generations: dict[str, list[ChildSaKeys]] = {}
+        self._children: dict[ChildKey, tuple[Policy, Policy]] = {}
+        """A child's (outbound, inbound) PROTECT policies, by :func:`child_key`."""
+        self._generations: dict[ChildKey, list[ChildSaKeys]] = {}
+        """The installed generations (rekeys) of each child, oldest first, by :func:`child_key`."""
 
     @property
     def counters(self) -> Counter[str]:
@@ -139,21 +161,18 @@ class IPsecStack:
         self.sad.add(SadEntry(sa_out, OUT, keys.name, keys.local_ts, keys.remote_ts, now,
                               keys.unique_id, keys.ike_sa))
         self.add_local_addr(keys.local_addr)
-        pols = self._children.get(keys.name)
+        key = child_key(keys)
+        pols = self._children.get(key)
         if pols is None:
             prio = specificity(keys.local_ts, keys.remote_ts)
             out = self.spd.add(Policy(keys.name, OUT, PROTECT, keys.local_ts, keys.remote_ts, prio,
                                       sa_out, keys.proto, keys.mode))
             inp = self.spd.add(Policy(keys.name, IN, PROTECT, keys.remote_ts, keys.local_ts, prio,
                                       None, keys.proto, keys.mode))
-            self._children[keys.name] = (out, inp)
-        else:
-            out, inp = pols
-            out.sa = sa_out
-            out.src, out.dst = keys.local_ts, keys.remote_ts
-            inp.src, inp.dst = keys.remote_ts, keys.local_ts
-            self.spd.changed()
-        self._generations.setdefault(keys.name, []).append(keys)
+            self._children[key] = (out, inp)
+        else:  # a new generation (rekey): same selectors, same policies, new outbound SA
+            pols[0].sa = sa_out
+        self._generations.setdefault(key, []).append(keys)
         return sa_in, sa_out
 
     def remove_sa(self, spi: int, direction: str | None = None) -> int:
@@ -162,25 +181,29 @@ class IPsecStack:
         removed = self.sad.remove(spi, direction)
         for e in removed:
             if e.direction == OUT:
-                pols = self._children.get(e.child)
-                if pols and pols[0].sa is e.sa:
-                    pols[0].sa = None
+                for out, _inp in self._children.values():
+                    if out.sa is e.sa:
+                        out.sa = None
         return len(removed)
 
     def remove_child(self, keys: ChildSaKeys) -> None:
-        """Remove one generation of a child; its policies go with the last generation."""
+        """Remove one generation of a child; its policies go with the last generation.
+
+        Other children of the same name (another peer's, with other selectors) are untouched.
+        """
         self.sad.remove(keys.spi_in, IN)
         self.sad.remove(keys.spi_out, OUT)
-        gens = self._generations.get(keys.name, [])
+        key = child_key(keys)
+        gens = self._generations.get(key, [])
         gens[:] = [g for g in gens if g.spi_in != keys.spi_in]
-        pols = self._children.get(keys.name)
+        pols = self._children.get(key)
         if pols is None:
             return
         if not gens:
             for p in pols:
                 self.spd.remove(p)
-            del self._children[keys.name]
-            self._generations.pop(keys.name, None)
+            del self._children[key]
+            self._generations.pop(key, None)
         elif pols[0].sa is not None and pols[0].sa.spi == keys.spi_out:
             newest = gens[-1]
             entry = self.sad.outbound.get(newest.spi_out)
@@ -194,26 +217,37 @@ class IPsecStack:
         ``ChildSaRekeyed(old, new)`` names the successor and the shell points
         outbound at it -- otherwise the loser sends on an SA its peer is about to delete.
         """
-        pols = self._children.get(keys.name)
+        pols = self._children.get(child_key(keys))
         entry = self.sad.outbound.get(keys.spi_out)
         if pols is None or entry is None:
             return False
         pols[0].sa = entry.sa
         return True
 
-    def current_outbound(self, name: str) -> ChildSaKeys | None:
-        """The generation of child ``name`` whose outbound SA its traffic leaves on now (None
-        if no SA carries it).
+    def current_outbound(self, child: ChildSaKeys | str) -> ChildSaKeys | None:
+        """The generation of a child whose outbound SA its traffic leaves on now (None if no
+        SA carries it).
 
-        With :meth:`use_outbound` a shell installs a new generation without moving traffic
-        to it yet: the responder of a CHILD_SA rekey (``ChildSaUp(outbound=False)``) keeps
-        sending on the old SA until the initiator's DELETE of it, as strongSwan does.
+        ``child`` is any generation's keys (the selectors say which child: a hub has one per
+        peer under the same name), or a child name when only one child has it (ValueError
+        otherwise). With :meth:`use_outbound` a shell installs a new generation without
+        moving traffic to it yet: the responder of a CHILD_SA rekey
+        (``ChildSaUp(outbound=False)``) passes the new keys here before installing them and
+        keeps sending on the old SA until the initiator's DELETE of it, as strongSwan does.
         """
-        pols = self._children.get(name)
+        if isinstance(child, str):
+            keys = [k for k in self._children if k[0] == child]
+            if len(keys) > 1:
+                raise ValueError(f"{len(keys)} children are named {child!r} (one per peer?): "
+                                 "pass the ChildSaKeys to say which")
+            key = keys[0] if keys else None
+        else:
+            key = child_key(child)
+        pols = self._children.get(key) if key is not None else None
         if pols is None or pols[0].sa is None:
             return None
         spi = pols[0].sa.spi
-        return next((g for g in self._generations.get(name, ()) if g.spi_out == spi), None)
+        return next((g for g in self._generations.get(key, ()) if g.spi_out == spi), None)
 
     def add_policy(self, direction: str, action: str, src: str | list, dst: str | list,
                    name: str = "", priority: int = 0) -> Policy:

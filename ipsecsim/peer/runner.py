@@ -270,7 +270,7 @@ class PeerRunner:
         if name == "ChildSaUp":
             # outbound=False (we answered a rekey): keep sending on the old SA until the
             # initiator's DELETE of it brings ChildSaRekeyed (strongSwan does the same)
-            keep = None if getattr(ev, "outbound", True) else self.stack.current_outbound(ev.keys.name)
+            keep = None if getattr(ev, "outbound", True) else self.stack.current_outbound(ev.keys)
             self.stack.install_child(ev.keys, now)
             if keep is not None:
                 self.stack.use_outbound(keep)

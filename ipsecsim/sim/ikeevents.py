@@ -59,7 +59,7 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
     elif kind == "ChildSaUp":
         c["child_installed"] += 1
         # outbound=False (a rekey responder): traffic stays on the current SA until ChildSaRekeyed
-        keep = None if getattr(ev, "outbound", True) else gw.stack.current_outbound(ev.keys.name)
+        keep = None if getattr(ev, "outbound", True) else gw.stack.current_outbound(ev.keys)
         gw._install(ev.keys, now)
         if keep is not None:
             gw.stack.use_outbound(keep)
