@@ -111,6 +111,11 @@ class IPsecStack:
         flows whose source is not ours while the outbound policies are address-only; emptied
         on every SPD change."""
         self.spd.dependents.append(self._out_protect)
+        self._in_plain: dict[bytes, Policy | None] = {}
+        """Source+destination address pair -> the inbound policy refusing it in cleartext, or
+        None (allowed), for :meth:`cleartext_in` while the inbound policies are address-only;
+        emptied on every SPD change."""
+        self.spd.dependents.append(self._in_plain)
         self._sad_in = self.sad.inbound
         self._children: dict[ChildKey, tuple[Policy, Policy]] = {}
         """A child's (outbound, inbound) PROTECT policies, by :func:`child_key`."""
@@ -410,6 +415,49 @@ class IPsecStack:
             raise self._drop(PacketDrop(CLEARTEXT_REFUSED, f"policy {pol.name} requires {pol.proto.upper()}"))
         self._counters["plain_in"] += 1
         return None
+
+    def cleartext_in(self, pkt: bytes) -> None:
+        """Check a packet that arrived in cleartext on an interface, before it is delivered
+        or forwarded; raises PacketDrop ``cleartext_refused`` (an inbound PROTECT policy covers
+        it) or ``policy_discard``.
+
+        RFC 4301 §5.2: an unprotected inbound packet is looked up in the SPD and discarded
+        unless a BYPASS policy (or none) covers it -- Linux checks forwarded packets against
+        its ``fwd`` policies the same way (``xfrm_policy_check``), strongSwan installing
+        in/fwd policies with every CHILD_SA (``child_sa.c`` ``install_policies``). ESP/AH
+        and IKE (UDP 500/4500) addressed to us are not cleartext: :meth:`inbound` takes them.
+        """
+        key = pkt[12:20]
+        pol = self._in_plain.get(key, _MISS)
+        if pol is None:
+            return
+        if pol is _MISS:
+            pol = self._cleartext_policy(pkt, key)
+            if pol is None:
+                return
+        assert isinstance(pol, Policy)
+        pol.hits += 1
+        if pol.action == DISCARD:
+            raise self._drop(PacketDrop(POLICY_DISCARD, pol.name))
+        raise self._drop(PacketDrop(CLEARTEXT_REFUSED, f"policy {pol.name} requires {pol.proto.upper()}"))
+
+    def _cleartext_policy(self, pkt: bytes, key: bytes) -> Policy | None:
+        """The inbound policy refusing cleartext ``pkt`` (None: allowed), remembered per
+        address pair when that is all the inbound policies look at."""
+        local = self._is_local(pkt[16:20])
+        if local and pkt[9] == IPPROTO_UDP and len(pkt) >= 28:
+            sport, dport = ipv4_ports(pkt)
+            if sport in _IKE_PORTS or dport in _IKE_PORTS:
+                return None  # IKE and ESP-in-UDP to us: inbound() takes them
+        spd = self.spd
+        pol = spd.lookup_ipv4(IN, pkt)
+        if pol is not None and pol.action == BYPASS:
+            pol = None
+        if spd.addr_only[IN] and not local:
+            if len(self._in_plain) >= FLOW_CACHE_MAX:
+                self._in_plain.clear()
+            self._in_plain[key] = pol
+        return pol
 
     def _ipsec_in(self, pkt: bytes, off: int) -> bytes:
         """ESP, AH or ESP-in-UDP whose ESP/AH header starts at ``off``."""

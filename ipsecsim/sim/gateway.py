@@ -140,6 +140,21 @@ class Gateway(Node):
         return True
 
     # --- data plane --------------------------------------------------------------
+    def receive(self, data: bytes, pkt_id: int, iface: Any) -> None:
+        """A packet from a link: cleartext the inbound policies refuse is dropped here, before
+        it is delivered or forwarded (:meth:`IPsecStack.cleartext_in`, RFC 4301 §5.2)."""
+        if iface is not None and not ((data[9] == P.IPPROTO_ESP or data[9] == P.IPPROTO_AH)
+                                      and data[16:20] in self.local):
+            stack = self.stack
+            if stack._in_plain.get(data[12:20], stack) is not None:  # allowed flows: one lookup
+                try:
+                    stack.cleartext_in(data)
+                except PacketDrop as exc:
+                    net = self.net
+                    net.drop(net.env._now, self.name, pkt_id, exc.reason, exc.detail)
+                    return
+        Node.receive(self, data, pkt_id, iface)
+
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         net = self.net
         now = net.env._now
