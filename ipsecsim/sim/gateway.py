@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from simpy.events import Timeout
 
@@ -36,6 +36,7 @@ from ..core.proposals import parse_proposal
 from ..core.rng import Rng
 from ..core.selectors import TrafficSelector
 from ..core.spd import specificity
+from ..core.stack import child_key
 from ..trace import HeaderPatch
 from . import packet as P
 from .ikeevents import handle_event, handle_stack_event
@@ -48,6 +49,19 @@ if TYPE_CHECKING:
 IKE_PORT = 500
 NATT_PORT = 4500
 _SPI_SEQ = struct.Struct("!II")
+
+
+TRAP = "trap"
+"""Scope of a config's start trap: it stays while CHILD_SAs come and go."""
+
+
+class Block(NamedTuple):
+    """A blocking policy (trap or discard) and what it stands in for: :data:`TRAP` (the
+    config, for its life), None (the config until a CHILD_SA of its name installs), or a
+    :func:`~ipsecsim.core.stack.child_key` (that CHILD_SA instance, until it is back)."""
+
+    policy: Any
+    scope: Any
 
 
 class _IkePort:
@@ -80,8 +94,9 @@ class Gateway(Node):
         self._inbound_seen: dict[int, float] = {}
         """Inbound SPI -> its use time at the last IKE timer (see ``_report_inbound``)."""
         self.acquired: dict[str, float] = {}
-        self.blocks: dict[str, list[Any]] = {}
-        """Trap / discard policies standing in for children without SAs, by child name."""
+        self.blocks: dict[str, list[Block]] = {}
+        """Blocking policies (traps, discards) of each child name, one :class:`Block` per
+        config or CHILD_SA instance they stand in for (see :meth:`block_child`)."""
         self.children: dict[tuple[str, int], ChildSaKeys] = {}
         """Installed child SAs by (name, unique_id), for the Wireshark export."""
         self.udp_listeners[IKE_PORT] = _IkePort(self)
@@ -118,26 +133,81 @@ class Gateway(Node):
                     return conn, ch
         return None
 
-    def block_child(self, name: str, action: str, why: str) -> bool:
-        """Cover a configured child's selectors with an outbound policy while it has no SA:
-        ``protect`` without SA is a trap (packets raise ``no_sa`` and start IKE), ``discard``
-        drops them with ``why`` as the detail (a child IKE refused must not leak in the clear)."""
+    def block_child(self, name: str, action: str, why: str, keys: ChildSaKeys | None = None) -> bool:
+        """Cover a child's traffic with an outbound policy while it has no SA; False if none
+        was installed. ``protect`` without SA is a trap (packets raise ``no_sa`` and start
+        IKE), ``discard`` drops them with ``why`` as the detail (a child IKE refused must not
+        leak in the clear).
+
+        Without ``keys`` the policy covers the child *config*'s selectors. A start trap
+        (``why == "trap"``) is strongSwan's ``trap_manager.c`` ``install()``: it stays for the
+        config's life, its priority one step below a CHILD_SA policy with the same selectors
+        (``kernel_netlink_ipsec.c`` ``get_priority()`` subtracts one unless
+        ``POLICY_PRIORITY_ROUTED``), so installed CHILD_SAs carry their own (narrowed) traffic
+        and the trap keeps covering the rest, also after they go. With a remote address
+        of ``%any`` strongSwan installs no trap for a tunnel-mode child ("installing trap
+        failed, remote address unknown": it could not initiate) and the sim does the same;
+        a discard for such a connection's refused child is not installed either, as the
+        config's selectors cover every other peer's traffic too. Either refusal is a trace
+        ``note``. Any other config-level block (a refused child's discard) goes when a
+        CHILD_SA of that name installs.
+
+        With ``keys`` (a break-before-make reauthentication's gap) the policy covers that
+        CHILD_SA's negotiated selectors and goes when a CHILD_SA with the same
+        :func:`~ipsecsim.core.stack.child_key` installs: on a hub, one peer's gap leaves the
+        other peers' CHILD_SAs and blocks alone.
+        """
         found = self._child_config(name)
         if found is None:
             return False
         conn, ch = found
-        local = conn.local_addrs[0] if conn.local_addrs else self.ifaces[0].name
-        remote = conn.remote_addrs[0] if conn.remote_addrs else "%any"
-        if remote in ("%any", "0.0.0.0/0", "0.0.0.0"):
-            remote = "0.0.0.0/0"
-        lts = [local if t == "dynamic" else t for t in ch.local_ts]
-        rts = [remote if t == "dynamic" else t for t in ch.remote_ts]
-        sels = ([TrafficSelector.parse(t) for t in lts], [TrafficSelector.parse(t) for t in rts])
+        if keys is not None:
+            lsel, rsel = tuple(keys.local_ts), tuple(keys.remote_ts)
+            lts, rts = [str(t) for t in lsel], [str(t) for t in rsel]
+            scope: Any = child_key(keys)
+        else:
+            local = conn.local_addrs[0] if conn.local_addrs else self.ifaces[0].name
+            remote = conn.remote_addrs[0] if conn.remote_addrs else "%any"
+            wildcard = "%" in remote or remote in ("0.0.0.0/0", "0.0.0.0")
+            if wildcard and (action == "discard" or ch.mode != "transport"):
+                what = ("installing trap failed, remote address unknown" if action == "protect"
+                        else f"no discard policy for a refused child ({why}): the config's "
+                             "selectors cover every peer's traffic")
+                self.net.trace.emit(self.net.env.now, "note", self.name,
+                                    f"child {name} of %any connection {conn.name}: {what}")
+                return False
+            if wildcard:
+                remote = "0.0.0.0/0"
+            lts = [local if t == "dynamic" else t for t in ch.local_ts]
+            rts = [remote if t == "dynamic" else t for t in ch.remote_ts]
+            lsel = tuple(TrafficSelector.parse(t) for t in lts)
+            rsel = tuple(TrafficSelector.parse(t) for t in rts)
+            scope = TRAP if action == "protect" and why == "trap" else None
+        prio: float = specificity(lsel, rsel)
+        if scope is TRAP:
+            prio += 0.5  # below a CHILD_SA policy with the same selectors, above any broader one
         pol = self.stack.add_policy("out", action, lts, rts,
                                     name=name if action == "protect" else f"{name}: {why}",
-                                    priority=specificity(tuple(sels[0]), tuple(sels[1])))
-        self.blocks.setdefault(name, []).append(pol)
+                                    priority=prio)  # type: ignore[arg-type]
+        self.blocks.setdefault(name, []).append(Block(pol, scope))
         return True
+
+    def _unblock(self, keys: ChildSaKeys) -> None:
+        """A CHILD_SA is being installed: lift the blocks standing in for it (not the traps)."""
+        blocks = self.blocks.get(keys.name)
+        if not blocks:
+            return
+        key = child_key(keys)
+        keep = []
+        for b in blocks:
+            if b.scope is TRAP or (b.scope is not None and b.scope != key):
+                keep.append(b)
+            else:
+                self.stack.spd.remove(b.policy)
+        if keep:
+            self.blocks[keys.name] = keep
+        else:
+            del self.blocks[keys.name]
 
     # --- data plane --------------------------------------------------------------
     def receive(self, data: bytes, pkt_id: int, iface: Any) -> None:
@@ -385,8 +455,7 @@ class Gateway(Node):
         self._pump()
 
     def _install(self, keys: ChildSaKeys, now: float) -> None:
-        for pol in self.blocks.pop(keys.name, []):
-            self.stack.spd.remove(pol)
+        self._unblock(keys)
         try:
             self.stack.install_child(keys, now)
         except ConfigError as exc:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.stack import child_key
+
 if TYPE_CHECKING:
     from .gateway import Gateway
 
@@ -53,8 +55,10 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         c["ike_failed"] += 1
         tr.emit(now, "ike_fail", gw.name, ev.ike_sa, ev.notify, ev.reason, ev.child)
         child = ev.child
-        if child and not any(k.name == child for k in gw.children.values()):
-            # the child was refused: its traffic is dropped (with this reason), not sent in the clear
+        if child and not any(k.name == child and k.ike_sa == ev.ike_sa for k in gw.children.values()):
+            # the child was refused (not a rekey of one this IKE_SA still has): its traffic is
+            # dropped with this reason, not sent in the clear -- unless the connection serves
+            # %any peers, whose config selectors also cover the other peers' CHILD_SAs
             gw.block_child(child, "discard", f"{ev.notify}: {ev.reason}")
     elif kind == "ChildSaUp":
         c["child_installed"] += 1
@@ -82,11 +86,13 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         for direction, spi in (("in", ev.keys.spi_in), ("out", ev.keys.spi_out)):
             tr.emit(now, "sa", gw.name, "hard_expired" if "expire" in reason else "deleted",
                     ev.keys.proto, spi, direction, ev.keys.remote_addr, ev.keys.name, None, reason)
-        if reason.startswith("reauthenticating") and not any(
-                k.name == ev.keys.name for k in gw.children.values()):
-            # break-before-make reauthentication: until the new IKE_SA brings the child back,
-            # its traffic is dropped (no_sa) rather than sent in the clear
-            gw.block_child(ev.keys.name, "protect", "reauthentication")
+        if reason.startswith("reauthenticating"):
+            key = child_key(ev.keys)
+            if not any(child_key(k) == key for k in gw.children.values()):
+                # break-before-make reauthentication: until the new IKE_SA brings this CHILD_SA
+                # back, its traffic is dropped (no_sa) rather than sent in the clear; the trap
+                # covers its own selectors only (a hub's other peers keep their SAs)
+                gw.block_child(ev.keys.name, "protect", "reauthentication", keys=ev.keys)
     elif kind == "IkeDrop":
         net.all_drops[f"ike_{ev.reason}"] += 1
         tr.emit(now, "drop", gw.name, 0, f"ike_{ev.reason}", ev.detail)
