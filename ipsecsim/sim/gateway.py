@@ -86,6 +86,7 @@ class Gateway(Node):
 
         self.rng = rng
         self.stack = IPsecStack(rng.child("stack"), name, [i.name for i in self.ifaces])
+        self._cleartext = self.stack._in_plain  # Node.receive's check (the stack empties it in place)
         self.ike: Any = None
         self._timer_at: float | None = None
         self._timer_gen = 0
@@ -210,20 +211,17 @@ class Gateway(Node):
             del self.blocks[keys.name]
 
     # --- data plane --------------------------------------------------------------
-    def receive(self, data: bytes, pkt_id: int, iface: Any) -> None:
-        """A packet from a link: cleartext the inbound policies refuse is dropped here, before
-        it is delivered or forwarded (:meth:`IPsecStack.cleartext_in`, RFC 4301 §5.2)."""
-        if iface is not None and not ((data[9] == P.IPPROTO_ESP or data[9] == P.IPPROTO_AH)
-                                      and data[16:20] in self.local):
-            stack = self.stack
-            if stack._in_plain.get(data[12:20], stack) is not None:  # allowed flows: one lookup
-                try:
-                    stack.cleartext_in(data)
-                except PacketDrop as exc:
-                    net = self.net
-                    net.drop(net.env._now, self.name, pkt_id, exc.reason, exc.detail)
-                    return
-        Node.receive(self, data, pkt_id, iface)
+    def _refuse_cleartext(self, data: bytes, pkt_id: int) -> bool:
+        """Whether to drop a packet from a link that is not IPsec for us: cleartext that the
+        inbound policies say must arrive protected (:meth:`IPsecStack.cleartext_in`, RFC 4301
+        §5.2). :meth:`Node.receive` calls it for address pairs without a remembered verdict."""
+        try:
+            self.stack.cleartext_in(data)
+        except PacketDrop as exc:
+            net = self.net
+            net.drop(net.env._now, self.name, pkt_id, exc.reason, exc.detail)
+            return True
+        return False
 
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         net = self.net

@@ -27,6 +27,8 @@ from simpy.events import NORMAL, Timeout
 from ..core.rng import Rng
 from ..trace import HeaderPatch
 
+_new = object.__new__
+
 if TYPE_CHECKING:
     from .network import Network
     from .nodes import Interface
@@ -155,7 +157,12 @@ class _Direction:
             if trace.keep_bytes:
                 net = self._net
                 # a router's copy of a packet kept on the hop before: keep its new header only
-                kept = HeaderPatch(net.fwd_base, data[:(data[0] & 0x0F) * 4]) if data is net.fwd_data else data
+                if data is net.fwd_data:
+                    kept = _new(HeaderPatch)  # HeaderPatch(base, head) without its __init__ call
+                    kept.base = net.fwd_base
+                    kept.head = data[:(data[0] & 0x0F) * 4]
+                else:
+                    kept = data
             self._rec((next(self._seq), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
                        self.dname, size, kept, arrive))
         if lost:

@@ -90,6 +90,9 @@ class Node:
         """UDP port -> object with ``udp_receive(node, packet, pkt_id)``."""
         self.stack: Any = None
         """The IPsec stack (security gateways only)."""
+        self._cleartext: dict[bytes, Any] | None = None
+        """Gateways: the stack's cleartext verdicts per address pair (None: allowed), checked
+        in :meth:`receive` before anything else; a miss goes to ``_refuse_cleartext``."""
         self._plain_output = type(self).output is Node.output
         """No subclass processing on output (a router, a host): forwarding may go straight
         to the route cache."""
@@ -139,6 +142,13 @@ class Node:
         ``arrive`` time) and the ``link_tx`` out of it (same packet id, TTL one lower in the
         bytes) say it all.
         """
+        ck = self._cleartext
+        if ck is not None and iface is not None:
+            proto = data[9]  # IPsec for us is not cleartext: the stack's inbound() takes it
+            if (proto != 50 and proto != 51 or data[16:20] not in self.local) and \
+                    ck.get(data[12:20], ck) is not None and \
+                    self._refuse_cleartext(data, pkt_id):  # type: ignore[attr-defined]
+                return
         if data[16:20] in self.local:
             if data[6] & 0x3F or data[7]:  # MF or a fragment offset: reassemble first
                 self.local_in(data, pkt_id)
