@@ -62,7 +62,7 @@ class Policy:
     """Selectors the packet's source must match (one of them)."""
     dst: tuple[TrafficSelector, ...]
     """Selectors the packet's destination must match (one of them)."""
-    priority: int = 0
+    priority: float = 0
     """Lower is consulted first."""
     sa: SecurityAssociation | None = None
     """The outbound SA a PROTECT/out policy uses now (None: no SA yet, ``no_sa``)."""
@@ -139,7 +139,7 @@ class Spd:
         return policy
 
     def add_rule(self, direction: str, action: str, src: TrafficSelector | str | list,
-                 dst: TrafficSelector | str | list, name: str = "", priority: int = 0) -> Policy:
+                 dst: TrafficSelector | str | list, name: str = "", priority: float = 0) -> Policy:
         """Add a BYPASS/DISCARD (or trap PROTECT) rule from swanctl-style selector strings."""
         return self.add(Policy(name or f"{action}-{direction}", direction, action,
                                _selectors(src), _selectors(dst), priority))

@@ -255,7 +255,7 @@ class IPsecStack:
         return next((g for g in self._generations.get(key, ()) if g.spi_out == spi), None)
 
     def add_policy(self, direction: str, action: str, src: str | list, dst: str | list,
-                   name: str = "", priority: int = 0) -> Policy:
+                   name: str = "", priority: float = 0) -> Policy:
         """A BYPASS / DISCARD rule (or a PROTECT trap without SA) from selector strings."""
         return self.spd.add_rule(direction, action, src, dst, name, priority)
 

@@ -189,7 +189,7 @@ class Gateway(Node):
             prio += 0.5  # below a CHILD_SA policy with the same selectors, above any broader one
         pol = self.stack.add_policy("out", action, lts, rts,
                                     name=name if action == "protect" else f"{name}: {why}",
-                                    priority=prio)  # type: ignore[arg-type]
+                                    priority=prio)
         self.blocks.setdefault(name, []).append(Block(pol, scope))
         return True
 
