@@ -91,61 +91,12 @@ def assert_conserved(sim: Any) -> dict[str, Any]:
 
 def road_warrior_hub(n: int = 3, auth: str = "pubkey", duration: float = 8,
                      seed: int = 5) -> dict[str, Any]:
-    """A hub with ONE connection for every spoke (``remote_addrs: [%any]``, remote id
-    ``*.example``): the strongSwan road-warrior / hub shape. Spoke *i* (1-based) has LAN
-    10.0.i.0/24 (host .10 behind gateway .1) and WAN 172.16.i.1; the hub's LAN is
-    10.255.0.0/24 with a server at .10. The hub's child ``rw`` allows 10.0.0.0/16 and each
-    spoke proposes its own /24, so the hub narrows every CHILD_SA to one spoke's LAN
-    (RFC 7296 §2.9). Each spoke pings the server, and the server sends a CBR flow to each
-    spoke host (hub -> spoke is where a shared outbound policy would pick the wrong SA)."""
-    hub_wan, hub_lan = "192.0.2", "10.255.0"
-    prop = ["aes128gcm16-prfsha256-x25519"]
-    nodes: dict[str, Any] = {
-        "server": {"role": "host", "addresses": [f"{hub_lan}.10/24"],
-                   "routes": [{"to": "0.0.0.0/0", "via": f"{hub_lan}.1"}]},
-        "core": {"role": "router", "addresses": [f"{hub_wan}.254/24"]
-                 + [f"172.16.{i}.254/24" for i in range(1, n + 1)]},
-    }
-    rw: dict[str, Any] = {
-        "local_addrs": [f"{hub_wan}.1"], "remote_addrs": ["%any"], "proposals": prop,
-        "local": {"auth": auth, "id": "hub.example"}, "remote": {"auth": auth, "id": "*.example"},
-        "children": {"rw": {"local_ts": [f"{hub_lan}.0/24"], "remote_ts": ["10.0.0.0/16"],
-                            "esp_proposals": ["aes128gcm16"]}},
-    }
-    hub_ipsec: dict[str, Any] = {"connections": {"rw": rw}}
-    links: dict[str, Any] = {
-        "hub-lan": {"a": "server", "b": "hub", "bandwidth": "1Gbps", "delay": "0.1ms"},
-        "hub-wan": {"a": "hub", "b": "core", "bandwidth": "1Gbps", "delay": "5ms"},
-    }
-    traffic: dict[str, Any] = {}
-    secrets: dict[str, Any] = {}
-    for i in range(1, n + 1):
-        sid = f"spoke{i}.example"
-        ipsec: dict[str, Any] = {"connections": {"hub": {
-            "local_addrs": [f"172.16.{i}.1"], "remote_addrs": [f"{hub_wan}.1"], "proposals": prop,
-            "local": {"auth": auth, "id": sid}, "remote": {"auth": auth, "id": "hub.example"},
-            "children": {"to-hub": {"local_ts": [f"10.0.{i}.0/24"], "remote_ts": [f"{hub_lan}.0/24"],
-                                    "esp_proposals": ["aes128gcm16"], "start_action": "start"}},
-        }}}
-        if auth == "psk":
-            s = {"id-1": "hub.example", "id-2": sid, "secret": f"spoke {i} shared secret"}
-            secrets[f"spoke{i}"] = s
-            ipsec["secrets"] = {"hub": dict(s)}
-        nodes[f"spoke{i}-gw"] = {"role": "gateway", "addresses": [f"10.0.{i}.1/24", f"172.16.{i}.1/24"],
-                                 "routes": [{"to": "0.0.0.0/0", "via": f"172.16.{i}.254"}],
-                                 "ipsec": ipsec}
-        nodes[f"spoke{i}-host"] = {"role": "host", "addresses": [f"10.0.{i}.10/24"],
-                                   "routes": [{"to": "0.0.0.0/0", "via": f"10.0.{i}.1"}]}
-        links[f"wan{i}"] = {"a": f"spoke{i}-gw", "b": "core", "bandwidth": "50Mbps", "delay": "10ms"}
-        links[f"lan{i}"] = {"a": f"spoke{i}-host", "b": f"spoke{i}-gw", "bandwidth": "1Gbps",
-                            "delay": "0.1ms"}
-        traffic[f"ping{i}"] = {"type": "ping", "from": f"spoke{i}-host", "to": f"{hub_lan}.10",
-                               "start": 1 + 0.01 * i, "rate": 2, "count": 2 * int(duration - 2)}
-        traffic[f"down{i}"] = {"type": "cbr", "from": "server", "to": f"10.0.{i}.10",
-                               "start": 1 + 0.01 * i, "stop": duration - 1, "rate": 20, "size": 200}
-    if secrets:
-        hub_ipsec["secrets"] = secrets
-    nodes["hub"] = {"role": "gateway", "addresses": [f"{hub_lan}.1/24", f"{hub_wan}.1/24"],
-                    "routes": [{"to": "0.0.0.0/0", "via": f"{hub_wan}.254"}], "ipsec": hub_ipsec}
-    return copy.deepcopy({"name": "road-warrior-hub", "seed": seed, "duration": duration,
-                          "nodes": nodes, "links": links, "traffic": traffic})
+    """:func:`ipsecsim.sim.generate.road_warriors` (the shipped ``road-warriors.yaml``) named
+    ``road-warrior-hub``: a hub with ONE ``%any`` connection for ``n`` spokes, each CHILD_SA
+    narrowed to one spoke's LAN, spokes pinging the hub's server and the server sending CBR to
+    each spoke host."""
+    from ipsecsim.sim.generate import road_warriors
+
+    return dict(road_warriors(n, auth, duration, seed), name="road-warrior-hub")
+
+

@@ -124,6 +124,28 @@ def test_hub_and_spoke_with_certificates(tmp_path):
     assert {"hub.example"} | {f"spoke{i}.example" for i in range(1, 11)} <= ids
 
 
+def test_road_warriors_one_connection_three_spokes(tmp_path):
+    """The hub's ONE %any connection gives each spoke its own CHILD_SA, narrowed to the spoke's
+    LAN (RFC 7296 §2.9): each flow's packets cross the hub's WAN on that spoke's SPI pair only,
+    and tshark (an independent dissector) decrypts every one with a good ICV."""
+    out = tmp_path / "rw"
+    s = run_cli("road-warriors", out)
+    assert s["ike"]["established"] == 3 and s["child_sas"]["installed"] == 3
+    p = s["packets"]
+    assert p["sent"] > 300 and p["delivered"] == p["sent"] and p["dropped"] == {}
+    n = check_pcaps_decrypt(out, {"hub.example", "spoke1.example", "spoke2.example", "spoke3.example"})
+    assert n > 2 * p["sent"]
+    # on the hub's WAN, the inner destination (server -> spoke i's LAN) names the SPI used
+    rows = tshark(out, "hub-wan.pcap", "esp.spi", "ip.dst", display="esp && ip.src == 192.0.2.1")
+    spi_by_lan: dict[str, set[str]] = {}
+    for spi, dsts in rows:
+        inner = dsts.split(",")[-1]
+        spi_by_lan.setdefault(inner.rsplit(".", 1)[0], set()).add(spi)
+    assert set(spi_by_lan) == {"10.0.1", "10.0.2", "10.0.3"}
+    assert all(len(v) == 1 for v in spi_by_lan.values())
+    assert len(set().union(*spi_by_lan.values())) == 3
+
+
 def test_nat_traversal_esp_in_udp_works_ah_fails_with_reason(tmp_path):
     out = tmp_path / "nat"
     s = run_cli("nat-traversal", out)
