@@ -30,6 +30,8 @@ _CONN_KEYS = (
     "keyingtries", "unique", "fragmentation", "send_certreq", "send_cert", "aggressive",
     "make_before_break",
 )
+UNIQUE_POLICIES = ("no", "never", "keep", "replace")
+"""swanctl.conf(5) ``connections.<conn>.unique`` values (default ``no``)."""
 _AUTH_KEYS = ("auth", "id", "certs", "key", "cacerts", "pubkeys", "round")
 _CHILD_KEYS = (
     "mode", "local_ts", "remote_ts", "esp_proposals", "ah_proposals", "rekey_time", "life_time",
@@ -37,7 +39,8 @@ _CHILD_KEYS = (
     "rand_packets", "start_action", "dpd_action", "close_action", "replay_window", "ipcomp",
     "policies", "hw_offload",
 )
-_TOP_KEYS = ("connections", "secrets", "listen", "inner_addrs", "cookie_threshold", "nat_keepalive")
+_TOP_KEYS = ("connections", "secrets", "listen", "inner_addrs", "cookie_threshold", "nat_keepalive",
+             "fragment_size")
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,13 @@ class ConnectionConfig:
     """Reauthenticate make-before-break: new IKE_SA and CHILD_SAs first, then delete the old
     (strongswan.conf ``charon.make_before_break``, global in strongSwan, default no in 5.9);
     otherwise break-before-make: delete first, traffic in the gap is dropped."""
+    unique: str = "no"
+    """swanctl ``unique``: what a new IKE_SA with the same (local id, remote id) does to the
+    old ones (strongSwan ``ike_sa_manager.c`` ``check_uniqueness()``). ``no``: only an
+    N(INITIAL_CONTACT) replaces them (destroyed silently); ``never``: not even that, and we
+    send no INITIAL_CONTACT; ``replace``: a new IKE_SA of this connection deletes the old
+    ones (INFORMATIONAL DELETE); ``keep``: the new one is refused with AUTHENTICATION_FAILED.
+    The responder decides (``tasks/ike_auth.py``)."""
     dpd_delay: float = 0.0
     """Seconds of silence before a liveness check (0: off)."""
     dpd_timeout: float = 0.0
@@ -152,6 +162,10 @@ class ConnectionConfig:
     """Each retransmission waits ``retransmit_base`` times longer."""
     retransmit_tries: int = 5
     """Retransmissions before the exchange (and the IKE_SA) fails."""
+    fragmentation: str = "yes"
+    """IKEv2 fragmentation (RFC 7383), swanctl's values: ``yes`` (announce; fragment large
+    messages if the peer announced it too), ``accept`` (announce, never send fragments),
+    ``force`` (IKEv1 only in strongSwan; as ``yes`` here), ``no`` (do not announce)."""
 
     def child(self, name: str) -> ChildConfig:
         for c in self.children:
@@ -184,6 +198,9 @@ class IkeConfig:
     """Half-open IKE_SAs above which IKE_SA_INIT requests must carry a COOKIE (§2.6)."""
     nat_keepalive: float = 20.0
     """Seconds between NAT keepalives when behind a NAT (strongSwan's ``keep_alive``)."""
+    fragment_size: int = 1280
+    """Bytes of the whole IP datagram of an IKE fragment (strongswan.conf
+    ``charon.fragment_size``, default 1280): larger encrypted messages are fragmented."""
     source: str = "<dict>"
     """Where the configuration came from (for messages)."""
 
@@ -225,6 +242,12 @@ class IkeConfig:
             extra["cookie_threshold"] = _int(d["cookie_threshold"], "cookie_threshold")
         if "nat_keepalive" in d:
             extra["nat_keepalive"] = _time(d["nat_keepalive"], "nat_keepalive")
+        if "fragment_size" in d:
+            size = _int(d["fragment_size"], "fragment_size")
+            if not 576 <= size <= 65535:
+                raise ConfigError(f"fragment_size: {size} is not an IP datagram size "
+                                  "between 576 and 65535 bytes")
+            extra["fragment_size"] = size
         return cls(conns, secrets, source=source, **extra)
 
 
@@ -435,6 +458,7 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         rand_time=rand,
         reauth_time=reauth,
         make_before_break=_bool(d.get("make_before_break", False), f"{path}.make_before_break"),
+        unique=_choice(d.get("unique", "no"), UNIQUE_POLICIES, f"{path}.unique"),
         dpd_delay=_time(d.get("dpd_delay", 0), f"{path}.dpd_delay"),
         dpd_timeout=_time(d.get("dpd_timeout", 0), f"{path}.dpd_timeout"),
         encap=_bool(d.get("encap", False), f"{path}.encap"),
@@ -443,6 +467,7 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         retransmit_timeout=_time(d.get("retransmit_timeout", 4.0), f"{path}.retransmit_timeout"),
         retransmit_base=float(d.get("retransmit_base", 1.8)),
         retransmit_tries=_int(d.get("retransmit_tries", 5), f"{path}.retransmit_tries"),
+        fragmentation=_fragmentation(d.get("fragmentation", "yes"), f"{path}.fragmentation"),
     )
     if not conn.local_addrs:
         for child in children:
@@ -450,6 +475,13 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
                 raise ConfigError(
                     f"{path}.children.{child.name}.local_ts: 'dynamic' needs local_addrs")
     return conn
+
+
+def _fragmentation(v: Any, path: str) -> str:
+    """swanctl ``fragmentation``: yes | accept | force | no (YAML booleans mean yes/no)."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return _choice(v, ("yes", "accept", "force", "no"), path)
 
 
 def _secret(name: str, d: Any, path: str) -> Secret:

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import ConfigError, DecodeError
 from ..natt import KEEPALIVE, NATT_PORT, NON_ESP_MARKER
 from ..rng import Rng
-from . import credentials, tasks
+from . import credentials, fragments, tasks
 from . import events as E
 from . import message as M
 from . import states as S
@@ -283,7 +283,10 @@ class IkeEndpoint:
                 name = M.EXCHANGE_NAMES.get(h.exchange, str(h.exchange))
                 self._emit(E.IkeMessageEvent("out", sa.local, sa.remote, name, h.msg_id, True,
                                              "(cached response)", sa.spi_i, sa.spi_r,
-                                             len(sa.last_response[0]), 1))
+                                             sum(map(len, sa.last_response)), 1))
+            elif fragments.is_fragment(data) and fragments.fragment_number(data) != 1:
+                self._drop("retransmitted_request", f"message ID {h.msg_id}: a fragment other "
+                           "than #1 of an answered request (RFC 7383 §2.6.1)")
             else:
                 self._drop("invalid_message_id", f"message ID {h.msg_id} was already answered")
             return
@@ -294,6 +297,7 @@ class IkeEndpoint:
         msg = self._open(sa, data)
         if msg is None:
             return
+        data = fragments.received_as(sa, msg, data)
         sa.last_heard = now
         if dst[1] == 4500 and (sa.remote != src or sa.local[1] != 4500):
             sa.remote, sa.local = src, dst  # the initiator floated (or its NAT mapping moved)
@@ -304,6 +308,8 @@ class IkeEndpoint:
         if sa.sk_in is None:
             self._drop("unexpected_message", "encrypted message before keys exist")
             return None
+        if fragments.is_fragment(data):
+            return fragments.receive(self, sa, data)
         try:
             return M.decode(data, sa.sk_in)
         except IntegrityError as exc:
@@ -442,17 +448,19 @@ class IkeEndpoint:
                   summary: str, retransmit: int, exchange: int = 0, msg_id: int = 0) -> None:
         for d in datagrams:
             self._out.append((d, sa.local, sa.remote))
-            if msg is not None:
-                exchange, msg_id, response = msg.exchange, msg.msg_id, msg.response
-            else:
-                response = False
-            self._emit(E.IkeMessageEvent("out", sa.local, sa.remote,
-                                         M.EXCHANGE_NAMES.get(exchange, str(exchange)), msg_id,
-                                         response, summary, sa.spi_i, sa.spi_r, len(d), retransmit))
+        if msg is not None:
+            exchange, msg_id, response = msg.exchange, msg.msg_id, msg.response
+        else:
+            response = False
+        # one event per message: a fragmented one (RFC 7383) counts all its datagrams
+        self._emit(E.IkeMessageEvent("out", sa.local, sa.remote,
+                                     M.EXCHANGE_NAMES.get(exchange, str(exchange)), msg_id,
+                                     response, summary, sa.spi_i, sa.spi_r,
+                                     sum(map(len, datagrams)), retransmit))
 
     def _event_in(self, sa: IkeSa, msg: M.IkeMessage, data: bytes, src: tuple[str, int],
                   dst: tuple[str, int]) -> None:
-        size = len(data) + (4 if dst[1] == 4500 else 0)
+        size = fragments.wire_size(sa, msg, data, dst[1] == 4500)
         self._emit(E.IkeMessageEvent("in", dst, src, msg.exchange_name, msg.msg_id, msg.response,
                                      msg.summary(), msg.spi_i, msg.spi_r, size, 0))
 

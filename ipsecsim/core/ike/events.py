@@ -1,7 +1,8 @@
 """Events an :class:`~ipsecsim.core.ike.endpoint.IkeEndpoint` hands out via ``next_event()``.
 
 Frozen values, one per thing a shell or the trace wants to know. ``IkeMessageEvent``
-is emitted once per datagram sent or received and feeds the ladder diagram.
+is emitted once per message sent or received (once for all the SKF fragments of an RFC 7383
+fragmented one) and feeds the ladder diagram.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..keys import ChildSaKeys
 
 @dataclass(frozen=True, slots=True)
 class IkeMessageEvent:
-    """One IKE datagram sent or received."""
+    """One IKE message sent or received (all its datagrams when fragmented)."""
 
     direction: str
     """``out`` or ``in``."""
@@ -34,7 +35,7 @@ class IkeMessageEvent:
     rspi: bytes
     """Responder's IKE SPI (zero in the first IKE_SA_INIT request)."""
     size: int
-    """UDP payload bytes (including a non-ESP marker)."""
+    """UDP payload bytes (including a non-ESP marker), summed over a message's fragments."""
     retransmit: int = 0
     """0 for the first transmission, n for the n-th retransmission."""
 

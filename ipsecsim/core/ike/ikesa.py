@@ -161,6 +161,10 @@ class IkeSa:
     peer_certreq: bool = False
     peer_cert: Any = None
     """The certificate that authenticated the peer (pubkey)."""
+    peer_fragmentation: bool = False
+    """The peer announced IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 §2.3)."""
+    reassembly: dict = field(default_factory=dict)
+    """Response flag -> ``fragments.Reassembly``: the message being reassembled each way."""
 
     @property
     def our_spi(self) -> bytes:

@@ -128,6 +128,8 @@ class IkeMessage:
     encrypted: bool = field(default=False, compare=False)
     """Set by :func:`decode`: the payloads came out of a verified SK payload. Everything
     after IKE_SA_INIT must be (RFC 7296 §3.14); not compared by ``==``."""
+    fragments: int = field(default=0, compare=False)
+    """How many SKF fragments it was sent or received in (RFC 7383); 0: one datagram."""
 
     def find(self, cls: type[_P]) -> _P | None:
         """The first payload of class ``cls``, or None."""
@@ -191,6 +193,8 @@ class IkeMessage:
         """Ladder text: ``IKE_SA_INIT request { SA, KE, Ni, N(NAT_DETECTION_SOURCE_IP) }``."""
         kind = "response" if self.response else "request"
         names = ", ".join(self.payload_names())
+        if self.fragments:  # RFC 7383: the ladder shows one message, with its fragment count
+            names += f", SKF({self.fragments} fragments)"
         return f"{self.exchange_name} {kind} {{ {names} }}" if names else f"{self.exchange_name} {kind} {{ }}"
 
 

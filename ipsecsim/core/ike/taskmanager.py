@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import fragments
 from . import message as M
 from . import states as S
 from .ikesa import IkeError, IkeSa, Pending
@@ -63,11 +64,14 @@ def _timeout(sa: IkeSa, tries: int) -> float:
 def send_request(ep: IkeEndpoint, sa: IkeSa, task: Any, payloads: list, now: float) -> None:
     ex = task.exchange
     msg = M.IkeMessage(sa.spi_i, sa.spi_r, ex, sa.next_send_mid, sa.initiator, False, payloads)
-    data = M.encode(msg, None if ex == M.IKE_SA_INIT else sa.sk_out)
     if ex == M.IKE_SA_INIT:
+        data = M.encode(msg)
         sa.init_request = data
+        datagrams = [ep._wrap(sa, data)]
+    else:
+        datagrams = fragments.encode(ep, sa, msg)  # RFC 7383: several when too big
     summary = msg.summary()
-    sa.pending = Pending(sa.next_send_mid, ex, [ep._wrap(sa, data)], summary, task, now,
+    sa.pending = Pending(sa.next_send_mid, ex, datagrams, summary, task, now,
                          now + _timeout(sa, 0))
     sa.next_send_mid += 1
     ep._transmit(sa, sa.pending.datagrams, msg, summary, 0)
@@ -108,9 +112,8 @@ def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, no
 def send_response(ep: IkeEndpoint, sa: IkeSa, req: M.IkeMessage, payloads: list, raw: bytes,
                   now: float) -> None:
     msg = M.IkeMessage(sa.spi_i, sa.spi_r, req.exchange, req.msg_id, sa.initiator, True, payloads)
-    data = M.encode(msg, sa.sk_out)
     sa.last_request = raw
-    sa.last_response = [ep._wrap(sa, data)]
+    sa.last_response = fragments.encode(ep, sa, msg)  # all fragments are resent (RFC 7383 §2.6.1)
     sa.next_recv_mid = req.msg_id + 1
     ep._transmit(sa, sa.last_response, msg, msg.summary(), 0)
 

@@ -115,6 +115,8 @@ class IkeInit:
         payloads += [M.SA(M.sa_proposals_from(list(conn.proposals), b"")),
                      M.KE(self.group, self.ke.public_bytes), M.Nonce(sa.ni)]
         payloads += natd_payloads(ep, sa, ZERO_SPI)
+        if conn.fragmentation != "no":  # RFC 7383 §2.3
+            payloads.append(M.Notify(M.IKEV2_FRAGMENTATION_SUPPORTED))
         payloads.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
         if sa.state == S.CREATED:
             sa.move(ep, "send_init", now)
@@ -182,12 +184,20 @@ class IkeInit:
         float_ports(sa)
         sa.peer_hashes = _peer_hashes(msg)
         sa.peer_certreq = msg.find(M.CertReq) is not None
+        sa.peer_fragmentation = _peer_fragments(sa, msg)
 
 
 def _peer_hashes(msg: M.IkeMessage) -> set[int]:
     """The hashes of the peer's SIGNATURE_HASH_ALGORITHMS notify (none if absent)."""
     n = msg.notify(M.SIGNATURE_HASH_ALGORITHMS)
     return decode_hash_algorithms(n.data) if n is not None else set()
+
+
+def _peer_fragments(sa: IkeSa, msg: M.IkeMessage) -> bool:
+    """Both sides support RFC 7383 fragmentation: we announce it, and the peer's
+    IKE_SA_INIT carries N(IKEV2_FRAGMENTATION_SUPPORTED) (§2.3)."""
+    return (sa.conn.fragmentation != "no"
+            and msg.notify(M.IKEV2_FRAGMENTATION_SUPPORTED) is not None)
 
 
 def answer_ke(ep: IkeEndpoint, group: int, ke: M.KE | None, mismatch: str,
@@ -236,6 +246,9 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     sa.move(ep, "recv_init", now)
     out: list = [M.SA.chosen(suite, b""), ke_r, M.Nonce(sa.nr)]
     out += natd_payloads(ep, sa, sa.spi_r)
+    sa.peer_fragmentation = _peer_fragments(sa, msg)
+    if sa.peer_fragmentation:  # only in answer to the initiator's (strongSwan ike_init.c)
+        out.append(M.Notify(M.IKEV2_FRAGMENTATION_SUPPORTED))
     out.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
     if sa.conn.remote.auth == "pubkey":
         req = ep._certreq(sa.conn)

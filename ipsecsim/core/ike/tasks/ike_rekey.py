@@ -91,6 +91,7 @@ def _successor(ep: IkeEndpoint, old: IkeSa, initiator: bool, spi_i: bytes, spi_r
     new.local_id, new.peer_id = old.local_id, old.peer_id
     new.nat_local, new.nat_remote = old.nat_local, old.nat_remote
     new.peer_hashes = old.peer_hashes
+    new.peer_fragmentation = old.peer_fragmentation  # RFC 7383 §2.3: a rekey inherits it
     new.last_heard, new.last_esp_in = old.last_heard, old.last_esp_in
     return new
 
