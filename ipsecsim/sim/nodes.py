@@ -146,9 +146,15 @@ class Node:
         if ck is not None and iface is not None:
             proto = data[9]  # IPsec for us is not cleartext: the stack's inbound() takes it
             if (proto != 50 and proto != 51 or data[16:20] not in self.local) and \
-                    ck.get(data[12:20], ck) is not None and \
-                    self._refuse_cleartext(data, pkt_id):  # type: ignore[attr-defined]
-                return
+                    ck.get(data[12:20], ck) is not None:
+                if (data[6] & 0x3F or data[7]) and data[16:20] in self.local:
+                    # a fragment for us: checked once reassembled (a non-first one has no
+                    # ports, and IKE/ESP-in-UDP to us is not cleartext), as Linux defragments
+                    # in ip_local_deliver before the transport's xfrm4_policy_check
+                    self.local_in(data, pkt_id, True)
+                    return
+                if self._refuse_cleartext(data, pkt_id):  # type: ignore[attr-defined]
+                    return
         if data[16:20] in self.local:
             if data[6] & 0x3F or data[7]:  # MF or a fragment offset: reassemble first
                 self.local_in(data, pkt_id)
@@ -183,8 +189,9 @@ class Node:
         else:
             self.net.drop(self.net.env.now, self.name, pkt_id, NOT_FOR_ME, P.ntoa(data[16:20]))
 
-    def local_in(self, data: bytes, pkt_id: int) -> None:
-        """Deliver a packet addressed to this node."""
+    def local_in(self, data: bytes, pkt_id: int, cleartext: bool = False) -> None:
+        """Deliver a packet addressed to this node; ``cleartext``: it came from a link and a
+        gateway's inbound policies check it once reassembled (see :meth:`receive`)."""
         net = self.net
         if P.is_fragment(data):
             whole = self.reasm.add(data, net.env.now)
@@ -193,6 +200,9 @@ class Node:
             data = whole
             if net.trace.enabled:
                 net.trace.emit(net.env.now, "reassemble", self.name, pkt_id, len(data))
+            if cleartext and data[9] != 50 and data[9] != 51 and \
+                    self._refuse_cleartext(data, pkt_id):  # type: ignore[attr-defined]
+                return
         self.deliver(data, pkt_id)
 
     def deliver(self, data: bytes, pkt_id: int) -> None:
