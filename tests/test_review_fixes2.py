@@ -48,3 +48,28 @@ def test_fragmented_ike_and_esp_in_udp_to_a_transport_host_are_reassembled_not_r
     assert any(r[3] == "alice" and r[4] == ike for r in sim.trace.of("reassemble"))
     # anything else in cleartext is still refused, once, after reassembly
     assert drops[other] == [("alice", "cleartext_refused")]
+
+
+def test_a_refused_child_rekey_after_an_ike_rekey_installs_no_discard():
+    """eb62f2e: a refused CHILD_SA installs a DISCARD for the config's selectors unless "this
+    IKE_SA still has" the child (a refused rekey, RFC 7296 §2.8: the old CHILD_SA stays). The
+    check compared the child's ChildSaKeys.ike_sa, which names the IKE_SA that *created* it;
+    after an IKE_SA rekey (RFC 7296 §2.18: the CHILD_SAs move to the new IKE_SA, a new name
+    here) it never matched, so a refused rekey of a live child got a DISCARD as if the child
+    had been refused outright. The event is the one child_rekey.py emits when the peer refuses
+    (``_failure(sa, notify, reason, False, child=old.name)``)."""
+    from ipsecsim.core.ike.events import IkeFailure
+    from ipsecsim.sim.ikeevents import handle_event
+
+    topo = yaml.safe_load((TOPOS / "site-to-site.yaml").read_text())
+    topo["nodes"]["gw-a"]["ipsec"]["connections"]["office-link"]["rekey_time"] = "2s"
+    sim = Simulation.from_dict(topo)
+    sim.run(until=5)
+    gw = sim.net.nodes["gw-a"]
+    [sa] = [s for s in gw.ike.ike_sas.values() if s.state == "ESTABLISHED"]
+    [keys] = [k for k in gw.children.values() if k.name == "lan-lan"]
+    assert keys.ike_sa != sa.name  # the premise: the child came from the IKE_SA before the rekey
+    handle_event(gw, IkeFailure(sa.name, "office-link", "NO_PROPOSAL_CHOSEN", "rekey refused", False,
+                                False, "lan-lan"), 5.0)
+    assert "lan-lan" not in gw.blocks
+    assert not [p for p in gw.stack.spd.policies("out") if p.action == "discard"]

@@ -55,7 +55,11 @@ def handle_event(gw: Gateway, ev: Any, now: float) -> None:
         c["ike_failed"] += 1
         tr.emit(now, "ike_fail", gw.name, ev.ike_sa, ev.notify, ev.reason, ev.child)
         child = ev.child
-        if child and not any(k.name == child and k.ike_sa == ev.ike_sa for k in gw.children.values()):
+        # ChildSaKeys.ike_sa names the IKE_SA that made the child; an IKE_SA rekey moves it to
+        # a new one (RFC 7296 §2.18), so ask which CHILD_SAs the failing IKE_SA holds now
+        held = {c.spi_in for sa in (gw.ike.ike_sas.values() if gw.ike else ()) if sa.name == ev.ike_sa
+                for c in sa.children}
+        if child and not any(k.name == child and k.spi_in in held for k in gw.children.values()):
             # the child was refused (not a rekey of one this IKE_SA still has): its traffic is
             # dropped with this reason, not sent in the clear -- unless the connection serves
             # %any peers, whose config selectors also cover the other peers' CHILD_SAs
