@@ -29,12 +29,13 @@ def test_certificate_handshake(key_a, key_b):
     ca = CertificateAuthority(Rng(11), "C=CH, O=ipsecsim, CN=Test CA")
     p = Pair(*pubkey(key_a, key_b), ca=ca)
     p.a.start(0.0)
-    # IKE_AUTH { IDi, CERT, CERTREQ, IDr, AUTH, SA, TSi, TSr } -->
+    # IKE_AUTH { IDi, CERT, N(INITIAL_CONTACT), CERTREQ, IDr, AUTH, SA, TSi, TSr } -->
     #                <-- { IDr, CERT, AUTH, SA, TSi, TSr }
+    # (strongSwan message.c ike_auth_i_order puts INITIAL_CONTACT between CERT and CERTREQ)
     p.pump()
     assert ike_state(p.a) == ike_state(p.b) == S.ESTABLISHED
     auth_req = [e.payloads for e in p.of("a", E.IkeMessageEvent) if e.exchange == "IKE_AUTH"][0]
-    assert "CERT, CERTREQ" in auth_req
+    assert "CERT, N(INITIAL_CONTACT), CERTREQ" in auth_req
     sa_b = next(iter(p.b.ike_sas.values()))
     assert sa_b.peer_cert is not None
     assert_keys_agree(p)

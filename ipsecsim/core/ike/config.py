@@ -30,6 +30,8 @@ _CONN_KEYS = (
     "keyingtries", "unique", "fragmentation", "send_certreq", "send_cert", "aggressive",
     "make_before_break",
 )
+UNIQUE_POLICIES = ("no", "never", "keep", "replace")
+"""swanctl.conf(5) ``connections.<conn>.unique`` values (default ``no``)."""
 _AUTH_KEYS = ("auth", "id", "certs", "key", "cacerts", "pubkeys", "round")
 _CHILD_KEYS = (
     "mode", "local_ts", "remote_ts", "esp_proposals", "ah_proposals", "rekey_time", "life_time",
@@ -137,6 +139,13 @@ class ConnectionConfig:
     """Reauthenticate make-before-break: new IKE_SA and CHILD_SAs first, then delete the old
     (strongswan.conf ``charon.make_before_break``, global in strongSwan, default no in 5.9);
     otherwise break-before-make: delete first, traffic in the gap is dropped."""
+    unique: str = "no"
+    """swanctl ``unique``: what a new IKE_SA with the same (local id, remote id) does to the
+    old ones (strongSwan ``ike_sa_manager.c`` ``check_uniqueness()``). ``no``: only an
+    N(INITIAL_CONTACT) replaces them (destroyed silently); ``never``: not even that, and we
+    send no INITIAL_CONTACT; ``replace``: a new IKE_SA of this connection deletes the old
+    ones (INFORMATIONAL DELETE); ``keep``: the new one is refused with AUTHENTICATION_FAILED.
+    The responder decides (``tasks/ike_auth.py``)."""
     dpd_delay: float = 0.0
     """Seconds of silence before a liveness check (0: off)."""
     dpd_timeout: float = 0.0
@@ -449,6 +458,7 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         rand_time=rand,
         reauth_time=reauth,
         make_before_break=_bool(d.get("make_before_break", False), f"{path}.make_before_break"),
+        unique=_choice(d.get("unique", "no"), UNIQUE_POLICIES, f"{path}.unique"),
         dpd_delay=_time(d.get("dpd_delay", 0), f"{path}.dpd_delay"),
         dpd_timeout=_time(d.get("dpd_timeout", 0), f"{path}.dpd_timeout"),
         encap=_bool(d.get("encap", False), f"{path}.encap"),

@@ -10,6 +10,24 @@ IKE_SA down (§1.2, §2.21.3); a failed AUTH does (AUTHENTICATION_FAILED). When 
 initiator cannot use the CHILD_SA the responder made and installed (a proposal we did not
 offer, selectors wider than ours, a mode we did not ask for), it keeps the IKE_SA and
 deletes that SA with ``INFORMATIONAL { D(ESP, our SPI) }`` -->, as for CREATE_CHILD_SA.
+
+INITIAL_CONTACT (§2.4) and swanctl's ``unique`` (strongSwan 5.9 ``ike_auth.c``,
+``ike_sa_manager.c``)::
+
+    IKE_AUTH { IDi, N(INITIAL_CONTACT), [IDr], AUTH, SA, TSi, TSr } -->   (new incarnation)
+             <-- { IDr, AUTH, SA, TSi, TSr }    old IKE_SAs with these ids: destroyed, no DELETE
+
+The initiator adds N(INITIAL_CONTACT) when ``remote.id`` is configured without wildcards,
+``unique`` is not ``never`` and no other IKE_SA with the same pair of identities (and
+address family) exists (``build_i()``, ``has_contact()``; the peer's address does not
+matter). The responder, once the AUTH checked out, destroys every other IKE_SA with the
+same (local id, remote id) -- whatever its connection or state, without a message, the
+shells get ChildSaDown/IkeSaDown -- unless ``unique = never`` (``process_r()`` notes the
+notify, ``build_r()`` calls ``check_uniqueness(force_replace=TRUE)``). Then, for any new
+IKE_SA, ``unique = replace`` deletes (INFORMATIONAL DELETE) the established IKE_SAs of the
+same connection, and ``keep`` refuses the new one with N(AUTHENTICATION_FAILED)
+(``check_uniqueness(FALSE)`` at the end of ``build_r()``). Not modelled: 5.9's delayed (10 s)
+delete under ``replace`` of a duplicate from the same address ("suspected reauthentication").
 """
 
 from __future__ import annotations
@@ -17,11 +35,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import message as M
+from .. import states as S
 from ..auth import AuthError, build_auth, signed_octets, verify_auth
-from ..ids import Identity
+from ..ids import ID_DER_ASN1_DN, Identity, parse_dn_der
 from ..ikesa import IkeError, IkeSa, ident
 from ..negotiate import NegotiationError
 from . import child_create as CC
+from . import informational
 
 if TYPE_CHECKING:
     from ..endpoint import IkeEndpoint
@@ -59,6 +79,69 @@ def _verify_peer(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, initiator_id: bo
                                ep._peer_cred(sa, peer_id), certs, peer_id)
 
 
+CONNECTED = (S.ESTABLISHED, S.REKEYING, S.REKEYED, S.DELETING)
+"""States of an IKE_SA in strongSwan's ``connected_peers`` table (``ike_sa_manager.c``): it
+enters once established and leaves when destroyed."""
+
+
+def _family(addr: str) -> int:
+    return 6 if ":" in addr else 4
+
+
+def _wildcards(idn: Identity) -> bool:
+    """strongSwan's ``contains_wildcards()``: %any, ``*`` in an FQDN/e-mail, a DN ``CN=*``."""
+    if idn.is_any:
+        return True
+    if idn.id_type == ID_DER_ASN1_DN:
+        try:
+            return any(a.value == "*" for rdn in parse_dn_der(idn.data).rdns for a in rdn)
+        except ValueError:
+            return False
+    return b"*" in idn.data
+
+
+def duplicates(ep: IkeEndpoint, sa: IkeSa, local_id: Identity | None,
+               peer_id: Identity | None) -> list[IkeSa]:
+    """The other IKE_SAs with this pair of identities and ``sa``'s address family, as
+    strongSwan's ``create_id_enumerator()`` / ``has_contact()`` find them."""
+    fam = _family(sa.remote[0])
+    return [o for o in ep.ike_sas.values()
+            if o is not sa and o.state in CONNECTED and o.local_id == local_id
+            and o.peer_id == peer_id and _family(o.remote[0]) == fam]
+
+
+def wants_initial_contact(ep: IkeEndpoint, sa: IkeSa) -> bool:
+    """Whether our first IKE_AUTH carries N(INITIAL_CONTACT) (``ike_auth.c`` ``build_i()``)."""
+    conn = sa.conn
+    if conn.unique == "never" or not conn.remote.id:
+        return False
+    rid = ident(conn.remote.id)
+    return not _wildcards(rid) and not duplicates(ep, sa, sa.local_id, rid)
+
+
+def check_uniqueness(ep: IkeEndpoint, sa: IkeSa, force_replace: bool, now: float) -> bool:
+    """Apply ``unique`` to the other IKE_SAs with ``sa``'s identities; True: refuse ``sa``.
+
+    strongSwan ``ike_sa_manager.c`` ``check_uniqueness()``: ``force_replace`` (the peer sent
+    INITIAL_CONTACT) destroys every duplicate silently (``checkin_and_destroy()``, no DELETE);
+    otherwise only duplicates of the same connection that are ESTABLISHED or REKEYING count:
+    ``replace`` deletes them (``enforce_replace()`` -> ``delete()``), ``keep`` refuses ``sa``
+    for the first one and deletes any further ones."""
+    policy = sa.conn.unique
+    if policy == "never" or (policy == "no" and not force_replace):
+        return False
+    cancel = False
+    for dup in duplicates(ep, sa, sa.local_id, sa.peer_id):
+        if force_replace:
+            ep._destroy(dup, f"replaced by {sa.name}: the peer sent INITIAL_CONTACT", now)
+        elif dup.conn == sa.conn and dup.state in (S.ESTABLISHED, S.REKEYING):
+            if policy == "replace":
+                informational.delete_ike(ep, dup, now, f"replaced by {sa.name} (unique = replace)")
+            elif policy == "keep":
+                cancel, policy = True, "replace"  # keep the first, delete further duplicates
+    return cancel
+
+
 class IkeAuth:
     """Initiator side of IKE_AUTH."""
 
@@ -75,6 +158,8 @@ class IkeAuth:
             ep._fail(sa, "AUTHENTICATION_FAILED", f"cannot authenticate ourselves: {exc}", True, now)
             return None
         out = ours[:-1]
+        if wants_initial_contact(ep, sa):  # after IDi and CERT, as strongSwan's message.c
+            out.append(M.Notify(M.INITIAL_CONTACT))
         if conn.remote.auth == "pubkey":
             req = ep._certreq(conn)
             if req is not None:
@@ -138,6 +223,11 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
         out = _our_payloads(ep, sa, False)
     except AuthError as exc:
         raise IkeError(M.AUTHENTICATION_FAILED, str(exc)) from None
+    if msg.msg_id == 1 and msg.notify(M.INITIAL_CONTACT) is not None:
+        check_uniqueness(ep, sa, True, now)
+    if check_uniqueness(ep, sa, False, now):
+        raise IkeError(M.AUTHENTICATION_FAILED, "unique = keep: an IKE_SA with "
+                       f"{sa.peer_id} already exists, this one is refused")
     ep._established(sa, now)
     if msg.find(M.SA) is None:
         return out
