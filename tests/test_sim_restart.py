@@ -14,11 +14,14 @@ has with the same authenticated identity without waiting for a timeout); strongS
 
 from __future__ import annotations
 
+import pytest
+
 from ipsecsim.core.ike import events as E
 from ipsecsim.core.ike.endpoint import IkeEndpoint
 from ipsecsim.sim import Simulation
 from ipsecsim.sim.generate import hub_and_spoke
 from ipsecsim.sim.ikeevents import handle_event
+from ipsecsim.sim.topology import validate
 
 REBOOT, RATE, RTT = 3.0, 50, 0.040  # spoke WAN 15 ms + hub WAN 5 ms, each way
 
@@ -102,3 +105,12 @@ def test_without_initial_contact_handling_the_hub_keeps_the_stale_sa():
     assert len([c for c in hub.children() if c.name == "spoke1"]) == 2
     gone = [r for r in sim.trace.dicts("sa") if r["node"] == "hub" and r["event"] == "deleted"]
     assert not gone
+
+
+def test_topology_check_names_a_bad_unique_value():
+    # the topology check runs the IKE config reader (ipsecsim/sim/topology.py), which knows
+    # swanctl.conf(5)'s four values of connections.<conn>.unique
+    topo = hub_and_spoke(1, pings=0)
+    topo["nodes"]["hub"]["ipsec"]["connections"]["spoke1"]["unique"] = "sometimes"
+    with pytest.raises(Exception, match=r"spoke1\.unique: 'sometimes' is not one of no, never"):
+        validate(topo)
