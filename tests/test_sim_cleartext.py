@@ -85,3 +85,15 @@ def test_an_spd_change_forgets_the_remembered_verdicts():
     second = _inject(sim, 1.5, "10.1.0.66", "10.2.0.10")
     sim.run()
     assert _drops(sim, second) == [("host-b", "no_listener", "udp/7777")]
+
+
+def test_a_new_local_address_forgets_the_remembered_verdicts():
+    """Whether a packet is for us decides the IKE exemption and whether a verdict is cached;
+    adding a local address (a rekey moving the tunnel endpoint) must not leave stale ones."""
+    sim = _with_mallory()
+    stack = sim.net.nodes["gw-b"].stack
+    _inject(sim, 0.5, "10.1.0.66", "10.2.0.10")
+    sim.run(until=1.0)
+    assert stack._in_plain
+    stack.add_local_addr("10.2.0.77")
+    assert not stack._in_plain

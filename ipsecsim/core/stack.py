@@ -138,9 +138,11 @@ class IPsecStack:
 
     def add_local_addr(self, address: str) -> None:
         """Add one of our addresses (change :attr:`local_addrs` only through here or
-        :meth:`install_child`: the outbound flow cache depends on it)."""
+        :meth:`install_child`: the outbound flow cache and the cleartext verdicts depend on
+        it -- which packets are ours decides IKE's exemption and what is cached)."""
         self.local_addrs.add(addr(address))
         self._out_protect.clear()
+        self._in_plain.clear()
 
     def install_child(self, keys: ChildSaKeys, now: float = 0.0) -> tuple[SecurityAssociation, SecurityAssociation]:
         """Install both SAs of a child and its PROTECT policies; returns (inbound, outbound).
