@@ -13,6 +13,41 @@ from typing import Any
 
 import yaml
 
+HUB_WAN, HUB_LAN = "192.0.2", "10.255.0"
+"""The hub's WAN (192.0.2.1, the core router .254) and LAN (10.255.0.1, a server .10) prefixes."""
+IKE_PROPOSAL = "aes128gcm16-prfsha256-x25519"
+
+
+def _lan(i: int) -> str:
+    """Spoke ``i``'s LAN prefix: 10.{i//250}.{i%250}."""
+    return f"10.{i // 250}.{i % 250}"
+
+
+def _wan(i: int) -> str:
+    """Spoke ``i``'s WAN prefix: 172.16+{i//250}.{i%250} (wrapping into 173.x past 4,000 spokes)."""
+    return f"{172 + i // 250 // 16}.{16 + (i // 250) % 16}.{i % 250}"
+
+
+def _add_spoke(nodes: dict[str, Any], secrets: dict[str, Any], i: int, auth: str) -> None:
+    """Spoke ``i``'s gateway (one connection to the hub, its LAN's CHILD_SA started at once) and
+    host; with PSK its secret goes into ``secrets`` too (the hub's side)."""
+    sid = f"spoke{i}.example"
+    ipsec: dict[str, Any] = {"connections": {"hub": {
+        "local_addrs": [f"{_wan(i)}.1"], "remote_addrs": [f"{HUB_WAN}.1"],
+        "proposals": [IKE_PROPOSAL],
+        "local": {"auth": auth, "id": sid}, "remote": {"auth": auth, "id": "hub.example"},
+        "children": {"to-hub": {"local_ts": [f"{_lan(i)}.0/24"], "remote_ts": [f"{HUB_LAN}.0/24"],
+                                "esp_proposals": ["aes128gcm16"], "start_action": "start"}},
+    }}}
+    if auth == "psk":
+        s = {"id-1": "hub.example", "id-2": sid, "secret": f"spoke {i} shared secret"}
+        secrets[f"spoke{i}"] = s
+        ipsec["secrets"] = {"hub": dict(s)}
+    nodes[f"spoke{i}-gw"] = {"role": "gateway", "addresses": [f"{_lan(i)}.1/24", f"{_wan(i)}.1/24"],
+                             "routes": [{"to": "0.0.0.0/0", "via": f"{_wan(i)}.254"}], "ipsec": ipsec}
+    nodes[f"spoke{i}-host"] = {"role": "host", "addresses": [f"{_lan(i)}.10/24"],
+                               "routes": [{"to": "0.0.0.0/0", "via": f"{_lan(i)}.1"}]}
+
 
 def hub_and_spoke(n: int = 10, auth: str = "pubkey", pings: int = 5, duration: float = 10.0,
                   seed: int = 3) -> dict[str, Any]:
@@ -23,13 +58,7 @@ def hub_and_spoke(n: int = 10, auth: str = "pubkey", pings: int = 5, duration: f
     Every spoke starts its IKE_SA at t=0 and its host pings the server ``pings`` times.
     Authentication is by certificates from the run's CA (``auth: pubkey``) or PSK.
     """
-    def lan(i: int) -> str:
-        return f"10.{i // 250}.{i % 250}"
-
-    def wan(i: int) -> str:
-        return f"{172 + i // 250 // 16}.{16 + (i // 250) % 16}.{i % 250}"
-
-    hub_wan, hub_lan = "192.0.2", "10.255.0"
+    hub_wan, hub_lan, lan, wan = HUB_WAN, HUB_LAN, _lan, _wan
     secrets: dict[str, Any] = {}
 
     def side(ident: str) -> dict[str, Any]:
@@ -41,29 +70,14 @@ def hub_and_spoke(n: int = 10, auth: str = "pubkey", pings: int = 5, duration: f
     traffic: dict[str, Any] = {}
     core_addrs = [f"{hub_wan}.254/24"]
     for i in range(1, n + 1):
-        sid = f"spoke{i}.example"
         hub_conns[f"spoke{i}"] = {
             "local_addrs": [f"{hub_wan}.1"], "remote_addrs": [f"{wan(i)}.1"],
-            "proposals": ["aes128gcm16-prfsha256-x25519"],
-            "local": side("hub.example"), "remote": side(sid),
+            "proposals": [IKE_PROPOSAL],
+            "local": side("hub.example"), "remote": side(f"spoke{i}.example"),
             "children": {f"spoke{i}": {"local_ts": [f"{hub_lan}.0/24"], "remote_ts": [f"{lan(i)}.0/24"],
                                        "esp_proposals": ["aes128gcm16"]}},
         }
-        ipsec: dict[str, Any] = {"connections": {"hub": {
-            "local_addrs": [f"{wan(i)}.1"], "remote_addrs": [f"{hub_wan}.1"],
-            "proposals": ["aes128gcm16-prfsha256-x25519"],
-            "local": side(sid), "remote": side("hub.example"),
-            "children": {"to-hub": {"local_ts": [f"{lan(i)}.0/24"], "remote_ts": [f"{hub_lan}.0/24"],
-                                    "esp_proposals": ["aes128gcm16"], "start_action": "start"}},
-        }}}
-        if auth == "psk":
-            s = {"id-1": "hub.example", "id-2": sid, "secret": f"spoke {i} shared secret"}
-            secrets[f"spoke{i}"] = s
-            ipsec["secrets"] = {"hub": dict(s)}
-        nodes[f"spoke{i}-gw"] = {"role": "gateway", "addresses": [f"{lan(i)}.1/24", f"{wan(i)}.1/24"],
-                                 "routes": [{"to": "0.0.0.0/0", "via": f"{wan(i)}.254"}], "ipsec": ipsec}
-        nodes[f"spoke{i}-host"] = {"role": "host", "addresses": [f"{lan(i)}.10/24"],
-                                   "routes": [{"to": "0.0.0.0/0", "via": f"{lan(i)}.1"}]}
+        _add_spoke(nodes, secrets, i, auth)
         core_addrs.append(f"{wan(i)}.254/24")
         links[f"wan{i}"] = {"a": f"spoke{i}-gw", "b": "core", "bandwidth": "50Mbps", "delay": "15ms"}
         links[f"lan{i}"] = {"a": f"spoke{i}-host", "b": f"spoke{i}-gw", "bandwidth": "1Gbps", "delay": "0.1ms"}
@@ -95,16 +109,15 @@ def road_warriors(n: int = 3, auth: str = "pubkey", duration: float = 8,
     spoke proposes its own /24, so the hub narrows every CHILD_SA to one spoke's LAN
     (RFC 7296 §2.9). Each spoke pings the server, and the server sends a CBR flow to each
     spoke host (hub -> spoke is where a shared outbound policy would pick the wrong SA)."""
-    hub_wan, hub_lan = "192.0.2", "10.255.0"
-    prop = ["aes128gcm16-prfsha256-x25519"]
+    hub_wan, hub_lan = HUB_WAN, HUB_LAN
     nodes: dict[str, Any] = {
         "server": {"role": "host", "addresses": [f"{hub_lan}.10/24"],
                    "routes": [{"to": "0.0.0.0/0", "via": f"{hub_lan}.1"}]},
         "core": {"role": "router", "addresses": [f"{hub_wan}.254/24"]
-                 + [f"172.16.{i}.254/24" for i in range(1, n + 1)]},
+                 + [f"{_wan(i)}.254/24" for i in range(1, n + 1)]},
     }
     rw: dict[str, Any] = {
-        "local_addrs": [f"{hub_wan}.1"], "remote_addrs": ["%any"], "proposals": prop,
+        "local_addrs": [f"{hub_wan}.1"], "remote_addrs": ["%any"], "proposals": [IKE_PROPOSAL],
         "local": {"auth": auth, "id": "hub.example"}, "remote": {"auth": auth, "id": "*.example"},
         "children": {"rw": {"local_ts": [f"{hub_lan}.0/24"], "remote_ts": ["10.0.0.0/16"],
                             "esp_proposals": ["aes128gcm16"]}},
@@ -117,28 +130,13 @@ def road_warriors(n: int = 3, auth: str = "pubkey", duration: float = 8,
     traffic: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
     for i in range(1, n + 1):
-        sid = f"spoke{i}.example"
-        ipsec: dict[str, Any] = {"connections": {"hub": {
-            "local_addrs": [f"172.16.{i}.1"], "remote_addrs": [f"{hub_wan}.1"], "proposals": prop,
-            "local": {"auth": auth, "id": sid}, "remote": {"auth": auth, "id": "hub.example"},
-            "children": {"to-hub": {"local_ts": [f"10.0.{i}.0/24"], "remote_ts": [f"{hub_lan}.0/24"],
-                                    "esp_proposals": ["aes128gcm16"], "start_action": "start"}},
-        }}}
-        if auth == "psk":
-            s = {"id-1": "hub.example", "id-2": sid, "secret": f"spoke {i} shared secret"}
-            secrets[f"spoke{i}"] = s
-            ipsec["secrets"] = {"hub": dict(s)}
-        nodes[f"spoke{i}-gw"] = {"role": "gateway", "addresses": [f"10.0.{i}.1/24", f"172.16.{i}.1/24"],
-                                 "routes": [{"to": "0.0.0.0/0", "via": f"172.16.{i}.254"}],
-                                 "ipsec": ipsec}
-        nodes[f"spoke{i}-host"] = {"role": "host", "addresses": [f"10.0.{i}.10/24"],
-                                   "routes": [{"to": "0.0.0.0/0", "via": f"10.0.{i}.1"}]}
+        _add_spoke(nodes, secrets, i, auth)
         links[f"wan{i}"] = {"a": f"spoke{i}-gw", "b": "core", "bandwidth": "50Mbps", "delay": "10ms"}
         links[f"lan{i}"] = {"a": f"spoke{i}-host", "b": f"spoke{i}-gw", "bandwidth": "1Gbps",
                             "delay": "0.1ms"}
         traffic[f"ping{i}"] = {"type": "ping", "from": f"spoke{i}-host", "to": f"{hub_lan}.10",
                                "start": 1 + 0.01 * i, "rate": 2, "count": 2 * int(duration - 2)}
-        traffic[f"down{i}"] = {"type": "cbr", "from": "server", "to": f"10.0.{i}.10",
+        traffic[f"down{i}"] = {"type": "cbr", "from": "server", "to": f"{_lan(i)}.10",
                                "start": 1 + 0.01 * i, "stop": duration - 1, "rate": 20, "size": 200}
     if secrets:
         hub_ipsec["secrets"] = secrets
