@@ -12,7 +12,9 @@ IPsec through NAT uses UDP encapsulation (RFC 3948). AH cannot pass: its ICV
 covers the outer source address the NAT must rewrite (RFC 4302 §3.3.3.1,
 RFC 3715 §2.1), so the NAT drops it with reason ``nat_ah`` saying so.
 A mapping idle for longer than its timeout is forgotten; a late inbound packet
-is then dropped as ``nat_no_mapping``.
+is then dropped as ``nat_no_mapping``. Fragments are reassembled before translation
+(only the first one carries ports), as Linux's connection tracking does, and the
+translated datagram is fragmented again on egress if it does not fit.
 """
 
 from __future__ import annotations
@@ -59,16 +61,21 @@ class Nat(Node):
     def receive(self, data: bytes, pkt_id: int, iface: Interface | None) -> None:
         now = self.net.env.now
         dst = data[16:20]
-        if iface is not None and iface.ip == self.pub:
-            if dst != self.pub:
-                super().receive(data, pkt_id, iface)
+        inbound = iface is not None and iface.ip == self.pub
+        if (dst != self.pub) if inbound else (dst in self.local):
+            super().receive(data, pkt_id, iface)
+            return
+        if data[6] & 0x3F or data[7]:
+            # a fragment: only the first carries the ports the mapping needs, so translate the
+            # whole datagram, as Linux connection tracking reassembles before NAT
+            # (nf_defrag_ipv4); the egress link fragments it again if it must
+            data = self.reasm.add(data, now)  # type: ignore[assignment]
+            if data is None:
                 return
-            out = self._translate_in(data, pkt_id, now)
-        else:
-            if dst in self.local:
-                super().receive(data, pkt_id, iface)
-                return
-            out = self._translate_out(data, pkt_id, now)
+            tr = self.net.trace
+            if tr.enabled:
+                tr.emit(now, "reassemble", self.name, pkt_id, len(data))
+        out = self._translate_in(data, pkt_id, now) if inbound else self._translate_out(data, pkt_id, now)
         if out is None:
             return
         out = P.decrement_ttl(out)
@@ -93,9 +100,6 @@ class Nat(Node):
         if proto == P.IPPROTO_ESP:
             self.esp_map[dst] = [src, now]
             return P.rewrite(data, src=self.pub)
-        if P.is_fragment(data):
-            self.net.drop(now, self.name, pkt_id, NAT_UNSUPPORTED, "fragment (this NAT does not reassemble)")
-            return None
         if proto == P.IPPROTO_UDP:
             sport, dport = P.ports(data)
         elif proto == P.IPPROTO_ICMP and data[P.header_len(data)] in (P.ICMP_ECHO_REQUEST,):
