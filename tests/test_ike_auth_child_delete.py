@@ -19,52 +19,15 @@ initiator never offered (§2.7: the responder must pick one of the offered ones)
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from ike_pair import Pair, configs
 from test_ike_engine import assert_keys_agree, ike_state
+from test_ike_failed_child_delete import Tamper, live, out_payloads
 from test_ike_lifecycle import Shell, installed, only_sa
 
 from ipsecsim.core.ike import events as E
 from ipsecsim.core.ike import message as M
 from ipsecsim.core.ike import states as S
-from ipsecsim.core.ike.tasks import child_create as CC
-from ipsecsim.core.selectors import TrafficSelector
-
-ENCR = 1  # IANA transform type 1 (RFC 7296 §3.3.2)
-
-
-class Tamper:
-    """Wraps the responder's ``child_create.answer`` (SA, TSi, TSr of the IKE_AUTH response,
-    built after it installed its CHILD_SA) to spoil it once."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
-        self.how, self.armed, self.done = how, True, 0
-        real = CC.answer
-
-        def answer(child, suite, middle, tsi, tsr, transport):
-            if self.armed:
-                self.armed = False
-                self.done += 1
-                if self.how == "ts":
-                    tsi = [TrafficSelector.parse("10.0.0.0/8")]
-                elif self.how == "proposal":  # AES-GCM-16 with 256-bit keys: A offered 128
-                    suite = replace(suite, transforms=tuple(
-                        (t, i, 256 if t == ENCR else b) for t, i, b in suite.transforms))
-                else:
-                    transport = True
-            return real(child, suite, middle, tsi, tsr, transport)
-
-        monkeypatch.setattr(CC, "answer", answer)
-
-
-def out_payloads(p: Pair, side: str) -> list[str]:
-    return [e.payloads for e in p.of(side, E.IkeMessageEvent) if e.direction == "out"]
-
-
-def live(ep) -> list:
-    return [c for sa in ep.ike_sas.values() for c in sa.children if c.state != S.C_DELETED]
 
 
 def deletes(p: Pair, side: str, wire_index: int = -1) -> list[tuple[int, list[int]]]:

@@ -29,6 +29,7 @@ from ipsecsim.core.ike.tasks import child_create as CC
 from ipsecsim.core.ike.tasks.informational import FAILED_REKEY
 from ipsecsim.core.selectors import TrafficSelector
 
+ENCR = 1  # IANA transform type 1 (RFC 7296 §3.3.2)
 PFS = {"esp": ["aes128gcm16-x25519"]}
 EXTRA = {"children": {"extra": {"local_ts": ["10.1.1.0/24"], "remote_ts": ["10.2.1.0/24"],
                                 "esp_proposals": ["aes128gcm16"], "start_action": "none"}}}
@@ -38,8 +39,9 @@ EXTRA_B = {"children": {"extra": {"local_ts": ["10.2.1.0/24"], "remote_ts": ["10
 
 class Tamper:
     """Wraps the responder's ``child_create.answer`` (the SA, KEr and TS it sends back after
-    installing its SA) to spoil it once: ``"ke"`` sends a low-order X25519 point, ``"ts"``
-    a TSi wider than the initiator proposed."""
+    installing its SA; in IKE_AUTH the SA, TSi and TSr) to spoil it once: ``"ke"`` sends a
+    low-order X25519 point, ``"ts"`` a TSi wider than the initiator proposed, ``"proposal"``
+    a key size it never offered, ``"mode"`` transport mode it did not ask for."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
         self.how, self.armed, self.done = how, True, 0
@@ -52,8 +54,13 @@ class Tamper:
                 if self.how == "ke":
                     middle = [replace(p, data=bytes(32)) if isinstance(p, M.KE) else p
                               for p in middle]
-                else:
+                elif self.how == "ts":
                     tsi = [TrafficSelector.parse("10.0.0.0/8")]
+                elif self.how == "proposal":  # AES-GCM-16 with 256-bit keys: A offered 128
+                    suite = replace(suite, transforms=tuple(
+                        (t, i, 256 if t == ENCR else b) for t, i, b in suite.transforms))
+                else:  # "mode": N(USE_TRANSPORT_MODE) the initiator did not ask for
+                    transport = True
             return real(child, suite, middle, tsi, tsr, transport)
 
         monkeypatch.setattr(CC, "answer", answer)
