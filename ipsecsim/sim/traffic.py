@@ -129,7 +129,7 @@ class _Periodic(Flow):
     def start(self) -> None:
         self.rng = self.net.rng.child(f"flow/{self.name}")
         self._wake = Wake(self.net.env, self._tick)
-        self._made: dict[tuple[bytes, int], tuple[int, bytes, bytes]] = {}
+        self._made: dict[tuple[bytes, int], tuple[int, bytes, bytes | None]] = {}
         self._tick(None, first=True)
 
     def _tick(self, _ev: Any, first: bool = False) -> None:
@@ -165,13 +165,13 @@ class _Periodic(Flow):
             key = (src, size)
             made = self._made.get(key)
             if made is None:
-                hsum, tail = P.udp_parts(src, self.dst, self.port, max(0, size - 28), cfg.df)
-                first = P.ipv4_header(0x45, 0, 20 + len(tail), 0, P.DF if cfg.df else 0, 64, P.IPPROTO_UDP,
-                                      -hsum % 0xFFFF, src, self.dst) + tail
-                made = self._made[key] = (hsum, tail, first)
+                made = (*P.udp_parts(src, self.dst, self.port, max(0, size - 28), cfg.df), None)
             hsum, tail, first = made
             pkt = P.ipv4_header(0x45, 0, 20 + len(tail), ident, P.DF if cfg.df else 0, 64, P.IPPROTO_UDP,
                                 -(hsum + ident) % 0xFFFF, src, self.dst) + tail
+            if first is None:  # the flow's first packet of this size: the base of the later ones
+                first = pkt
+                self._made[key] = (hsum, tail, pkt)
             # only the header differs from the flow's first packet: the trace keeps a header patch
             net = self.net
             net.fwd_data = pkt
