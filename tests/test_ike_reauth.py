@@ -12,18 +12,11 @@ from __future__ import annotations
 
 from ike_pair import Pair, configs
 from test_ike_engine import assert_keys_agree
+from test_ike_lifecycle import up
 
 from ipsecsim.core.ike import events as E
 from ipsecsim.core.ike import states as S
 from ipsecsim.core.ike.config import IkeConfig
-
-
-def up(seed: int = 1, **kw) -> Pair:
-    p = Pair(*configs(**kw), seed=seed)
-    p.a.start(0.0)
-    p.pump()
-    assert len(p.a.established()) == len(p.b.established()) == 1
-    return p
 
 
 def sent(p: Pair, side: str, after: int = 0) -> list[str]:
