@@ -59,7 +59,6 @@ def test_a_refused_child_rekey_after_an_ike_rekey_installs_no_discard():
     had been refused outright. The event is the one child_rekey.py emits when the peer refuses
     (``_failure(sa, notify, reason, False, child=old.name)``)."""
     from ipsecsim.core.ike.events import IkeFailure
-    from ipsecsim.sim.ikeevents import handle_event
 
     topo = yaml.safe_load((TOPOS / "site-to-site.yaml").read_text())
     topo["nodes"]["gw-a"]["ipsec"]["connections"]["office-link"]["rekey_time"] = "2s"
@@ -69,7 +68,7 @@ def test_a_refused_child_rekey_after_an_ike_rekey_installs_no_discard():
     [sa] = [s for s in gw.ike.ike_sas.values() if s.state == "ESTABLISHED"]
     [keys] = [k for k in gw.children.values() if k.name == "lan-lan"]
     assert keys.ike_sa != sa.name  # the premise: the child came from the IKE_SA before the rekey
-    handle_event(gw, IkeFailure(sa.name, "office-link", "NO_PROPOSAL_CHOSEN", "rekey refused", False,
-                                False, "lan-lan"), 5.0)
+    gw.node.handle_ike_event(IkeFailure(sa.name, "office-link", "NO_PROPOSAL_CHOSEN", "rekey refused",
+                                        False, False, "lan-lan"), 5.0)
     assert "lan-lan" not in gw.blocks
     assert not [p for p in gw.stack.spd.policies("out") if p.action == "discard"]

@@ -134,12 +134,12 @@ def test_one_spoke_going_away_leaves_the_others_working(how):
     sim.run(until=4.0)
     if how == "hub-deletes":
         sim.node("hub").ike.delete_ike(_hub_ike_sa(sim, 2).name, sim.now)
-        sim.node("hub")._pump()
+        sim.node("hub").drain()
     elif how == "spoke-deletes":
         gw = sim.node("spoke2-gw")
         (sa,) = gw.ike.established()
         gw.ike.delete_ike(sa.name, sim.now)
-        gw._pump()
+        gw.drain()
     sim.run()
     s = assert_conserved(sim)
     assert s["delivered"] == s["sent"] and s["dropped"] == {}, s
@@ -169,7 +169,7 @@ def test_a_spokes_rekey_moves_only_its_own_outbound():
     gw = sim.node("spoke2-gw")
     (child,) = gw.ike.children()
     gw.ike.rekey_child(child.spi_in, sim.now)
-    gw._pump()
+    gw.drain()
     sim.run()
     s = assert_conserved(sim)
     assert s["delivered"] == s["sent"] and s["dropped"] == {}, s

@@ -61,7 +61,7 @@ def _run(topo: dict, late: dict[int, float],
         def go(sim: Simulation) -> None:
             gw = sim.node(f"spoke{i}-gw")
             gw.ike.initiate("hub", sim.now, "to-hub")
-            gw._pump()
+            gw.drain()
         return go
 
     sim = Simulation.from_dict(topo)
@@ -146,7 +146,7 @@ def test_a_trap_stays_while_its_child_sa_comes_and_goes():
         gw = sim.node("gw-b")
         (child,) = gw.ike.children()
         gw.ike.delete_child(child.spi_in, sim.now)
-        gw._pump()
+        gw.drain()
 
     sim = _run(topo, {}, [(3.1, delete)])
     s = assert_conserved(sim)
@@ -199,7 +199,7 @@ def test_a_reauth_with_one_spoke_traps_only_that_spokes_traffic():
         sa = next(sa for sa in hub.ike.ike_sas.values()
                   if sa.remote[0] == "172.16.2.1" and sa.state == S.ESTABLISHED)
         ike_reauth.start(hub.ike, sa, sim.now)
-        hub._pump()
+        hub.drain()
 
     sim = _run(road_warrior_hub(N, duration=8), {}, [(4.0, reauth)])
     s = assert_conserved(sim)

@@ -79,9 +79,9 @@ def test_an_spd_change_forgets_the_remembered_verdicts():
     first = _inject(sim, 0.5, "10.1.0.66", "10.2.0.10")
     sim.run(until=1.0)
     assert [(n, r) for n, r, _ in _drops(sim, first)] == [("gw-b", "cleartext_refused")]
-    assert stack._in_plain  # remembered
+    assert stack.cleartext_verdicts  # remembered
     stack.add_policy("in", "bypass", ["10.1.0.66/32"], ["10.2.0.10/32"], name="let-in", priority=-1)  # lower: consulted first
-    assert not stack._in_plain
+    assert not stack.cleartext_verdicts
     second = _inject(sim, 1.5, "10.1.0.66", "10.2.0.10")
     sim.run()
     assert _drops(sim, second) == [("host-b", "no_listener", "udp/7777")]
@@ -94,6 +94,6 @@ def test_a_new_local_address_forgets_the_remembered_verdicts():
     stack = sim.net.nodes["gw-b"].stack
     _inject(sim, 0.5, "10.1.0.66", "10.2.0.10")
     sim.run(until=1.0)
-    assert stack._in_plain
+    assert stack.cleartext_verdicts
     stack.add_local_addr("10.2.0.77")
-    assert not stack._in_plain
+    assert not stack.cleartext_verdicts

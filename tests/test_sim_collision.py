@@ -43,7 +43,7 @@ def _collision_run(seed: int) -> Simulation:
     #              <-- CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr }   (gw-b, t = 3.0)
     for gw, (child,) in zip(gws, before, strict=True):
         gw.ike.rekey_child(child.spi_in, sim.now)
-        gw._pump()
+        gw.drain()
     sim.run()
     return sim
 

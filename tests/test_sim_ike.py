@@ -114,17 +114,17 @@ def test_refused_child_is_blocked_by_the_failure_events_child_field():
 
 
 def test_shell_uses_the_child_field_not_the_sentence():
+    from ipsecsim.core import node
     from ipsecsim.core.ike.events import IkeFailure
-    from ipsecsim.sim import ikeevents
 
     sim = Simulation.from_dict(s2s("none"))
     gw = sim.net.nodes["gw-a"]
     # a sentence naming a child, but no child concerned: nothing is blocked
-    ikeevents.handle_event(gw, IkeFailure("office-link[1]", "office-link", "TIMEOUT",
-                                          "CHILD_SA 'lan-lan' in a sentence", False), 0.0)
+    gw.node.handle_ike_event(IkeFailure("office-link[1]", "office-link", "TIMEOUT",
+                                        "CHILD_SA 'lan-lan' in a sentence", False), 0.0)
     assert not gw.blocks
     # the child named by the field, whatever the sentence says: its traffic is discarded
-    ikeevents.handle_event(gw, IkeFailure("office-link[1]", "office-link", "NO_PROPOSAL_CHOSEN",
-                                          "no common ENCR", False, child="lan-lan"), 0.0)
+    gw.node.handle_ike_event(IkeFailure("office-link[1]", "office-link", "NO_PROPOSAL_CHOSEN",
+                                        "no common ENCR", False, child="lan-lan"), 0.0)
     assert list(gw.blocks) == ["lan-lan"]
-    assert "re.search" not in Path(ikeevents.__file__).read_text()
+    assert "re.search" not in Path(node.__file__).read_text()

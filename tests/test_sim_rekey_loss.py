@@ -73,7 +73,7 @@ def _run() -> tuple[Simulation, list[float], tuple]:
     # CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr } -->       (gw-a, t = 3.0)
     #                 X-- { SA, Nr, TSi, TSr }                      (gw-b's answer, lost)
     gw_a.ike.rekey_child(old_a.spi_in, sim.now)
-    gw_a._pump()
+    gw_a.drain()
     sim.run(until=3.5)
     assert dropped and 3.0 < dropped[0] < 3.1
     # gw-b answered and installed the new pair, but still sends on the old SA

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import pytest
 
-from ipsecsim.core.ike import events as E
-from ipsecsim.core.ike.endpoint import IkeEndpoint
 from ipsecsim.sim import Simulation
 from ipsecsim.sim.generate import hub_and_spoke
-from ipsecsim.sim.ikeevents import handle_event
 from ipsecsim.sim.topology import validate
 
 REBOOT, RATE, RTT = 3.0, 50, 0.040  # spoke WAN 15 ms + hub WAN 5 ms, each way
@@ -32,14 +29,7 @@ def reboot(sim: Simulation, name: str) -> None:
     gw = sim.node(name)
     now = sim.now
     sim.trace.emit(now, "note", name, "reboot")
-    for keys in list(gw.children.values()):
-        handle_event(gw, E.ChildSaDown(keys, "reboot"), now)
-    old = gw.ike
-    gw.ike = IkeEndpoint(old.config, gw.rng.child("ike-after-reboot"), name, ca=old.ca,
-                         trust=old.trust)
-    gw._timer_gen += 1  # the old endpoint's timer is void
-    gw._timer_at = None
-    gw.start()
+    gw.restart(gw.rng.child("ike-after-reboot"))
 
 
 def run(hub_unique: str = "no") -> Simulation:

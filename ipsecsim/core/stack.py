@@ -105,17 +105,20 @@ class IPsecStack:
         """``now`` of the :meth:`inbound` call in progress (for the slow path's SA use time)."""
         self.last_sa: SecurityAssociation | None = None
         """The SA the last successful outbound/inbound call used (for traces)."""
-        self._events: deque[SaLimitReached] = deque()
+        self.events: deque[SaLimitReached] = deque()
+        """Soft/hard limit events not pulled yet (:meth:`next_event`); truthy when any are."""
         self._out_protect: dict[bytes, Policy] = {}
         """Source+destination address pair -> its PROTECT policy (or :data:`_BYPASSED`), for
         flows whose source is not ours while the outbound policies are address-only; emptied
         on every SPD change."""
         self.spd.dependents.append(self._out_protect)
-        self._in_plain: dict[bytes, Policy | None] = {}
-        """Source+destination address pair -> the inbound policy refusing it in cleartext, or
-        None (allowed), for :meth:`cleartext_in` while the inbound policies are address-only;
-        emptied on every SPD change."""
-        self.spd.dependents.append(self._in_plain)
+        self.cleartext_verdicts: dict[bytes, Policy | None] = {}
+        """Source+destination address pair (8 bytes) -> the inbound policy refusing cleartext
+        between them, or None (allowed): :meth:`cleartext_in`'s answers, kept while the inbound
+        policies look at addresses only and emptied (in place) on every SPD or local-address
+        change. A hot loop may look a pair up here and call :meth:`cleartext_in` only for a
+        pair that is missing or refused; never write to it."""
+        self.spd.dependents.append(self.cleartext_verdicts)
         self._sad_in = self.sad.inbound
         self._children: dict[ChildKey, tuple[Policy, Policy]] = {}
         """A child's (outbound, inbound) PROTECT policies, by :func:`child_key`."""
@@ -142,7 +145,7 @@ class IPsecStack:
         it -- which packets are ours decides IKE's exemption and what is cached)."""
         self.local_addrs.add(addr(address))
         self._out_protect.clear()
-        self._in_plain.clear()
+        self.cleartext_verdicts.clear()
 
     def install_child(self, keys: ChildSaKeys, now: float = 0.0) -> tuple[SecurityAssociation, SecurityAssociation]:
         """Install both SAs of a child and its PROTECT policies; returns (inbound, outbound).
@@ -251,7 +254,7 @@ class IPsecStack:
         else:
             key = child_key(child)
         pols = self._children.get(key) if key is not None else None
-        if pols is None or pols[0].sa is None:
+        if key is None or pols is None or pols[0].sa is None:
             return None
         spi = pols[0].sa.spi
         return next((g for g in self._generations.get(key, ()) if g.spi_out == spi), None)
@@ -263,10 +266,14 @@ class IPsecStack:
 
     def next_event(self) -> SaLimitReached | None:
         """The next soft/hard limit event, or None."""
-        return self._events.popleft() if self._events else None
+        return self.events.popleft() if self.events else None
 
     def sa_entries(self) -> list[SadEntry]:
         return self.sad.entries()
+
+    def inbound_use_times(self) -> dict[int, float]:
+        """Inbound SPI -> when its SA last decrypted a packet (-1.0: never), for DPD."""
+        return {spi: e.sa.used_at for spi, e in self.sad.inbound.items()}
 
     # ------------------------------------------------------------ packet path
 
@@ -275,7 +282,7 @@ class IPsecStack:
         return exc
 
     def _pull_events(self, sa: SecurityAssociation) -> None:
-        self._events.extend(sa.events)
+        self.events.extend(sa.events)
         sa.events.clear()
 
     def outbound(self, pkt: bytes, now: float = 0.0) -> bytes:
@@ -296,6 +303,7 @@ class IPsecStack:
             if pol is None:
                 return pkt
         sa = pol.sa
+        assert sa is not None  # the flow cache and _out_policy only hand out policies with an SA
         pol.hits += 1
         try:
             out = sa.encapsulate(pkt)
@@ -430,7 +438,7 @@ class IPsecStack:
         and IKE (UDP 500/4500) addressed to us are not cleartext: :meth:`inbound` takes them.
         """
         key = pkt[12:20]
-        pol = self._in_plain.get(key, _MISS)
+        pol = self.cleartext_verdicts.get(key, _MISS)
         if pol is None:
             return
         if pol is _MISS:
@@ -456,9 +464,9 @@ class IPsecStack:
         if pol is not None and pol.action == BYPASS:
             pol = None
         if spd.addr_only[IN] and not local:
-            if len(self._in_plain) >= FLOW_CACHE_MAX:
-                self._in_plain.clear()
-            self._in_plain[key] = pol
+            if len(self.cleartext_verdicts) >= FLOW_CACHE_MAX:
+                self.cleartext_verdicts.clear()
+            self.cleartext_verdicts[key] = pol
         return pol
 
     def _ipsec_in(self, pkt: bytes, off: int) -> bytes:
