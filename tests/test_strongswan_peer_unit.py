@@ -102,31 +102,47 @@ def _mirrored_keys():
     return a, b
 
 
-def test_esp_in_udp_round_trip_through_two_stacks() -> None:
-    """What the peer sends from port 4500 is what the other stack decapsulates (RFC 3948 §2.1)."""
+def test_esp_in_udp_round_trip_through_two_nodes() -> None:
+    """What the peer sends from port 4500 is what the other node decapsulates (RFC 3948 §2.1)."""
+    from ipsecsim.core.node import IpsecNode
+    from ipsecsim.core.node_events import PacketDropped
     from ipsecsim.core.rng import Rng
-    from ipsecsim.core.stack import IPsecStack
-    from ipsecsim.peer.dataplane import EspInUdp
+    from ipsecsim.peer.dataplane import from_packet, to_packet
 
     ka, kb = _mirrored_keys()
-    sa, sb = IPsecStack(Rng(1), "a", ["10.99.0.1"]), IPsecStack(Rng(2), "b", ["10.99.0.2"])
-    sa.install_child(ka)
-    sb.install_child(kb)
-    a, b = EspInUdp(sa), EspInUdp(sb)
+    a, b = IpsecNode("a", Rng(1), ["10.99.0.1"]), IpsecNode("b", Rng(2), ["10.99.0.2"])
+    a.install_manual(ka, 0.0)
+    b.install_manual(kb, 0.0)
+
+    def sent(node: IpsecNode) -> list[tuple[bytes, tuple[str, int], tuple[str, int]]]:
+        return [p for pkt, _tag in node.packets_to_send() if (p := from_packet(pkt))]
+
+    def arrive(node: IpsecNode, payload: bytes, src: tuple[str, int], dst: tuple[str, int]) -> list[bytes]:
+        node.receive_packet(to_packet(payload, src, dst), dst[1], 0.0)
+        return [p for p, _tag in node.packets_to_deliver()]
+
     ping = ip.icmp_echo_packet("192.168.10.1", "192.168.20.1", ident=9, seq=1, data=b"x" * 56)
-    [(payload, src, dst)] = a.outbound(ping, 0.0)
+    a.send_packet(ping, 0.0)
+    [(payload, src, dst)] = sent(a)
     assert (src, dst) == (("10.99.0.1", 4500), ("10.99.0.2", 4500))
     assert payload[:4] == (0x2222).to_bytes(4, "big")  # the SPI the receiver chose
-    assert b.inbound(payload, src, dst, 0.0) == [ping]
+    assert arrive(b, payload, src, dst) == [ping]
     # the answer goes back the same way
-    [(back, _s, _d)] = b.outbound(echo_reply(ping, ["192.168.20.1"]), 0.0)
-    [reply] = a.inbound(back, dst, src, 0.0)
+    b.send_packet(echo_reply(ping, ["192.168.20.1"]), 0.0)
+    [(back, _s, _d)] = sent(b)
+    [reply] = arrive(a, back, dst, src)
     assert ip.parse_icmp_echo(reply).type == ip.ICMP_ECHO_REPLY
     # a replay is a counted drop, a flipped ciphertext bit too; a keepalive is no packet
-    assert b.inbound(payload, src, dst, 0.0) == []
-    [(second, _s, _d)] = a.outbound(ping, 0.0)
+    assert arrive(b, payload, src, dst) == []
+    a.send_packet(ping, 0.0)
+    [(second, _s, _d)] = sent(a)
     bad = bytearray(second)
     bad[20] ^= 1  # past SPI, sequence number and IV: ciphertext (RFC 4106 §3)
-    assert b.inbound(bytes(bad), src, dst, 0.0) == []
-    assert b.inbound(b"\xff", src, dst, 0.0) == []
-    assert b.drops == {"bad_icv": 1, "replay": 1}
+    assert arrive(b, bytes(bad), src, dst) == []
+    assert arrive(b, b"\xff", src, dst) == []
+    assert b.stack.drops == {"bad_icv": 1, "replay": 1}
+    dropped = []
+    while (ev := b.next_event()) is not None:
+        if isinstance(ev, PacketDropped):
+            dropped.append(ev.reason)
+    assert dropped == ["replay", "bad_icv"]

@@ -63,16 +63,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)
         return 2
 
-    from ..core.ike.endpoint import IkeEndpoint
+    from ..core.node import IpsecNode
     from ..core.rng import Rng
-    from ..core.stack import IPsecStack
     from .runner import PeerRunner
 
     rng = Rng(int.from_bytes(os.urandom(16), "big"), "peer")
-    endpoint = IkeEndpoint(config, rng.child("ike"), "peer")
-    stack = IPsecStack(rng.child("stack"), "peer", [listen])
+    node = IpsecNode("peer", rng, [listen], config)
     try:
-        runner = PeerRunner(endpoint, stack, listen, inner, verbose=bool(getattr(args, "verbose", False)),
+        runner = PeerRunner(node, listen, inner, verbose=bool(getattr(args, "verbose", False)),
                             wireshark_dir=str(wireshark_dir) if wireshark_dir else None)
     except OSError as exc:
         print(f"ipsecsim peer: cannot bind UDP 500/4500 on {listen}: {exc.strerror}", file=sys.stderr)

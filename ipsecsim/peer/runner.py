@@ -1,13 +1,16 @@
-"""The socket loop of ``ipsecsim peer``: the sans-IO engine on UDP 500/4500 and the real clock.
+"""The socket loop of ``ipsecsim peer``: an :class:`~ipsecsim.core.node.IpsecNode` on UDP 500/4500.
 
 Shaped like aioquic's asyncio adapter, without asyncio: one selector over two UDP
-sockets and a wake-up pipe for signals. Each turn of the loop
+sockets and a wake-up pipe for signals. The loop only moves bytes and time; what the
+endpoint does (installs, traps, discards, limits, DPD) the node decides, exactly as in
+the simulator. Each turn
 
-1. feeds what arrived to the engine (``receive_datagram``) or, for ESP in UDP, to the
-   stack (answering echo requests for ``inner_addrs`` through the CHILD_SA),
-2. fires the engine's timer when it is due (``handle_timer``),
-3. drains the engine's events (``ChildSaUp`` installs keys into the stack, ...),
-4. sends ``datagrams_to_send`` on the socket bound to their source port,
+1. wraps each datagram in the IPv4/UDP header it arrived with and hands it to the node
+   (``receive_packet``): IKE, ESP in UDP, a NAT keepalive;
+2. fires the node's timer when it is due (``handle_timer``);
+3. answers the inner packets the node delivers (ICMP echo and UDP echo for
+   ``inner_addrs``) through the node (``send_packet``), logs its events;
+4. sends ``packets_to_send`` from the socket bound to their source port;
 5. sleeps until the next timer or datagram.
 
 Time is ``time.monotonic()``; nothing in the core sees a socket.
@@ -23,9 +26,13 @@ import socket
 import sys
 import time
 import traceback
+from collections import Counter
 from typing import IO, Any
 
-from .dataplane import EspInUdp, classify, echo_reply
+from ..core.ike import events as E
+from ..core.node import IpsecNode
+from ..core.node_events import PacketDropped
+from .dataplane import echo_reply, from_packet, to_packet
 from .keylog import WiresharkExport
 
 IKE_PORT = 500
@@ -72,21 +79,24 @@ def format_event(ev: Any) -> str:
 
 
 class PeerRunner:
-    """Runs one :class:`IkeEndpoint` and one :class:`IPsecStack` on sockets bound to ``listen``."""
+    """Runs one :class:`IpsecNode` on sockets bound to ``listen``."""
 
-    def __init__(self, endpoint: Any, stack: Any, listen: str, inner_addrs: list[str],
+    def __init__(self, node: IpsecNode, listen: str, inner_addrs: list[str],
                  log: IO[str] | None = None, verbose: bool = False,
                  ports: tuple[int, int] = (IKE_PORT, NATT_PORT), wireshark_dir: str | None = None) -> None:
-        self.endpoint = endpoint
-        self.stack = stack
-        self.esp = EspInUdp(stack)
+        self.node = node
         self.listen = listen
         self.inner_addrs = list(inner_addrs)
         self.out = log or sys.stderr
         self.verbose = verbose
         self.t0 = time.monotonic()
         self.keylog = WiresharkExport(wireshark_dir) if wireshark_dir else None
-        self._spi_in_of_out: dict[int, int] = {}
+        self.received = 0
+        """Inner packets the node decrypted and delivered."""
+        self.sent = 0
+        """Protected packets sent (ESP in UDP)."""
+        self.drops: Counter[str] = Counter()
+        """Packets the node (or the socket shell) refused, by drop reason."""
         self.socks: dict[int, socket.socket] = {}
         for port in ports:
             # no SO_REUSEADDR: on UDP it would let a second IKE daemon (a charon) bind the
@@ -137,11 +147,11 @@ class PeerRunner:
         self.log(f"listening on {self.listen} UDP {' and '.join(map(str, self.ports))}; "
                  f"answering echo for {', '.join(self.inner_addrs) or 'nothing'}")
         try:
-            self.endpoint.start(time.monotonic())
+            self.node.start(time.monotonic())
             self._flush()
             self._serve(sel, None if until is None else self.t0 + until, lambda: self._stop)
             self.log("closing: deleting IKE_SAs")
-            self.endpoint.close(time.monotonic())
+            self.node.close(time.monotonic())
             self._flush()
             self._serve(sel, time.monotonic() + grace, self._all_closed)
         finally:
@@ -149,20 +159,21 @@ class PeerRunner:
                 signal.signal(sig, h)
             sel.close()
             self.close()
-        self.log(f"stopped; esp in={self.esp.received} out={self.esp.sent} drops={self.esp.drops}")
+        self.log(f"stopped; esp in={self.received} out={self.sent} drops={dict(self.drops)}")
         return 0
 
     def _all_closed(self) -> bool:
-        sas = getattr(self.endpoint, "ike_sas", {})
-        return all(getattr(sa, "state", "") == "DESTROYED" for sa in sas.values())
+        ike = self.node.ike
+        return ike is None or all(sa.state == "DESTROYED" for sa in ike.ike_sas.values())
 
     def _serve(self, sel: selectors.BaseSelector, deadline: float | None, done: Any) -> None:
         """Turn the loop until ``done()`` or the monotonic ``deadline``."""
+        node = self.node
         while not done():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return
-            timer = self.endpoint.get_timer()
+            timer = node.get_timer()
             timeout = None if timer is None else max(0.0, timer - now)
             if deadline is not None:
                 timeout = deadline - now if timeout is None else min(timeout, deadline - now)
@@ -171,11 +182,11 @@ class PeerRunner:
                     os.read(self._wake_r, 64)
                     continue
                 self._drain_socket(self.socks[key.data], key.data)
-            timer = self.endpoint.get_timer()
+            timer = node.get_timer()
             now = time.monotonic()
             try:
                 if timer is not None and timer <= now:
-                    self.endpoint.handle_timer(now)
+                    node.handle_timer(now)
                 self._flush()
             except Exception as exc:  # noqa: BLE001 - an engine bug must not end the peer
                 self._internal_error("on a timer", exc)
@@ -206,96 +217,67 @@ class PeerRunner:
                 self.log(f"socket error on port {port}: {exc}")
                 return
             try:
-                self._datagram(data, (src[0], src[1]), (self.listen, port))
+                self.datagram(data, (src[0], src[1]), (self.listen, port))
             except Exception as exc:  # noqa: BLE001 - one bad datagram must not end the peer
                 self._internal_error(f"on a {len(data)}-byte datagram from {src[0]}:{src[1]}", exc)
 
-    def _datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
-        now = time.monotonic()
-        kind = "ike" if dst[1] != NATT_PORT else classify(data)
-        if kind == "ike":
-            self.endpoint.receive_datagram(data, src, dst, now)
-        elif kind == "esp":
-            before = dict(self.esp.drops)
-            received = self.esp.received
-            for inner in self.esp.inbound(data, src, dst, now):
-                self._deliver(inner, now)
-            if self.esp.received != received:
-                # authenticated ESP is a sign of life: DPD waits (strongSwan: the kernel's
-                # inbound use time, ike_sa.c get_use_time())
-                self.endpoint.note_inbound(int.from_bytes(data[:4], "big"), now)
-            if self.verbose and self.esp.drops != before:
-                why = [r for r, n in self.esp.drops.items() if n != before.get(r, 0)]
-                self.log(f"ESP from {src[0]}:{src[1]} SPI 0x{data[:4].hex()} dropped: {', '.join(why)}")
-        elif kind == "keepalive":
-            if self.verbose:
-                self.log(f"NAT keepalive from {src[0]}:{src[1]}")
-        else:
-            self.log(f"dropped {len(data)} bytes from {src[0]}:{src[1]}: not IKE, ESP or keepalive")
+    def datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int]) -> None:
+        """One UDP datagram that arrived on ``dst`` from ``src``."""
+        self.node.receive_packet(to_packet(data, src, dst), dst[1], time.monotonic(), src)
         self._flush()
 
     def _deliver(self, inner: bytes, now: float) -> None:
+        self.received += 1
         reply = echo_reply(inner, self.inner_addrs)
         if self.verbose:
             self.log(f"ESP in: {len(inner)}-byte inner packet {_describe(inner)}"
                      + ("" if reply else " (not for us, not answered)"))
-        if reply is None:
-            return
-        for payload, src, dst in self.esp.outbound(reply, now):
-            self._send(payload, src, dst, esp=True)
+        if reply is not None:
+            self.node.send_packet(reply, now, "esp")
 
     # --- send -------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        """Pass the stack's limit events to IKE, handle IKE's events, send what it queued."""
+        """Answer what the node delivered, log its events, send what it queued."""
+        node = self.node
         now = time.monotonic()
-        while (sev := self.stack.next_event()) is not None:
-            self._limit(sev, now)
-        while (ev := self.endpoint.next_event()) is not None:
-            self._event(ev, now)
-        for payload, src, dst in self.endpoint.datagrams_to_send(now):
-            self._send(payload, src, dst)
+        for inner, _tag in node.packets_to_deliver():
+            self._deliver(inner, now)
+        while (ev := node.next_event()) is not None:
+            self._event(ev)
+        for pkt, tag in node.packets_to_send():
+            self._send(pkt, esp=tag == "esp")
 
-    def _limit(self, ev: Any, now: float) -> None:
-        """An SA crossed a soft/hard byte or packet limit: IKE rekeys (soft) or expires (hard).
-
-        The engine names a child by our inbound SPI; an outbound SA maps to its pair."""
-        self.log(f"stack {format_event(ev)}")
-        spi = getattr(ev, "spi", 0)
-        spi_in = self._spi_in_of_out.get(spi, spi)
-        self.endpoint.sa_limit_reached(spi_in, getattr(ev, "which", "soft"), now)
-
-    def _event(self, ev: Any, now: float) -> None:
-        name = type(ev).__name__
-        if name == "ChildSaUp":
-            # outbound=False (we answered a rekey): keep sending on the old SA until the
-            # initiator's DELETE of it brings ChildSaRekeyed (strongSwan does the same)
-            keep = None if getattr(ev, "outbound", True) else self.stack.current_outbound(ev.keys)
-            self.stack.install_child(ev.keys, now)
-            if keep is not None:
-                self.stack.use_outbound(keep)
-            self._spi_in_of_out[ev.keys.spi_out] = ev.keys.spi_in
-        elif name == "ChildSaRekeyed":
-            self.stack.use_outbound(ev.new)  # the successor, also after a rekey collision
-        elif name == "ChildSaDown":
-            self._spi_in_of_out.pop(ev.keys.spi_out, None)
-            try:
-                self.stack.remove_child(ev.keys)
-            except Exception as exc:  # noqa: BLE001 - a missing SA must not end the peer
-                self.log(f"remove_child failed: {exc!r}")
+    def _event(self, ev: Any) -> None:
+        if isinstance(ev, PacketDropped):
+            self.drops[ev.reason] += 1
+            if self.verbose:
+                src = ev.tag if isinstance(ev.tag, tuple) else ("?", 0)
+                self.log(f"packet from {src[0]}:{src[1]} dropped: {ev.reason} {ev.detail}".rstrip())
+            return
         self.log(format_event(ev))
-        if self.keylog is not None and (problem := self.keylog.event(ev)):
+        if self.keylog is not None and isinstance(ev, E.IkeSaUp | E.IkeSaRekeyed | E.ChildSaUp) \
+                and (problem := self.keylog.event(ev)):
             self.log(problem)
 
-    def _send(self, payload: bytes, src: tuple[str, int], dst: tuple[str, int], esp: bool = False) -> None:
-        sock = self.socks.get(src[1]) or self.socks[NATT_PORT if esp else IKE_PORT]
+    def _send(self, pkt: bytes, esp: bool) -> None:
+        parts = from_packet(pkt)
+        sock = self.socks.get(parts[1][1]) if parts is not None else None
+        if parts is None or sock is None:
+            # plain ESP/AH would need a raw socket, and anything not from UDP 500/4500 (an
+            # answer no policy protects) is not this endpoint's to send
+            self.drops["no_udp_encap"] += 1
+            return
+        payload, _src, dst = parts
         try:
             sock.sendto(payload, (dst[0], dst[1]))
         except OSError as exc:
             self.log(f"send to {dst[0]}:{dst[1]} failed: {exc}")
             return
-        if esp and self.verbose:
-            self.log(f"ESP out: {len(payload)} bytes to {dst[0]}:{dst[1]}")
+        if esp:
+            self.sent += 1
+            if self.verbose:
+                self.log(f"ESP out: {len(payload)} bytes to {dst[0]}:{dst[1]}")
 
 
 def _describe(pkt: bytes) -> str:
