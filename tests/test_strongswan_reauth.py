@@ -66,5 +66,43 @@ def test_break_before_make_reauth_is_accepted(interop) -> None:  # noqa: F811
     sent, received, out = env.left.ping(env.right.inner[0], count=5, interval=0.2,
                                         src=env.left.inner[0])
     assert received == 5, out[-600:]
-    assert [e.get("reason") for e in events(peer.log(), "IkeSaDown")][:1] == ["reauthenticating"]
+    plog = peer.log()
+    assert [e.get("reason") for e in events(plog, "IkeSaDown")][:1] == ["reauthenticating"]
+    # the peer's node covered the gap with a trap over the CHILD_SA's selectors (what the
+    # simulator does): put in when the old CHILD_SA went, lifted when the new one installed
+    lines = plog.splitlines()
+
+    def first(pattern: str) -> int:
+        return next((i for i, line in enumerate(lines) if re.search(pattern, line)), -1)
+
+    down = first(r" ChildSaDown .*reason=reauthenticating")
+    trap = first(r" BlockAdded child=net action=protect why=reauthentication ")
+    lifted = first(r" BlockLifted child=net action=protect why=reauthentication")
+    installed = [i for i, line in enumerate(lines) if " SaInstalled " in line]
+    assert 0 <= down < trap < lifted < installed[-1], plog[-3000:]
+    assert peer.stop() == 0
+
+
+def test_a_child_charon_refuses_gets_a_discard_on_the_peer(interop) -> None:  # noqa: F811
+    """A second CHILD_SA whose selectors charon has no config for (TS_UNACCEPTABLE, RFC 7296
+    §2.9): the peer's node drops that child's traffic with the reason instead of sending it
+    in the clear, and the first CHILD_SA keeps working."""
+    env = interop
+
+    def edit(conf: dict) -> None:
+        children = conf["connections"]["interop"]["children"]
+        children["extra"] = {**children["net"], "local_ts": ["192.168.77.0/24"],
+                             "remote_ts": ["192.168.78.0/24"], "start_action": "start"}
+
+    charon, peer = start_tunnel(env, "ipsecsim", ["aes128gcm16-prfsha256-x25519"],
+                                ["aes128gcm16"], edit_peer=edit)
+    assert peer.wait_log("BlockAdded child=extra action=discard", timeout=10), peer.log()[-3000:]
+    plog = peer.log()
+    [fail] = [e for e in events(plog, "IkeFailure") if e.get("child") == "extra"]
+    assert fail["notify"] == "TS_UNACCEPTABLE", fail
+    [block] = [e for e in events(plog, "BlockAdded") if e.get("child") == "extra"]
+    assert block["why"].startswith("TS_UNACCEPTABLE") and block["local_ts"] == "192.168.77.0/24"
+    sent, received, out = env.left.ping(env.right.inner[0], count=3, interval=0.2,
+                                        src=env.left.inner[0])
+    assert received == 3, out[-600:]
     assert peer.stop() == 0

@@ -57,7 +57,15 @@ from .ike.config import ChildConfig, ConnectionConfig, IkeConfig
 from .ike.endpoint import IkeEndpoint
 from .keys import ChildSaKeys
 from .natt import IKE_PORT, NATT_PORT
-from .node_events import Note, PacketDropped, SaInstalled, SaInstallFailed, SaRemoved
+from .node_events import (
+    BlockAdded,
+    BlockLifted,
+    Note,
+    PacketDropped,
+    SaInstalled,
+    SaInstallFailed,
+    SaRemoved,
+)
 from .rng import Rng
 from .selectors import TrafficSelector
 from .spd import Policy, specificity
@@ -86,6 +94,8 @@ class Block(NamedTuple):
 
     policy: Policy
     scope: ChildKey | str | None
+    why: str = ""
+    """What the block is for (see :class:`~ipsecsim.core.node_events.BlockAdded`)."""
 
 
 class IpsecNode:
@@ -574,7 +584,8 @@ class IpsecNode:
         pol = self.stack.add_policy("out", action, lts, rts,
                                     name=name if action == "protect" else f"{name}: {why}",
                                     priority=prio)
-        self.blocks.setdefault(name, []).append(Block(pol, scope))
+        self.blocks.setdefault(name, []).append(Block(pol, scope, why))
+        self.events.append(BlockAdded(name, action, why, tuple(lts), tuple(rts)))
         return True
 
     def _unblock(self, keys: ChildSaKeys) -> None:
@@ -589,6 +600,7 @@ class IpsecNode:
                 keep.append(b)
             else:
                 self.stack.spd.remove(b.policy)
+                self.events.append(BlockLifted(keys.name, b.policy.action, b.why))
         if keep:
             self.blocks[keys.name] = keep
         else:

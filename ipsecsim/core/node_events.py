@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .keys import ChildSaKeys
 from .sa import SaLimitReached
 
-__all__ = ["NodeEvent", "Note", "PacketDropped", "SaInstallFailed", "SaInstalled",
+__all__ = ["BlockAdded", "BlockLifted", "NodeEvent", "Note", "PacketDropped", "SaInstallFailed", "SaInstalled",
            "SaLimitReached", "SaRemoved"]
 
 
@@ -44,6 +44,30 @@ class SaRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockAdded:
+    """A blocking policy now covers a child's traffic while it has no SA: a trap
+    (``protect`` without SA: packets are ``no_sa`` drops and start IKE) or a ``discard``."""
+
+    child: str
+    action: str
+    """``protect`` (a trap) or ``discard``."""
+    why: str
+    """``trap`` (start_action), ``reauthentication`` (a break-before-make gap), or the
+    refusal (``NOTIFY: sentence``) for a discard."""
+    local_ts: tuple[str, ...]
+    remote_ts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockLifted:
+    """A CHILD_SA installed for the traffic a block stood in for; the block is gone."""
+
+    child: str
+    action: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """Anything else worth a line: a trap that could not be installed, a core error caught."""
 
@@ -64,5 +88,5 @@ class PacketDropped:
     """Whatever the caller passed with the packet."""
 
 
-NodeEvent = SaInstalled | SaInstallFailed | SaRemoved | SaLimitReached | Note | PacketDropped
+NodeEvent = BlockAdded | BlockLifted | SaInstalled | SaInstallFailed | SaRemoved | SaLimitReached | Note | PacketDropped
 """The node's own events (the IKE endpoint's come through ``next_event`` as well)."""

@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.ike import events as E
-from ..core.node_events import Note, PacketDropped, SaInstalled, SaInstallFailed, SaRemoved
+from ..core.node_events import (
+    BlockAdded,
+    BlockLifted,
+    Note,
+    PacketDropped,
+    SaInstalled,
+    SaInstallFailed,
+    SaRemoved,
+)
 from ..core.sa import SaLimitReached
 
 if TYPE_CHECKING:
@@ -98,6 +106,8 @@ def record_event(gw: Gateway, ev: Any, now: float) -> None:
             tr.emit(now, "drop", name, 0, f"ike_{ev.reason}", ev.detail)
         case Note(text=text):
             tr.emit(now, "note", name, text)
+        case BlockAdded() | BlockLifted():
+            pass  # the trace shows a block by the drops it causes (no_sa, policy_discard)
         case PacketDropped():
             net.drop(now, name, 0, ev.reason, ev.detail)
         case _:
