@@ -6,6 +6,11 @@ The cipher stays real: the seed only picks key material.
 
 Sub-streams (:meth:`Rng.child`) give each node its own deterministic stream,
 so adding a node or a packet in one place does not shift every draw elsewhere.
+
+A real endpoint (``ipsecsim peer``) takes :class:`SystemRng` instead: the same
+interface over the operating system's source (``os.urandom``), so that the nonces
+and SPIs it sends in clear tell an observer nothing about its DH private keys or
+cookie secret (a Mersenne Twister's state is rebuilt from 624 outputs).
 """
 
 from __future__ import annotations
@@ -57,3 +62,19 @@ class Rng:
             v = self._r.getrandbits(32)
             if v > 255:
                 return v
+
+
+class SystemRng(Rng):
+    """:class:`Rng`'s interface over the operating system's random source
+    (:class:`random.SystemRandom`, which reads ``os.urandom``): nothing seeded, nothing to
+    replay. For real endpoints only -- a simulation must stay reproducible."""
+
+    __slots__ = ()
+
+    def __init__(self, label: str = "system") -> None:
+        self.seed = "os.urandom"
+        self.label = label
+        self._r = random.SystemRandom()
+
+    def child(self, label: str) -> SystemRng:
+        return SystemRng(f"{self.label}/{label}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import sys
 from typing import Any
 
@@ -51,6 +50,14 @@ def load(path: str) -> tuple[dict[str, Any], str, list[str]]:
     return d, str(listen), [str(a) for a in inner]
 
 
+def make_node(config: Any, listen: str) -> Any:
+    """The peer's node: every key, nonce and SPI from the operating system (``SystemRng``)."""
+    from ..core.node import IpsecNode
+    from ..core.rng import SystemRng
+
+    return IpsecNode("peer", SystemRng("peer"), [listen], config)
+
+
 def main(args: argparse.Namespace) -> int:
     from ..core.ike.config import IkeConfig
 
@@ -63,12 +70,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)
         return 2
 
-    from ..core.node import IpsecNode
-    from ..core.rng import Rng
     from .runner import PeerRunner
 
-    rng = Rng(int.from_bytes(os.urandom(16), "big"), "peer")
-    node = IpsecNode("peer", rng, [listen], config)
+    node = make_node(config, listen)
     try:
         runner = PeerRunner(node, listen, inner, verbose=bool(getattr(args, "verbose", False)),
                             wireshark_dir=str(wireshark_dir) if wireshark_dir else None)
