@@ -38,6 +38,10 @@ from .keylog import WiresharkExport
 IKE_PORT = 500
 NATT_PORT = 4500
 MAX_DATAGRAM = 65535
+DROP_LOG_BURST = 5
+"""Drops of one reason logged one by one per :data:`DROP_LOG_INTERVAL`; the rest are counted."""
+DROP_LOG_INTERVAL = 10.0
+"""Seconds between two summaries of the drops not logged one by one."""
 
 
 def _fields(obj: Any, prefix: str = "") -> list[str]:
@@ -97,6 +101,8 @@ class PeerRunner:
         """Protected packets sent (ESP in UDP)."""
         self.drops: Counter[str] = Counter()
         """Packets the node (or the socket shell) refused, by drop reason."""
+        self._window: Counter[str] = Counter()
+        self._window_start = self.t0
         self.socks: dict[int, socket.socket] = {}
         for port in ports:
             # no SO_REUSEADDR: on UDP it would let a second IKE daemon (a charon) bind the
@@ -159,6 +165,7 @@ class PeerRunner:
                 signal.signal(sig, h)
             sel.close()
             self.close()
+        self._drop_summary(time.monotonic())
         self.log(f"stopped; esp in={self.received} out={self.sent} drops={dict(self.drops)}")
         return 0
 
@@ -253,12 +260,33 @@ class PeerRunner:
             self.drops[ev.reason] += 1
             if self.verbose:
                 src = ev.tag if isinstance(ev.tag, tuple) else ("?", 0)
-                self.log(f"packet from {src[0]}:{src[1]} dropped: {ev.reason} {ev.detail}".rstrip())
+                self._log_drop(ev.reason, f"packet from {src[0]}:{src[1]} dropped: {ev.reason} {ev.detail}".rstrip())
+            return
+        if isinstance(ev, E.IkeDrop):
+            self._log_drop(f"ike_{ev.reason}", format_event(ev))
             return
         self.log(format_event(ev))
         if self.keylog is not None and isinstance(ev, E.IkeSaUp | E.IkeSaRekeyed | E.ChildSaUp) \
                 and (problem := self.keylog.event(ev)):
             self.log(problem)
+
+    def _log_drop(self, reason: str, line: str) -> None:
+        """A drop's line, unless :data:`DROP_LOG_BURST` of that reason were logged in this
+        interval already: a flood of hostile datagrams costs a summary line, not a line each."""
+        now = time.monotonic()
+        if now - self._window_start >= DROP_LOG_INTERVAL:
+            self._drop_summary(now)
+        self._window[reason] += 1
+        if self._window[reason] <= DROP_LOG_BURST:
+            self.log(line)
+
+    def _drop_summary(self, now: float) -> None:
+        more = {r: n - DROP_LOG_BURST for r, n in sorted(self._window.items()) if n > DROP_LOG_BURST}
+        if more:
+            self.log(f"dropped {sum(more.values())} more in the last {now - self._window_start:.0f} s, "
+                     f"not logged one by one: " + " ".join(f"{r}={n}" for r, n in more.items()))
+        self._window.clear()
+        self._window_start = now
 
     def _send(self, pkt: bytes, esp: bool) -> None:
         parts = from_packet(pkt)
