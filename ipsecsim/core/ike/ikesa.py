@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ..errors import IpsecSimError
 from ..keys import ChildSaKeys
 from ..selectors import TrafficSelector
 from . import states as S
@@ -29,7 +30,7 @@ id_text = lru_cache(maxsize=512)(Identity.__str__)
 """``str(identity)`` with a cache."""
 
 
-class IkeError(Exception):
+class IkeError(IpsecSimError):
     """A request we refuse: the notify to answer with and the sentence saying why."""
 
     def __init__(self, notify: int, sentence: str, data: bytes = b"", fatal: bool = True,

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import algorithms as A
+from ..errors import IpsecSimError
 from ..proposals import Proposal
 from ..selectors import TrafficSelector
 from .constants import PROTOCOL_IDS
@@ -36,7 +37,7 @@ _PROTO_NUM = PROTOCOL_IDS
 _PROTO_NAME = {v: k for k, v in _PROTO_NUM.items()}
 
 
-class NegotiationError(Exception):
+class NegotiationError(IpsecSimError):
     """No acceptable proposal or selectors; ``notify`` names the IKEv2 notify to send."""
 
     def __init__(self, notify: str, sentence: str) -> None:

@@ -11,6 +11,8 @@ State names follow strongSwan's (``ike_sa_state_t``, ``child_sa_state_t``).
 
 from __future__ import annotations
 
+from ..errors import IpsecSimError
+
 # IKE_SA states
 CREATED = "CREATED"
 CONNECTING = "CONNECTING"
@@ -112,7 +114,7 @@ CHILD_TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 
-class TransitionError(RuntimeError):
+class TransitionError(IpsecSimError, RuntimeError):
     """The engine tried a transition the table does not allow: a bug, not a peer's fault."""
 
 
