@@ -66,7 +66,7 @@ class ChildSa:
     """One CHILD_SA (a pair of ESP/AH SAs) as IKE sees it."""
 
     cfg: ChildConfig
-    state: str = S.C_CREATED
+    state: S.ChildState = S.C_CREATED
     spi_in: int = 0
     spi_out: int = 0
     keys: ChildSaKeys | None = None
@@ -96,7 +96,7 @@ class ChildSa:
     def name(self) -> str:
         return self.cfg.name
 
-    def move(self, ep: IkeEndpoint, ike: IkeSa, event: str, detail: str = "") -> None:
+    def move(self, ep: IkeEndpoint, ike: IkeSa, event: S.ChildEvent, detail: str = "") -> None:
         old = self.state
         self.state = S.child_next(old, event)
         ep._child_state_changed(ike, self, old, self.state, detail)
@@ -114,7 +114,7 @@ class IkeSa:
     spi_r: bytes
     local: tuple[str, int]
     remote: tuple[str, int]
-    state: str = S.CREATED
+    state: S.IkeState = S.CREATED
     suite: Suite | None = None
     keys: Any = None
     """``kdf.IkeKeys`` once IKE_SA_INIT is done."""
@@ -175,7 +175,7 @@ class IkeSa:
     def encap(self) -> bool:
         return self.local[1] == 4500 or self.remote[1] == 4500
 
-    def move(self, ep: IkeEndpoint, event: str, now: float, detail: str = "") -> None:
+    def move(self, ep: IkeEndpoint, event: S.IkeEvent, now: float, detail: str = "") -> None:
         old = self.state
         self.state = S.ike_next(old, event)
         ep._state_changed(self, old, self.state, detail)
