@@ -15,10 +15,11 @@ from ..ikesa import IkeError, IkeSa
 from . import child_create, child_rekey, ike_auth, ike_rekey, informational
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """The responder task for a request, by exchange (and, for CREATE_CHILD_SA, by what the
     SA payload and REKEY_SA say: an IKE_SA rekey, a CHILD_SA rekey or a new CHILD_SA)."""
     ex = msg.exchange
