@@ -122,9 +122,10 @@ def encode(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage) -> list[bytes]:
     assert sk is not None, "encrypted message before IKE_SA_INIT made keys"
     natt = sa.local[1] == 4500
     limit = max_message_len(ep.config.fragment_size, natt)
-    whole = IKE_HEADER_LEN + 4 + sk.sealed_size(len(_chain(msg.payloads)))
+    inner = _chain(msg.payloads)
+    whole = IKE_HEADER_LEN + 4 + sk.sealed_size(len(inner))
     if whole <= limit or not sends_fragments(sa):
-        return [marked(sa, M.encode(msg, sk))]
+        return [marked(sa, M.encode_chained(msg, sk, inner))]
     parts = split(msg, sk, limit)
     msg.fragments = len(parts)
     return [marked(sa, p) for p in parts]

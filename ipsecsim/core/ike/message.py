@@ -352,8 +352,18 @@ def encode(msg: IkeMessage, sk: SkCipher | None = None) -> bytes:
         first = payloads[0].ptype if payloads else 0
         return _HDR.pack(msg.spi_i, msg.spi_r, first, 0x20, msg.exchange, flags, msg.msg_id,
                          IKE_HEADER_LEN + len(body)) + body
-    inner = _chain(payloads)
-    first = payloads[0].ptype if payloads else 0
+    return _seal(msg, sk, _chain(payloads), flags)
+
+
+def encode_chained(msg: IkeMessage, sk: SkCipher, inner: bytes) -> bytes:
+    """``encode(msg, sk)`` when the caller already has ``inner = _chain(msg.payloads)`` (the
+    fragmentation check measures it first): the same bytes, without chaining twice."""
+    flags = (FLAG_INITIATOR if msg.initiator else 0) | (FLAG_RESPONSE if msg.response else 0)
+    return _seal(msg, sk, inner, flags)
+
+
+def _seal(msg: IkeMessage, sk: SkCipher, inner: bytes, flags: int) -> bytes:
+    first = msg.payloads[0].ptype if msg.payloads else 0
     sk_len = 4 + sk.sealed_size(len(inner))
     aad = _HDR.pack(msg.spi_i, msg.spi_r, _SK, 0x20, msg.exchange, flags, msg.msg_id,
                     IKE_HEADER_LEN + sk_len) + _pack_gen(first, 0, sk_len)
