@@ -38,3 +38,6 @@ def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[P
     if msg.notify(M.REKEY_SA) is not None:
         return child_rekey.respond(ep, sa, msg, now)
     return child_create.respond(ep, sa, msg, now)
+
+
+__all__ = ["child_create", "child_rekey", "ike_auth", "ike_rekey", "informational", "respond"]
