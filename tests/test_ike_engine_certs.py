@@ -109,8 +109,8 @@ def test_garbage_certificate_from_the_peer_is_an_auth_failure_not_a_crash():
 
     ca = CertificateAuthority(Rng(11), "CA")
     p = Pair(*pubkey("ecdsa", "ecdsa"), ca=ca)
-    real = p.a._local_cred
-    p.a._local_cred = lambda sa: replace(real(sa), certs=(b"\x30\x03garbage",))
+    real = p.a.local_credential
+    p.a.local_credential = lambda sa: replace(real(sa), certs=(b"\x30\x03garbage",))
     p.a.start(0.0)
     p.pump()
     fb, = p.of("b", E.IkeFailure)

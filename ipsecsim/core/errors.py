@@ -11,6 +11,14 @@ Two families, as h11 separates them:
 Local misuse (a bad configuration, an impossible request) raises
 :class:`ConfigError`, which names what is wrong and, where it can, what would
 be right.
+
+IKE's errors derive from :class:`IpsecSimError` too and stay inside the engine:
+``ike.ikesa.IkeError`` (a peer's request we refuse: the notify to answer with and
+the sentence why; the task manager turns it into the answer), ``ike.negotiate.
+NegotiationError`` (no acceptable proposal or selectors), ``ike.certs.AuthError``,
+``ike.sk.IntegrityError``, ``ike.dh.DhError`` (a :class:`DecodeError`) and
+``ike.states.TransitionError`` (a transition the table does not allow: a bug in the
+engine, also a ``RuntimeError``).
 """
 
 from __future__ import annotations

@@ -361,7 +361,8 @@ def choose_method(key: PrivateKey, peer_hashes: set[int], method: int | None = N
     for m, (c, h, _size) in _ECDSA_METHODS.items():
         if c == curve and method in (None, m):
             return m, _scheme("ECDSA", h)
-    raise AuthError(f"an ECDSA key on {curve} cannot sign with {AUTH_METHOD_NAMES.get(method, method)}")
+    name = AUTH_METHOD_NAMES.get(method, str(method)) if method is not None else None
+    raise AuthError(f"an ECDSA key on {curve} cannot sign with {name}")
 
 
 def build_auth(cred: LocalCredential, octets: bytes, prf_alg: PrfAlg,

@@ -17,12 +17,15 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from ..rng import Rng
 from .auth import LocalCredential, PeerCredential, PrivateKey
@@ -161,13 +164,14 @@ def key_from_rng(key_type: str, rng: Rng) -> PrivateKey:
     raise ValueError(f"unknown key type {key_type!r} (choose one of {', '.join(KEY_TYPES)})")
 
 
-def _sign_hash(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def _sign_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return None
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(
-            key.curve.name, hashes.SHA256()
-        )
+        if key.curve.name == "secp384r1":
+            return hashes.SHA384()
+        if key.curve.name == "secp521r1":
+            return hashes.SHA512()
     return hashes.SHA256()
 
 
@@ -181,7 +185,7 @@ def _serial(rng: Rng) -> int:
     return (rng.int_bits(127) | 1 << 126)
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, pub: Any, serial: int,
+def _builder(subject: x509.Name, issuer: x509.Name, pub: CertificatePublicKeyTypes, serial: int,
              ca: bool) -> x509.CertificateBuilder:
     """What the root and every end-entity certificate share: names, key, serial, the fixed
     validity, basicConstraints, keyUsage (certificate and CRL signing only for the CA) and

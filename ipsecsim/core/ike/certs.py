@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from ipaddress import IPv4Address, IPv6Address
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -72,8 +73,9 @@ def cert_identities(cert: x509.Certificate) -> list[Identity]:
         elif isinstance(gn, x509.RFC822Name):
             ids.append(Identity(ID_RFC822_ADDR, gn.value.encode()))
         elif isinstance(gn, x509.IPAddress):
-            kind = ID_IPV4_ADDR if gn.value.version == 4 else ID_IPV6_ADDR
-            ids.append(Identity(kind, gn.value.packed))
+            ip = gn.value
+            if isinstance(ip, IPv4Address | IPv6Address):  # a network (8/32 bytes) is no identity
+                ids.append(Identity(ID_IPV4_ADDR if ip.version == 4 else ID_IPV6_ADDR, ip.packed))
         elif isinstance(gn, x509.DirectoryName):
             ids.append(Identity(ID_DER_ASN1_DN, gn.value.public_bytes()))
     return ids

@@ -50,9 +50,9 @@ def _pubkey_cred(ep: IkeEndpoint, conn: ConnectionConfig, ident: Identity) -> Lo
         raise AuthError(f"auth: pubkey for {ident} needs certs:/key: files or a CA")
     key_type = conn.local.key or "ecdsa"
     text = conn.local.id or str(ident)
-    issued = ep._issued.get(f"{text}/{key_type}")
+    issued = ep.issued.get(f"{text}/{key_type}")
     if issued is None:
-        issued = ep._issued[f"{text}/{key_type}"] = ep.ca.issue(text, key_type)
+        issued = ep.issued[f"{text}/{key_type}"] = ep.ca.issue(text, key_type)
     return LocalCredential(ident, key=issued.key, certs=(issued.cert_der,))
 
 

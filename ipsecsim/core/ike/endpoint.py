@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter, deque
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, DecodeError
 from ..natt import KEEPALIVE, NATT_PORT, NON_ESP_MARKER
@@ -27,6 +27,7 @@ from . import states as S
 from . import taskmanager as tm
 from .auth import LocalCredential, PeerCredential
 from .config import ConnectionConfig, IkeConfig
+from .context import Address
 from .ids import Identity
 from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
 from .sk import IntegrityError
@@ -40,35 +41,46 @@ from .tasks import (
     informational,
 )
 
+if TYPE_CHECKING:
+    from .ca import CertificateAuthority, Issued
+
 HALF_OPEN_TIMEOUT = 30.0
 """strongSwan's ``half_open_timeout``: a responder forgets an unfinished IKE_SA after 30 s."""
 
 
 class IkeEndpoint:
-    """One IKEv2 daemon: all IKE_SAs of one node, for every connection in its config."""
+    """One IKEv2 daemon: all IKE_SAs of one node, for every connection in its config.
 
-    def __init__(self, config: IkeConfig, rng: Rng, name: str = "", ca: Any = None,
+    Shells use the API of the first section below (``start`` ... ``children``, and
+    ``config``, ``drops``, ``ike_sas``). The tasks get the endpoint as a
+    :class:`~.context.TaskContext`, which the members of the last section (and
+    ``config``, ``rng``, ``ike_sas``) implement.
+    """
+
+    def __init__(self, config: IkeConfig, rng: Rng, name: str = "",
+                 ca: CertificateAuthority | None = None,
                  trust: list[bytes] | tuple[bytes, ...] = ()) -> None:
         self.config = config
         self.rng = rng
         self.name = name
         self.ca = ca
-        """A ``ca.CertificateAuthority`` minting our certificate for ``auth: pubkey``."""
+        """The CA minting our certificate for ``auth: pubkey`` (when no ``certs:`` are given)."""
         self.trust = list(trust)
         """DER CA certificates we trust for peers (the CA's own is added)."""
         self.drops: Counter[str] = Counter()
         self.ike_sas: dict[bytes, IkeSa] = {}
         """Our IKE SPI -> IKE_SA (every SA not yet destroyed)."""
-        self._half_open: dict[tuple[bytes, tuple[str, int]], IkeSa] = {}
+        self._half_open: dict[tuple[bytes, Address], IkeSa] = {}
         """Responder IKE_SAs still in IKE_SA_INIT/IKE_AUTH, by (SPIi, peer address)."""
-        self._inits: dict[tuple[bytes, tuple[str, int]], IkeSa] = {}
+        self._inits: dict[tuple[bytes, Address], IkeSa] = {}
         """Every responder IKE_SA by the (SPIi, peer address) of its IKE_SA_INIT (duplicates)."""
-        self._out: list[tuple[bytes, tuple[str, int], tuple[str, int]]] = []
-        self._events: deque = deque()
+        self._out: list[tuple[bytes, Address, Address]] = []
+        self._events: deque[E.Event] = deque()
         self._cookie_secret = rng.bytes(16)
         self._count = 0
         self._uid = 0
-        self._issued: dict[str, Any] = {}
+        self.issued: dict[str, Issued] = {}
+        """Certificates our CA minted for us, by ``identity/key type`` (``credentials``)."""
 
     # ------------------------------------------------------------------ public API
 
@@ -97,8 +109,8 @@ class IkeEndpoint:
             raise ConfigError(f"connection {conn.name!r} needs a single remote address in "
                               f"remote_addrs to initiate (has {list(conn.remote_addrs)})")
         local = (conn.local_addrs[0] if conn.local_addrs else "0.0.0.0", conn.local_port)
-        sa = self._new_sa(conn, True, self.rng.bytes(8), bytes(8), local,
-                          (conn.remote_addrs[0], conn.remote_port))
+        sa = self.new_sa(conn, True, self.rng.bytes(8), bytes(8), local,
+                         (conn.remote_addrs[0], conn.remote_port))
         sa.first_child = child
         sa.last_heard = now
         sa.tasks.append(ike_init.IkeInit())
@@ -114,22 +126,22 @@ class IkeEndpoint:
                 return
         raise ConfigError(f"no connection has a child named {child_name!r}")
 
-    def receive_datagram(self, data: bytes, src: tuple[str, int], dst: tuple[str, int],
+    def receive_datagram(self, data: bytes, src: Address, dst: Address,
                          now: float) -> None:
         """Process one UDP payload that arrived from ``src`` at ``dst``."""
         if dst[1] == NATT_PORT:
             if data == KEEPALIVE:
                 return  # NAT keepalive (RFC 3948 §2.3)
             if data[:4] != NON_ESP_MARKER:
-                self._drop("not_ike", "ESP on port 4500 (the data plane's, not IKE's)")
+                self.drop("not_ike", "ESP on port 4500 (the data plane's, not IKE's)")
                 return
             data = data[4:]
         try:
             self._receive(bytes(data), src, dst, now)
         except (DecodeError, IntegrityError) as exc:
-            self._drop("malformed", str(exc))
+            self.drop("malformed", str(exc))
 
-    def datagrams_to_send(self, now: float) -> list[tuple[bytes, tuple[str, int], tuple[str, int]]]:
+    def datagrams_to_send(self, now: float) -> list[tuple[bytes, Address, Address]]:
         """(UDP payload, source, destination) to send now; clears the list."""
         out, self._out = self._out, []
         return out
@@ -175,7 +187,7 @@ class IkeEndpoint:
             if sa.state in (S.ESTABLISHED, S.REKEYING, S.REKEYED):
                 informational.delete_ike(self, sa, now, "closed locally")
             elif sa.state != S.DESTROYED:
-                self._destroy(sa, "closed locally", now)
+                self.destroy(sa, "closed locally", now)
 
     def sa_limit_reached(self, spi_in: int, kind: str, now: float) -> None:
         """The data plane hit a byte/packet limit of the CHILD_SA with ``spi_in`` (soft|hard)."""
@@ -235,34 +247,35 @@ class IkeEndpoint:
 
     # ------------------------------------------------------------------ receive path
 
-    def _receive(self, data: bytes, src: tuple[str, int], dst: tuple[str, int], now: float) -> None:
+    def _receive(self, data: bytes, src: Address, dst: Address, now: float) -> None:
         h = M.decode_header(data)
+        msg: M.IkeMessage | None
         if h.exchange == M.IKE_SA_INIT and not h.response:
             self._init_request(data, h, src, dst, now)
             return
         our_spi = h.spi_r if h.initiator else h.spi_i
         sa = self.ike_sas.get(our_spi)
         if sa is None:
-            self._drop("unknown_ike_spi", f"{M.EXCHANGE_NAMES.get(h.exchange, h.exchange)} "
-                       f"for unknown SPI {our_spi.hex()}")
+            self.drop("unknown_ike_spi", f"{M.EXCHANGE_NAMES.get(h.exchange, h.exchange)} "
+                      f"for unknown SPI {our_spi.hex()}")
             return
         if h.initiator == sa.initiator:
-            self._drop("bad_flags", "I flag does not match our role")
+            self.drop("bad_flags", "I flag does not match our role")
             return
         if h.response:
             p = sa.pending
             if p is None or p.msg_id != h.msg_id:
-                self._drop("unexpected_response", f"response with message ID {h.msg_id} we "
-                           f"are not waiting for")
+                self.drop("unexpected_response", f"response with message ID {h.msg_id} we "
+                          f"are not waiting for")
                 return
             if h.exchange == M.IKE_SA_INIT:
                 if h.spi_i != sa.spi_i:
-                    self._drop("unknown_ike_spi", "IKE_SA_INIT response for another SPI")
+                    self.drop("unknown_ike_spi", "IKE_SA_INIT response for another SPI")
                     return
                 msg = M.decode(data)
             else:
                 if h.spi_r != sa.spi_r:
-                    self._drop("unknown_ike_spi", "response for another responder SPI")
+                    self.drop("unknown_ike_spi", "response for another responder SPI")
                     return
                 msg = self._open(sa, data)
                 if msg is None:
@@ -273,26 +286,26 @@ class IkeEndpoint:
             return
         # a request from the peer
         if h.spi_i != sa.spi_i:
-            self._drop("unknown_ike_spi", "request for another initiator SPI")
+            self.drop("unknown_ike_spi", "request for another initiator SPI")
             return
         if h.msg_id + 1 == sa.next_recv_mid and sa.last_response:
             if data == sa.last_request:
-                self._drop("retransmitted_request", f"message ID {h.msg_id}: resending our response")
+                self.drop("retransmitted_request", f"message ID {h.msg_id}: resending our response")
                 for d in sa.last_response:
                     self._out.append((d, sa.local, sa.remote))
                 name = M.EXCHANGE_NAMES.get(h.exchange, str(h.exchange))
-                self._emit(E.IkeMessageEvent("out", sa.local, sa.remote, name, h.msg_id, True,
+                self.emit(E.IkeMessageEvent("out", sa.local, sa.remote, name, h.msg_id, True,
                                              "(cached response)", sa.spi_i, sa.spi_r,
                                              sum(map(len, sa.last_response)), 1))
             elif fragments.is_fragment(data) and fragments.fragment_number(data) != 1:
-                self._drop("retransmitted_request", f"message ID {h.msg_id}: a fragment other "
-                           "than #1 of an answered request (RFC 7383 §2.6.1)")
+                self.drop("retransmitted_request", f"message ID {h.msg_id}: a fragment other "
+                          "than #1 of an answered request (RFC 7383 §2.6.1)")
             else:
-                self._drop("invalid_message_id", f"message ID {h.msg_id} was already answered")
+                self.drop("invalid_message_id", f"message ID {h.msg_id} was already answered")
             return
         if h.msg_id != sa.next_recv_mid:
-            self._drop("invalid_message_id",
-                       f"request with message ID {h.msg_id}, expected {sa.next_recv_mid}")
+            self.drop("invalid_message_id",
+                      f"request with message ID {h.msg_id}, expected {sa.next_recv_mid}")
             return
         msg = self._open(sa, data)
         if msg is None:
@@ -306,31 +319,31 @@ class IkeEndpoint:
 
     def _open(self, sa: IkeSa, data: bytes) -> M.IkeMessage | None:
         if sa.sk_in is None:
-            self._drop("unexpected_message", "encrypted message before keys exist")
+            self.drop("unexpected_message", "encrypted message before keys exist")
             return None
         if fragments.is_fragment(data):
             return fragments.receive(self, sa, data)
         try:
             return M.decode(data, sa.sk_in)
         except IntegrityError as exc:
-            self._drop("integrity", f"SK payload of {sa.name} failed its check: {exc}")
+            self.drop("integrity", f"SK payload of {sa.name} failed its check: {exc}")
         except DecodeError as exc:
-            self._drop("malformed", str(exc))
+            self.drop("malformed", str(exc))
         return None
 
-    def _init_request(self, data: bytes, h: M.Header, src: tuple[str, int],
-                      dst: tuple[str, int], now: float) -> None:
+    def _init_request(self, data: bytes, h: M.Header, src: Address,
+                      dst: Address, now: float) -> None:
         old = self._half_open.get((h.spi_i, src))
         if old is not None:
             if data == old.init_request and old.last_response:
-                self._drop("retransmitted_request", "IKE_SA_INIT: resending our response")
+                self.drop("retransmitted_request", "IKE_SA_INIT: resending our response")
                 for d in old.last_response:
                     self._out.append((d, old.local, old.remote))
             else:
-                self._drop("invalid_message_id", "second IKE_SA_INIT for a half-open SA")
+                self.drop("invalid_message_id", "second IKE_SA_INIT for a half-open SA")
             return
         if (h.spi_i, src) in self._inits:
-            self._drop("retransmitted_request", "late IKE_SA_INIT for an established IKE_SA")
+            self.drop("retransmitted_request", "late IKE_SA_INIT for an established IKE_SA")
             return
         msg = M.decode(data)
         conns = self._responder_conns(dst[0], src[0])
@@ -340,7 +353,8 @@ class IkeEndpoint:
             return
         if len(self._half_open) >= self.config.cookie_threshold:
             ni = msg.find(M.Nonce)
-            want = ike_init.cookie_for(self, ni.data if ni else b"", src[0], h.spi_i)
+            want = ike_init.cookie_for(self._cookie_secret, ni.data if ni else b"", src[0],
+                                       h.spi_i)
             got = msg.payloads[0] if msg.payloads else None
             if not (isinstance(got, M.Notify) and got.notify_type == M.COOKIE
                     and got.data == want):
@@ -348,7 +362,7 @@ class IkeEndpoint:
                 return
         err: IkeError | None = None
         for conn in conns:
-            sa = self._new_sa(conn, False, h.spi_i, self.rng.bytes(8), dst, src)
+            sa = self.new_sa(conn, False, h.spi_i, self.rng.bytes(8), dst, src)
             sa.init_request = data
             sa.last_heard = now
             self._event_in(sa, msg, data, src, dst)
@@ -366,25 +380,27 @@ class IkeEndpoint:
             sa.last_request = data
             sa.last_response = [out]
             sa.next_recv_mid = 1
-            self._transmit(sa, [out], resp, resp.summary(), 0)
+            self.transmit(sa, [out], resp, resp.summary(), 0)
             return
         assert err is not None
         self._stateless(msg, src, dst, err.notify, err.data, err.sentence, now,
                         conn=conns[0].name)
 
-    def _stateless(self, req: M.IkeMessage, src: tuple[str, int], dst: tuple[str, int],
+    def _stateless(self, req: M.IkeMessage, src: Address, dst: Address,
                    notify: int, data: bytes, sentence: str, now: float, conn: str = "") -> None:
         resp = M.IkeMessage(req.spi_i, bytes(8), M.IKE_SA_INIT, 0, False, True,
                             [M.Notify(notify, data=data)])
         out = M.encode(resp)
         self._out.append((out, dst, src))
-        self._emit(E.IkeMessageEvent("out", dst, src, "IKE_SA_INIT", 0, True, resp.summary(),
+        self.emit(E.IkeMessageEvent("out", dst, src, "IKE_SA_INIT", 0, True, resp.summary(),
                                      req.spi_i, bytes(8), len(out), 0))
         if notify != M.COOKIE:
-            self._emit(E.IkeFailure("", conn, M.NOTIFY_NAMES.get(notify, str(notify)), sentence,
+            self.emit(E.IkeFailure("", conn, M.NOTIFY_NAMES.get(notify, str(notify)), sentence,
                                     True, notify != M.INVALID_KE_PAYLOAD))
 
-    # ------------------------------------------------------------------ helpers for tasks
+    # ------------------------------------------------- the TaskContext (context.py) for tasks
+    # Tasks, the task manager and the SAs see the endpoint only through these members (and
+    # config, rng, ike_sas); the shells use the API above.
 
     def new_spi(self) -> int:
         """A fresh inbound ESP/AH SPI, unique on this endpoint."""
@@ -394,12 +410,12 @@ class IkeEndpoint:
             if spi not in used:
                 return spi
 
-    def _next_uid(self) -> int:
+    def next_uid(self) -> int:
         self._uid += 1
         return self._uid
 
-    def _new_sa(self, conn: ConnectionConfig, initiator: bool, spi_i: bytes, spi_r: bytes,
-                local: tuple[str, int], remote: tuple[str, int]) -> IkeSa:
+    def new_sa(self, conn: ConnectionConfig, initiator: bool, spi_i: bytes, spi_r: bytes,
+                local: Address, remote: Address) -> IkeSa:
         self._count += 1
         sa = IkeSa(f"{conn.name}[{self._count}]", conn, initiator, spi_i, spi_r, local, remote)
         self.ike_sas[sa.our_spi] = sa
@@ -422,7 +438,7 @@ class IkeEndpoint:
         return [c for c in self.config.connections
                 if _addr_in(local, c.local_addrs) and _addr_in(remote, c.remote_addrs)]
 
-    def _pick_conn_for_id(self, sa: IkeSa, peer_id: Identity) -> None:
+    def pick_conn_for_id(self, sa: IkeSa, peer_id: Identity) -> None:
         """Switch the responder's IKE_SA to a connection whose ``remote.id`` fits the peer."""
         if not sa.conn.remote.id or peer_id.matches(ident(sa.conn.remote.id)):
             return
@@ -432,20 +448,17 @@ class IkeEndpoint:
                 sa.conn = conn
                 return
 
-    def _local_cred(self, sa: IkeSa) -> LocalCredential:
+    def local_credential(self, sa: IkeSa) -> LocalCredential:
         return credentials.local_credential(self, sa)
 
-    def _peer_cred(self, sa: IkeSa, peer_id: Identity) -> PeerCredential:
+    def peer_credential(self, sa: IkeSa, peer_id: Identity) -> PeerCredential:
         return credentials.peer_credential(self, sa, peer_id)
 
-    def _certreq(self, conn: ConnectionConfig) -> M.CertReq | None:
+    def certreq(self, conn: ConnectionConfig) -> M.CertReq | None:
         return credentials.certreq(self, conn)
 
-    def _wrap(self, sa: IkeSa, data: bytes) -> bytes:
-        return NON_ESP_MARKER + data if sa.local[1] == 4500 else data
-
-    def _transmit(self, sa: IkeSa, datagrams: list[bytes], msg: M.IkeMessage | None,
-                  summary: str, retransmit: int, exchange: int = 0, msg_id: int = 0) -> None:
+    def transmit(self, sa: IkeSa, datagrams: list[bytes], msg: M.IkeMessage | None,
+                 summary: str, retransmit: int, exchange: int = 0, msg_id: int = 0) -> None:
         for d in datagrams:
             self._out.append((d, sa.local, sa.remote))
         if msg is not None:
@@ -453,26 +466,29 @@ class IkeEndpoint:
         else:
             response = False
         # one event per message: a fragmented one (RFC 7383) counts all its datagrams
-        self._emit(E.IkeMessageEvent("out", sa.local, sa.remote,
+        self.emit(E.IkeMessageEvent("out", sa.local, sa.remote,
                                      M.EXCHANGE_NAMES.get(exchange, str(exchange)), msg_id,
                                      response, summary, sa.spi_i, sa.spi_r,
                                      sum(map(len, datagrams)), retransmit))
 
-    def _event_in(self, sa: IkeSa, msg: M.IkeMessage, data: bytes, src: tuple[str, int],
-                  dst: tuple[str, int]) -> None:
+    def _event_in(self, sa: IkeSa, msg: M.IkeMessage, data: bytes, src: Address,
+                  dst: Address) -> None:
         size = fragments.wire_size(sa, msg, data, dst[1] == 4500)
-        self._emit(E.IkeMessageEvent("in", dst, src, msg.exchange_name, msg.msg_id, msg.response,
+        self.emit(E.IkeMessageEvent("in", dst, src, msg.exchange_name, msg.msg_id, msg.response,
                                      msg.summary(), msg.spi_i, msg.spi_r, size, 0))
 
-    def _emit(self, event: Any) -> None:
+    def emit(self, event: E.Event) -> None:
         self._events.append(event)
 
-    def _drop(self, reason: str, detail: str = "") -> None:
-        self.drops[reason] += 1
-        self._emit(E.IkeDrop(reason, detail))
+    def send_datagram(self, data: bytes, src: Address, dst: Address) -> None:
+        self._out.append((data, src, dst))
 
-    def _child_down(self, child: ChildSa, reason: str, now: float | None = None,
-                    delay: float = 0.0) -> None:
+    def drop(self, reason: str, detail: str = "") -> None:
+        self.drops[reason] += 1
+        self.emit(E.IkeDrop(reason, detail))
+
+    def child_down(self, child: ChildSa, reason: str, now: float | None = None,
+                   delay: float = 0.0) -> None:
         """Tell the data plane to remove ``child`` (once), now or ``delay`` seconds later."""
         if child.keys is None or child.down:
             return
@@ -481,41 +497,34 @@ class IkeEndpoint:
             return
         child.down = True
         child.down_at = None
-        self._emit(E.ChildSaDown(child.keys, reason))
+        self.emit(E.ChildSaDown(child.keys, reason))
 
-    def _state_changed(self, sa: IkeSa, old: str, new: str, detail: str) -> None:
-        self._emit(E.IkeStateChange(sa.name, old, new, detail))
-
-    def _child_state_changed(self, sa: IkeSa, child: ChildSa, old: str, new: str,
-                             detail: str) -> None:
-        self._emit(E.ChildStateChange(sa.name, child.name, child.spi_in, old, new, detail))
-
-    def _failure(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool,
-                 fatal: bool = False, child: str = "") -> None:
+    def failure(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool,
+                fatal: bool = False, child: str = "") -> None:
         """Report a failed exchange; ``child`` names the CHILD_SA config refused, if any."""
-        self._emit(E.IkeFailure(sa.name, sa.conn.name, notify, reason, sent_by_us, fatal, child))
+        self.emit(E.IkeFailure(sa.name, sa.conn.name, notify, reason, sent_by_us, fatal, child))
 
-    def _fail(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool, now: float) -> None:
+    def fail(self, sa: IkeSa, notify: str, reason: str, sent_by_us: bool, now: float) -> None:
         """An exchange failed in a way that ends the IKE_SA."""
-        self._failure(sa, notify, reason, sent_by_us, fatal=True)
-        self._destroy(sa, f"{notify}: {reason}", now)
+        self.failure(sa, notify, reason, sent_by_us, fatal=True)
+        self.destroy(sa, f"{notify}: {reason}", now)
 
-    def _forget(self, sa: IkeSa) -> None:
+    def forget(self, sa: IkeSa) -> None:
         """Drop every reference the endpoint holds to a destroyed IKE_SA."""
         self.ike_sas.pop(sa.our_spi, None)
         _unindex(self._half_open, sa)
         _unindex(self._inits, sa)
 
-    def _established(self, sa: IkeSa, now: float) -> None:
+    def establish(self, sa: IkeSa, now: float) -> None:
         sa.move(self, "authenticated", now, f"{id_text(sa.local_id)} <-> {id_text(sa.peer_id)}")
         _unindex(self._half_open, sa)  # by its value: the peer may have floated to 4500 meanwhile
         sa.established_at = now
         ike_reauth.schedule(self, sa, now)  # first: the rekey schedule bounds the end by it
         ike_rekey.schedule(self, sa, now)
         informational.schedule(self, sa, now)
-        self._emit(ike_rekey.sa_up_event(sa))
+        self.emit(ike_rekey.sa_up_event(sa))
 
-    def _destroy(self, sa: IkeSa, reason: str, now: float, dead: bool = False) -> None:
+    def destroy(self, sa: IkeSa, reason: str, now: float, dead: bool = False) -> None:
         """Tear the IKE_SA and its children down (no messages); apply dpd_action if ``dead``."""
         if sa.state == S.DESTROYED:
             return
@@ -525,15 +534,15 @@ class IkeEndpoint:
                 if dead and child.cfg.dpd_action == "restart":
                     restart.append(child.cfg.name)
                 child.move(self, sa, "fail", reason)
-                self._child_down(child, reason)
+                self.child_down(child, reason)
         was_up = sa.state in (S.ESTABLISHED, S.REKEYING, S.REKEYED, S.DELETING)
         sa.move(self, "fail", now, reason)
         sa.down_reason = reason
         sa.pending = None
         sa.tasks.clear()
-        self._forget(sa)
+        self.forget(sa)
         if was_up or sa.initiator:
-            self._emit(E.IkeSaDown(sa.name, reason))
+            self.emit(E.IkeSaDown(sa.name, reason))
         for name in restart:
             self.initiate(sa.conn.name, now, name)
 
@@ -548,7 +557,7 @@ def _has_child(sa: IkeSa, child: str) -> bool:
     return any(isinstance(t, child_create.ChildCreate) and t.cfg.name == child for t in queued)
 
 
-def _unindex(table: dict[Any, IkeSa], sa: IkeSa) -> None:
+def _unindex(table: dict[tuple[bytes, Address], IkeSa], sa: IkeSa) -> None:
     """Remove every entry of ``table`` that refers to ``sa``."""
     for key in [k for k, v in table.items() if v is sa]:
         del table[key]

@@ -8,15 +8,17 @@ fragmented one) and feeds the ladder diagram.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..keys import ChildSaKeys
+from .states import ChildState, IkeState
 
 
 @dataclass(frozen=True, slots=True)
 class IkeMessageEvent:
     """One IKE message sent or received (all its datagrams when fragmented)."""
 
-    direction: str
+    direction: Literal["out", "in"]
     """``out`` or ``in``."""
     local: tuple[str, int]
     """Our address and port."""
@@ -46,9 +48,9 @@ class IkeStateChange:
 
     ike_sa: str
     """Name of the IKE_SA, e.g. ``office-link[1]``."""
-    old: str
+    old: IkeState
     """State before."""
-    new: str
+    new: IkeState
     """State after."""
     detail: str = ""
     """Why, in a few words (algorithms, identities, the reason of a failure)."""
@@ -64,9 +66,9 @@ class ChildStateChange:
     """Child config name."""
     spi_in: int
     """Our inbound SPI of this CHILD_SA (identifies the generation)."""
-    old: str
+    old: ChildState
     """State before."""
-    new: str
+    new: ChildState
     """State after."""
     detail: str = ""
     """Why, in a few words (suite and SPIs on install, the reason of a delete)."""

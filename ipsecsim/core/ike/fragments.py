@@ -35,12 +35,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import DecodeError
+from ..natt import NON_ESP_MARKER
 from . import message as M
 from .constants import FLAG_INITIATOR, FLAG_RESPONSE, IKE_HEADER_LEN, SKF
 from .message import _chain, _parse_chain
 from .sk import IntegrityError, SkCipher
 
 if TYPE_CHECKING:
+    from .context import TaskContext
     from .endpoint import IkeEndpoint
     from .ikesa import IkeSa
 
@@ -106,19 +108,27 @@ def sends_fragments(sa: IkeSa) -> bool:
     return sa.peer_fragmentation and sa.conn.fragmentation in ("yes", "force")
 
 
-def encode(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage) -> list[bytes]:
+def marked(sa: IkeSa, data: bytes) -> bytes:
+    """The UDP payload for IKE message ``data`` of ``sa``: behind a non-ESP marker on port
+    4500 (RFC 3948 §2.2), as is on 500."""
+    return NON_ESP_MARKER + data if sa.local[1] == 4500 else data
+
+
+def encode(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage) -> list[bytes]:
     """The UDP payloads of an encrypted message: one, or its fragments when it is too big.
 
     Sets ``msg.fragments`` to the number of fragments (0: sent whole)."""
     sk = sa.sk_out
+    assert sk is not None, "encrypted message before IKE_SA_INIT made keys"
     natt = sa.local[1] == 4500
     limit = max_message_len(ep.config.fragment_size, natt)
-    whole = IKE_HEADER_LEN + 4 + sk.sealed_size(len(_chain(msg.payloads)))
+    inner = _chain(msg.payloads)
+    whole = IKE_HEADER_LEN + 4 + sk.sealed_size(len(inner))
     if whole <= limit or not sends_fragments(sa):
-        return [ep._wrap(sa, M.encode(msg, sk))]
+        return [marked(sa, M.encode_chained(msg, sk, inner))]
     parts = split(msg, sk, limit)
     msg.fragments = len(parts)
-    return [ep._wrap(sa, p) for p in parts]
+    return [marked(sa, p) for p in parts]
 
 
 @dataclass
@@ -148,44 +158,45 @@ def receive(ep: IkeEndpoint, sa: IkeSa, data: bytes) -> M.IkeMessage | None:
     ``ep.drops`` with a reason). Message ID and I/R flags were checked by the caller.
     """
     if sa.conn.fragmentation == "no":
-        ep._drop("fragment_not_negotiated",
-                 "SKF fragment, but we did not announce IKEV2_FRAGMENTATION_SUPPORTED")
+        ep.drop("fragment_not_negotiated",
+                "SKF fragment, but we did not announce IKEV2_FRAGMENTATION_SUPPORTED")
         return None
     if len(data) < SKF_HEADER_LEN:
-        ep._drop("malformed", f"SKF message of {len(data)} bytes is too short")
+        ep.drop("malformed", f"SKF message of {len(data)} bytes is too short")
         return None
     spi_i, spi_r, _, _, exch, flags, msg_id, _ = _HDR.unpack_from(data)
     nxt, _, plen, num, total = _SKF.unpack_from(data, IKE_HEADER_LEN)
     if plen != len(data) - IKE_HEADER_LEN:
-        ep._drop("malformed", "SKF payload is not the only payload of its message")
+        ep.drop("malformed", "SKF payload is not the only payload of its message")
         return None
     if not 1 <= num <= total:
-        ep._drop("bad_fragment", f"fragment #{num} of {total}")
+        ep.drop("bad_fragment", f"fragment #{num} of {total}")
         return None
     if total > MAX_FRAGMENTS:
-        ep._drop("bad_fragment", f"{total} fragments, more than {MAX_FRAGMENTS}")
+        ep.drop("bad_fragment", f"{total} fragments, more than {MAX_FRAGMENTS}")
         return None
+    assert sa.sk_in is not None  # the endpoint drops SK messages that come before the keys
     try:
         content = sa.sk_in.open(data[:SKF_HEADER_LEN], data[SKF_HEADER_LEN:])
     except IntegrityError as exc:
-        ep._drop("integrity", f"fragment #{num} of {total} of {sa.name} failed its check: {exc}")
+        ep.drop("integrity", f"fragment #{num} of {total} of {sa.name} failed its check: {exc}")
         return None
     except DecodeError as exc:
-        ep._drop("malformed", f"fragment #{num} of {total}: {exc}")
+        ep.drop("malformed", f"fragment #{num} of {total}: {exc}")
         return None
     response = bool(flags & FLAG_RESPONSE)
     r = sa.reassembly.get(response)
     if r is not None and r.msg_id == msg_id and not r.done:
         if total < r.total:
-            ep._drop("bad_fragment", f"fragment #{num} says {total} fragments, "
-                     f"earlier ones {r.total} (RFC 7383 §2.6: discarded)")
+            ep.drop("bad_fragment", f"fragment #{num} says {total} fragments, "
+                    f"earlier ones {r.total} (RFC 7383 §2.6: discarded)")
             return None
         if num in r.parts and total == r.total:
-            ep._drop("duplicate_fragment", f"fragment #{num} of {total}, message ID {msg_id}")
+            ep.drop("duplicate_fragment", f"fragment #{num} of {total}, message ID {msg_id}")
             return None
         if r.exchange != exch:
-            ep._drop("bad_fragment", f"fragment #{num} of message ID {msg_id} changes the "
-                     "exchange type")
+            ep.drop("bad_fragment", f"fragment #{num} of message ID {msg_id} changes the "
+                    "exchange type")
             return None
     if r is None or r.msg_id != msg_id or r.done or total > r.total:
         r = sa.reassembly[response] = Reassembly(msg_id, exch, total)  # new, or restarted
@@ -196,7 +207,7 @@ def receive(ep: IkeEndpoint, sa: IkeSa, data: bytes) -> M.IkeMessage | None:
         r.first_payload, r.first = nxt, data
     if r.content > MAX_PACKET:
         del sa.reassembly[response]
-        ep._drop("fragment_too_large", f"message ID {msg_id} exceeds {MAX_PACKET} bytes")
+        ep.drop("fragment_too_large", f"message ID {msg_id} exceeds {MAX_PACKET} bytes")
         return None
     if len(r.parts) < r.total:
         return None
@@ -207,7 +218,7 @@ def receive(ep: IkeEndpoint, sa: IkeSa, data: bytes) -> M.IkeMessage | None:
     try:
         _parse_chain(plain, 0, len(plain), r.first_payload, payloads, None, False)
     except (struct.error, IndexError, DecodeError) as exc:
-        ep._drop("malformed", f"reassembled message ID {msg_id}: {exc}")
+        ep.drop("malformed", f"reassembled message ID {msg_id}: {exc}")
         return None
     msg = M.IkeMessage(spi_i, spi_r, exch, msg_id, bool(flags & FLAG_INITIATOR), response,
                        payloads, True)

@@ -10,17 +10,24 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..errors import IpsecSimError
 from ..keys import ChildSaKeys
 from ..selectors import TrafficSelector
 from . import states as S
 from .config import ChildConfig, ConnectionConfig
+from .events import ChildStateChange, IkeStateChange
 from .ids import Identity
 from .negotiate import Suite
 
 if TYPE_CHECKING:
-    from .endpoint import IkeEndpoint
+    from cryptography import x509
+
+    from .context import Task, TaskContext
+    from .fragments import Reassembly
+    from .kdf import IkeKeys
+    from .sk import SkCipher
 
 
 ident = lru_cache(maxsize=512)(Identity.parse)
@@ -29,7 +36,7 @@ id_text = lru_cache(maxsize=512)(Identity.__str__)
 """``str(identity)`` with a cache."""
 
 
-class IkeError(Exception):
+class IkeError(IpsecSimError):
     """A request we refuse: the notify to answer with and the sentence saying why."""
 
     def __init__(self, notify: int, sentence: str, data: bytes = b"", fatal: bool = True,
@@ -53,7 +60,7 @@ class Pending:
     datagrams: list[bytes]
     """Encoded UDP payloads (with non-ESP marker when on port 4500)."""
     summary: str
-    task: Any
+    task: Task
     sent_at: float
     deadline: float
     tries: int = 0
@@ -65,7 +72,7 @@ class ChildSa:
     """One CHILD_SA (a pair of ESP/AH SAs) as IKE sees it."""
 
     cfg: ChildConfig
-    state: str = S.C_CREATED
+    state: S.ChildState = S.C_CREATED
     spi_in: int = 0
     spi_out: int = 0
     keys: ChildSaKeys | None = None
@@ -95,10 +102,10 @@ class ChildSa:
     def name(self) -> str:
         return self.cfg.name
 
-    def move(self, ep: IkeEndpoint, ike: IkeSa, event: str, detail: str = "") -> None:
+    def move(self, ep: TaskContext, ike: IkeSa, event: S.ChildEvent, detail: str = "") -> None:
         old = self.state
-        self.state = S.child_next(old, event)
-        ep._child_state_changed(ike, self, old, self.state, detail)
+        self.state = new = S.child_next(old, event)
+        ep.emit(ChildStateChange(ike.name, self.cfg.name, self.spi_in, old, new, detail))
 
 
 @dataclass
@@ -113,19 +120,23 @@ class IkeSa:
     spi_r: bytes
     local: tuple[str, int]
     remote: tuple[str, int]
-    state: str = S.CREATED
+    state: S.IkeState = S.CREATED
     suite: Suite | None = None
-    keys: Any = None
-    """``kdf.IkeKeys`` once IKE_SA_INIT is done."""
-    sk_in: Any = None
-    sk_out: Any = None
+    keys: IkeKeys | None = None
+    """SKEYSEED's keys, once IKE_SA_INIT is done (with ``suite``, ``sk_in``, ``sk_out``)."""
+    sk_in: SkCipher | None = None
+    """Opens the peer's SK payloads."""
+    sk_out: SkCipher | None = None
+    """Seals ours."""
     ni: bytes = b""
     nr: bytes = b""
     init_request: bytes = b""
     """Raw IKE_SA_INIT request (without marker): the initiator signs it (§2.15)."""
     init_response: bytes = b""
-    local_id: Any = None
-    peer_id: Any = None
+    local_id: Identity | None = None
+    """Our identity, once IKE_AUTH chose the credential."""
+    peer_id: Identity | None = None
+    """The peer's identity from its ID payload."""
     nat_local: bool = False
     """We are behind a NAT (our NATD_D_IP did not match)."""
     nat_remote: bool = False
@@ -136,7 +147,8 @@ class IkeSa:
     last_request: bytes = b""
     """Bytes of the last request we answered (duplicate detection)."""
     last_response: list[bytes] = field(default_factory=list)
-    tasks: deque = field(default_factory=deque)
+    tasks: deque[Task] = field(default_factory=deque)
+    """Requests waiting for the window (``taskmanager``)."""
     children: list[ChildSa] = field(default_factory=list)
     established_at: float = 0.0
     last_heard: float = 0.0
@@ -151,19 +163,20 @@ class IkeSa:
     reauth_at: float | None = None
     """When reauthentication is due (``reauth_time`` minus jitter; survives a rekey)."""
     rekeyed_by: IkeSa | None = None
-    collision: Any = None
-    """Set when the peer rekeyed this IKE_SA while we were rekeying it too."""
+    collision: tuple[bytes, bytes, IkeSa] | None = None
+    """(peer's Ni, our Nr, IKE_SA we created as responder) if the peer rekeyed this IKE_SA
+    while we were rekeying it too."""
     first_child: str | None = None
     """Child to create in IKE_AUTH (initiator)."""
     down_reason: str = ""
-    peer_hashes: set = field(default_factory=set)
+    peer_hashes: set[int] = field(default_factory=set)
     """Hash algorithms the peer announced (RFC 7427 SIGNATURE_HASH_ALGORITHMS)."""
     peer_certreq: bool = False
-    peer_cert: Any = None
+    peer_cert: x509.Certificate | None = None
     """The certificate that authenticated the peer (pubkey)."""
     peer_fragmentation: bool = False
     """The peer announced IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 §2.3)."""
-    reassembly: dict = field(default_factory=dict)
+    reassembly: dict[bool, Reassembly] = field(default_factory=dict)
     """Response flag -> ``fragments.Reassembly``: the message being reassembled each way."""
 
     @property
@@ -174,10 +187,10 @@ class IkeSa:
     def encap(self) -> bool:
         return self.local[1] == 4500 or self.remote[1] == 4500
 
-    def move(self, ep: IkeEndpoint, event: str, now: float, detail: str = "") -> None:
+    def move(self, ep: TaskContext, event: S.IkeEvent, now: float, detail: str = "") -> None:
         old = self.state
-        self.state = S.ike_next(old, event)
-        ep._state_changed(self, old, self.state, detail)
+        self.state = new = S.ike_next(old, event)
+        ep.emit(IkeStateChange(self.name, old, new, detail))
 
     def child_by_spi_in(self, spi: int) -> ChildSa | None:
         return next((c for c in self.children if c.spi_in == spi), None)

@@ -21,12 +21,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import algorithms as A
+from ..errors import IpsecSimError
 from ..proposals import Proposal
 from ..selectors import TrafficSelector
 from .constants import PROTOCOL_IDS
+
+if TYPE_CHECKING:
+    from .payloads import SaProposal
 
 T_ENCR, T_PRF, T_INTEG, T_DH, T_ESN = (
     A.TRANSFORM_ENCR, A.TRANSFORM_PRF, A.TRANSFORM_INTEG, A.TRANSFORM_DH, A.TRANSFORM_ESN,
@@ -36,7 +40,7 @@ _PROTO_NUM = PROTOCOL_IDS
 _PROTO_NAME = {v: k for k, v in _PROTO_NUM.items()}
 
 
-class NegotiationError(Exception):
+class NegotiationError(IpsecSimError):
     """No acceptable proposal or selectors; ``notify`` names the IKEv2 notify to send."""
 
     def __init__(self, notify: str, sentence: str) -> None:
@@ -88,7 +92,7 @@ def _ours_by_type(p: Proposal) -> dict[int, list[tuple[int, int]]]:
     return _by_type(proposal_transforms(p))
 
 
-def _wire(prop: Any) -> list[tuple[int, int, int]]:
+def _wire(prop: SaProposal) -> list[tuple[int, int, int]]:
     return [(t.type, t.id, getattr(t, "key_bits", 0) or 0) for t in prop.transforms]
 
 
@@ -110,7 +114,7 @@ def _describe_wire(ts: Sequence[tuple[int, int, int]]) -> str:
     return _describe_cached(tuple(ts))
 
 
-def _protocol_name(p: Any) -> str:
+def _protocol_name(p: int | str) -> str:
     if isinstance(p, str):
         return p
     return _PROTO_NAME.get(p) or str(p)
@@ -176,7 +180,7 @@ def _known(t: int, i: int, b: int) -> bool:
     return t == T_ESN and i in (A.ESN_NO, A.ESN_YES)
 
 
-def select_proposal(offered: Sequence[Any], ours: Sequence[Proposal], protocol: str,
+def select_proposal(offered: Sequence[SaProposal], ours: Sequence[Proposal], protocol: str,
                     strip_dh: bool = False) -> Suite:
     """The responder's choice among the initiator's ``offered`` proposals (wire objects).
 
@@ -197,7 +201,7 @@ def select_proposal(offered: Sequence[Any], ours: Sequence[Proposal], protocol: 
     raise NegotiationError("NO_PROPOSAL_CHOSEN", explain_mismatch(offered, ours, protocol, strip_dh))
 
 
-def explain_mismatch(offered: Sequence[Any], ours: Sequence[Proposal], protocol: str,
+def explain_mismatch(offered: Sequence[SaProposal], ours: Sequence[Proposal], protocol: str,
                      strip_dh: bool = False) -> str:
     """The sentence for NO_PROPOSAL_CHOSEN: what each side offered, what had nothing in common."""
     mine = [p for p in ours if p.protocol == protocol]

@@ -11,16 +11,17 @@ Wire layouts are in the RFC 7296 section named on each class.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from .. import algorithms as A
 from ..errors import DecodeError
 from ..proposals import Proposal
 from ..selectors import TrafficSelector
 from . import constants as C
-from .negotiate import proposal_transforms
+from .negotiate import Suite, proposal_transforms
 
 _pack = struct.pack
 _unpack_from = struct.unpack_from
@@ -125,7 +126,7 @@ class SA:
     """Proposals in preference order (a response carries exactly one)."""
 
     @classmethod
-    def chosen(cls, suite: Any, spi: bytes) -> SA:
+    def chosen(cls, suite: Suite, spi: bytes) -> SA:
         """A responder's SA: the one proposal it took (a ``negotiate.Suite``: its number,
         protocol and transforms echoed back) with the responder's own ``spi`` (§2.7)."""
         return cls([SaProposal(suite.num, _PROTO_IDS[suite.protocol], spi,
@@ -522,7 +523,7 @@ class Unknown:
 Payload = SA | KE | Nonce | ID | Cert | CertReq | Auth | Notify | Delete | VendorID | TS | CP | \
     Encrypted | Unknown
 
-DECODERS = {
+DECODERS: dict[int, Callable[[bytes], Payload]] = {
     C.SA: _dec_sa,
     C.KE: _dec_ke,
     C.IDi: partial(_dec_id, initiator=True),

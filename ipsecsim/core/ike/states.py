@@ -6,24 +6,65 @@ event the table does not list for the current state is a bug in the engine and
 raises :class:`TransitionError`. The tables are also what the visualisation
 draws (:func:`edges`) and what the tests assert against.
 
-State names follow strongSwan's (``ike_sa_state_t``, ``child_sa_state_t``).
+State names follow strongSwan's (``ike_sa_state_t``, ``child_sa_state_t``). The states
+are :class:`IkeState` / :class:`ChildState` (``StrEnum``: each value is its name, so
+traces, logs and figures print what they printed when states were plain strings); the
+events are the literals :data:`IkeEvent` / :data:`ChildEvent`.
 """
 
 from __future__ import annotations
 
-# IKE_SA states
-CREATED = "CREATED"
-CONNECTING = "CONNECTING"
-ESTABLISHED = "ESTABLISHED"
-REKEYING = "REKEYING"
-REKEYED = "REKEYED"
-DELETING = "DELETING"
-DESTROYED = "DESTROYED"
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Literal, TypeVar
 
-IKE_STATES = (CREATED, CONNECTING, ESTABLISHED, REKEYING, REKEYED, DELETING, DESTROYED)
+from ..errors import IpsecSimError
+
+
+class IkeState(StrEnum):
+    """IKE_SA states (strongSwan's ``ike_sa_state_t``). A ``str``: the value is the name that
+    traces, logs and figures print, and it compares equal to that string."""
+
+    CREATED = "CREATED"
+    CONNECTING = "CONNECTING"
+    ESTABLISHED = "ESTABLISHED"
+    REKEYING = "REKEYING"
+    REKEYED = "REKEYED"
+    DELETING = "DELETING"
+    DESTROYED = "DESTROYED"
+
+
+class ChildState(StrEnum):
+    """CHILD_SA states (strongSwan's ``child_sa_state_t``), a ``str`` like :class:`IkeState`."""
+
+    CREATED = "CREATED"
+    INSTALLED = "INSTALLED"
+    REKEYING = "REKEYING"
+    REKEYED = "REKEYED"
+    DELETING = "DELETING"
+    DELETED = "DELETED"
+
+
+IkeEvent = Literal["send_init", "recv_init", "adopt", "authenticated", "rekey", "rekeyed",
+                   "rekey_failed", "close", "deleted", "peer_delete", "fail"]
+"""What moves an IKE_SA: the events of :data:`IKE_TRANSITIONS`."""
+ChildEvent = Literal["install", "rekey", "rekeyed", "rekey_failed", "close", "deleted",
+                     "peer_delete", "expire", "fail"]
+"""What moves a CHILD_SA: the events of :data:`CHILD_TRANSITIONS`."""
+
+# IKE_SA states, by their short names (the engine and the tests use these)
+CREATED = IkeState.CREATED
+CONNECTING = IkeState.CONNECTING
+ESTABLISHED = IkeState.ESTABLISHED
+REKEYING = IkeState.REKEYING
+REKEYED = IkeState.REKEYED
+DELETING = IkeState.DELETING
+DESTROYED = IkeState.DESTROYED
+
+IKE_STATES: tuple[IkeState, ...] = tuple(IkeState)
 
 #: IKE_SA: state -> {event: new state}
-IKE_TRANSITIONS: dict[str, dict[str, str]] = {
+IKE_TRANSITIONS: dict[IkeState, dict[IkeEvent, IkeState]] = {
     CREATED: {
         "send_init": CONNECTING,  # initiator sent IKE_SA_INIT
         "recv_init": CONNECTING,  # responder answered IKE_SA_INIT
@@ -63,18 +104,18 @@ IKE_TRANSITIONS: dict[str, dict[str, str]] = {
     DESTROYED: {},
 }
 
-# CHILD_SA states
-C_CREATED = "CREATED"
-C_INSTALLED = "INSTALLED"
-C_REKEYING = "REKEYING"
-C_REKEYED = "REKEYED"
-C_DELETING = "DELETING"
-C_DELETED = "DELETED"
+# CHILD_SA states (``C_`` where an IKE_SA state has the same name)
+C_CREATED = ChildState.CREATED
+C_INSTALLED = ChildState.INSTALLED
+C_REKEYING = ChildState.REKEYING
+C_REKEYED = ChildState.REKEYED
+C_DELETING = ChildState.DELETING
+C_DELETED = ChildState.DELETED
 
-CHILD_STATES = (C_CREATED, C_INSTALLED, C_REKEYING, C_REKEYED, C_DELETING, C_DELETED)
+CHILD_STATES: tuple[ChildState, ...] = tuple(ChildState)
 
 #: CHILD_SA: state -> {event: new state}
-CHILD_TRANSITIONS: dict[str, dict[str, str]] = {
+CHILD_TRANSITIONS: dict[ChildState, dict[ChildEvent, ChildState]] = {
     C_CREATED: {
         "install": C_INSTALLED,
         "fail": C_DELETED,
@@ -112,11 +153,11 @@ CHILD_TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 
-class TransitionError(RuntimeError):
+class TransitionError(IpsecSimError, RuntimeError):
     """The engine tried a transition the table does not allow: a bug, not a peer's fault."""
 
 
-def ike_next(state: str, event: str) -> str:
+def ike_next(state: IkeState, event: IkeEvent) -> IkeState:
     """The IKE_SA state after ``event``; raises :class:`TransitionError` if not allowed."""
     try:
         return IKE_TRANSITIONS[state][event]
@@ -124,7 +165,7 @@ def ike_next(state: str, event: str) -> str:
         raise TransitionError(f"IKE_SA: no transition from {state} on {event!r}") from None
 
 
-def child_next(state: str, event: str) -> str:
+def child_next(state: ChildState, event: ChildEvent) -> ChildState:
     """The CHILD_SA state after ``event``; raises :class:`TransitionError` if not allowed."""
     try:
         return CHILD_TRANSITIONS[state][event]
@@ -132,11 +173,15 @@ def child_next(state: str, event: str) -> str:
         raise TransitionError(f"CHILD_SA: no transition from {state} on {event!r}") from None
 
 
-def edges(table: dict[str, dict[str, str]]) -> list[tuple[str, str, str]]:
+_S = TypeVar("_S", bound=str)
+_E = TypeVar("_E", bound=str)
+
+
+def edges(table: Mapping[_S, Mapping[_E, _S]]) -> list[tuple[_S, _E, _S]]:
     """(from, event, to) triples of a table, for drawing."""
     return [(s, e, t) for s, row in table.items() for e, t in row.items()]
 
 
-def format_table(table: dict[str, dict[str, str]]) -> str:
+def format_table(table: Mapping[_S, Mapping[_E, _S]]) -> str:
     """A printable listing, one transition per line."""
     return "\n".join(f"{s:<12} --{e}--> {t}" for s, e, t in edges(table))

@@ -6,19 +6,21 @@ retransmitted after ``timeout × base^n`` seconds (strongSwan's schedule: 4 s,
 ×1.8, 5 retransmissions, then the IKE_SA fails). A request the peer repeats
 gets our cached response; a response we did not ask for is dropped and counted.
 
-A task is an object with ``exchange`` (int), ``build(ep, sa, now) -> list |
-None`` (the request payloads, or None when it is no longer needed),
+A task (``context.Task``) is an object with ``exchange`` (int), ``build(ep, sa,
+now) -> list | None`` (the request payloads, or None when it is no longer needed),
 ``process(ep, sa, msg, now)`` (the response) and, optionally, ``timed_out(ep,
 sa, reason, now) -> bool`` (True: the task ended the IKE_SA its own way when
 the peer never answered). Responder sides are functions ``respond(ep, sa, msg,
 now) -> list`` in the ``tasks`` modules; the endpoint picks one per request.
-This module imports no task, so every task can import it.
+``ep`` is the endpoint as a ``context.TaskContext``: tasks and this module use
+nothing of it but what that Protocol lists. This module imports no task, so
+every task can import it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import fragments
 from . import message as M
@@ -26,19 +28,20 @@ from . import states as S
 from .ikesa import IkeError, IkeSa, Pending
 
 if TYPE_CHECKING:
-    from .endpoint import IkeEndpoint
+    from .context import Task, TaskContext
+    from .payloads import Payload
 
 
 RETRY_DELAY = 10.0
 """Seconds before a rekey the peer refused is tried again (times 1 to 2, seeded jitter)."""
 
 
-def retry_time(ep: IkeEndpoint, now: float) -> float:
+def retry_time(ep: TaskContext, now: float) -> float:
     """When to try a refused rekey again: ``now`` + :data:`RETRY_DELAY` × (1 + jitter)."""
     return now + RETRY_DELAY * (1 + ep.rng.random())
 
 
-def queue(ep: IkeEndpoint, sa: IkeSa, task: Any, now: float, front: bool = False) -> None:
+def queue(ep: TaskContext, sa: IkeSa, task: Task, now: float, front: bool = False) -> None:
     """Add a task and start it if the window is free."""
     if front:
         sa.tasks.appendleft(task)
@@ -47,7 +50,7 @@ def queue(ep: IkeEndpoint, sa: IkeSa, task: Any, now: float, front: bool = False
     kick(ep, sa, now)
 
 
-def kick(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def kick(ep: TaskContext, sa: IkeSa, now: float) -> None:
     """Send the next queued request if none is outstanding."""
     while sa.pending is None and sa.tasks and sa.state != S.DESTROYED:
         task = sa.tasks.popleft()
@@ -61,23 +64,24 @@ def _timeout(sa: IkeSa, tries: int) -> float:
     return sa.conn.retransmit_timeout * sa.conn.retransmit_base ** tries
 
 
-def send_request(ep: IkeEndpoint, sa: IkeSa, task: Any, payloads: list, now: float) -> None:
+def send_request(ep: TaskContext, sa: IkeSa, task: Task, payloads: list[Payload],
+                 now: float) -> None:
     ex = task.exchange
     msg = M.IkeMessage(sa.spi_i, sa.spi_r, ex, sa.next_send_mid, sa.initiator, False, payloads)
     if ex == M.IKE_SA_INIT:
         data = M.encode(msg)
         sa.init_request = data
-        datagrams = [ep._wrap(sa, data)]
+        datagrams = [fragments.marked(sa, data)]
     else:
         datagrams = fragments.encode(ep, sa, msg)  # RFC 7383: several when too big
     summary = msg.summary()
     sa.pending = Pending(sa.next_send_mid, ex, datagrams, summary, task, now,
                          now + _timeout(sa, 0))
     sa.next_send_mid += 1
-    ep._transmit(sa, sa.pending.datagrams, msg, summary, 0)
+    ep.transmit(sa, sa.pending.datagrams, msg, summary, 0)
 
 
-def handle_response(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float) -> None:
+def handle_response(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float) -> None:
     pending = sa.pending
     assert pending is not None
     sa.pending = None
@@ -87,11 +91,11 @@ def handle_response(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, n
     kick(ep, sa, now)
 
 
-Responder = Callable[["IkeEndpoint", IkeSa, M.IkeMessage, float], list]
+Responder = Callable[["TaskContext", IkeSa, M.IkeMessage, float], "list[Payload]"]
 """``respond(ep, sa, msg, now) -> payloads``; raises :class:`IkeError` to refuse."""
 
 
-def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float,
+def handle_request(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, raw: bytes, now: float,
                    respond: Responder) -> None:
     """Answer the peer's request (message ID already checked) and cache the answer."""
     fatal = None
@@ -99,26 +103,26 @@ def handle_request(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, raw: bytes, no
         payloads = respond(ep, sa, msg, now)
     except IkeError as err:
         payloads = [M.Notify(err.notify, data=err.data)]
-        ep._failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True,
-                    fatal=err.fatal, child=err.child)
+        ep.failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True,
+                   fatal=err.fatal, child=err.child)
         if err.fatal:
             fatal = err
     send_response(ep, sa, msg, payloads, raw, now)
     if fatal is not None and sa.state != S.DESTROYED:
-        ep._destroy(sa, f"{M.NOTIFY_NAMES.get(fatal.notify)}: {fatal.sentence}", now)
+        ep.destroy(sa, f"{M.NOTIFY_NAMES.get(fatal.notify)}: {fatal.sentence}", now)
     kick(ep, sa, now)
 
 
-def send_response(ep: IkeEndpoint, sa: IkeSa, req: M.IkeMessage, payloads: list, raw: bytes,
-                  now: float) -> None:
+def send_response(ep: TaskContext, sa: IkeSa, req: M.IkeMessage, payloads: list[Payload],
+                  raw: bytes, now: float) -> None:
     msg = M.IkeMessage(sa.spi_i, sa.spi_r, req.exchange, req.msg_id, sa.initiator, True, payloads)
     sa.last_request = raw
     sa.last_response = fragments.encode(ep, sa, msg)  # all fragments are resent (RFC 7383 §2.6.1)
     sa.next_recv_mid = req.msg_id + 1
-    ep._transmit(sa, sa.last_response, msg, msg.summary(), 0)
+    ep.transmit(sa, sa.last_response, msg, msg.summary(), 0)
 
 
-def check_retransmit(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def check_retransmit(ep: TaskContext, sa: IkeSa, now: float) -> None:
     """Retransmit the outstanding request if its time has come, or give up."""
     p = sa.pending
     if p is None or now < p.deadline:
@@ -132,9 +136,9 @@ def check_retransmit(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
         timed_out = getattr(p.task, "timed_out", None)
         if timed_out is not None and timed_out(ep, sa, reason, now):
             return
-        ep._failure(sa, "TIMEOUT", reason, False, fatal=True)
-        ep._destroy(sa, reason, now, dead=True)
+        ep.failure(sa, "TIMEOUT", reason, False, fatal=True)
+        ep.destroy(sa, reason, now, dead=True)
         return
     p.tries += 1
     p.deadline = now + _timeout(sa, p.tries)
-    ep._transmit(sa, p.datagrams, None, p.summary, p.tries, exchange=p.exchange, msg_id=p.msg_id)
+    ep.transmit(sa, p.datagrams, None, p.summary, p.tries, exchange=p.exchange, msg_id=p.msg_id)

@@ -15,10 +15,11 @@ from ..ikesa import IkeError, IkeSa
 from . import child_create, child_rekey, ike_auth, ike_rekey, informational
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """The responder task for a request, by exchange (and, for CREATE_CHILD_SA, by what the
     SA payload and REKEY_SA say: an IKE_SA rekey, a CHILD_SA rekey or a new CHILD_SA)."""
     ex = msg.exchange
@@ -37,3 +38,6 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     if msg.notify(M.REKEY_SA) is not None:
         return child_rekey.respond(ep, sa, msg, now)
     return child_create.respond(ep, sa, msg, now)
+
+
+__all__ = ["child_create", "child_rekey", "ike_auth", "ike_rekey", "informational", "respond"]

@@ -12,7 +12,7 @@ are stripped, §1.2); a rekey adds ``N(REKEY_SA)`` (see ``child_rekey.py``).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from ... import algorithms as A
 from ...keys import ChildSaKeys
@@ -35,25 +35,28 @@ from ..negotiate import (
 from .ike_init import NONCE_SIZE, answer_ke
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ...selectors import TrafficSelector
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 AH_NAT = ("AH cannot cross a NAT: its ICV covers the IP addresses the NAT rewrites, and UDP "
           "encapsulation (RFC 3948) is defined for ESP only")
 
 
-def new_child(ep: IkeEndpoint, sa: IkeSa, cfg: ChildConfig) -> ChildSa:
+def new_child(ep: TaskContext, sa: IkeSa, cfg: ChildConfig) -> ChildSa:
     """A CHILD_SA object with a fresh inbound SPI and our configured selectors."""
-    child = ChildSa(cfg, spi_in=ep.new_spi(), unique_id=ep._next_uid())
+    child = ChildSa(cfg, spi_in=ep.new_spi(), unique_id=ep.next_uid())
     child.local_ts = tuple(resolve_ts(cfg.local_ts, sa.local[0]))
     child.remote_ts = tuple(resolve_ts(cfg.remote_ts, sa.remote[0]))
     return child
 
 
-def offer(child: ChildSa, strip_dh: bool, middle: list, rekey_spi: int = 0) -> list:
+def offer(child: ChildSa, strip_dh: bool, middle: list[Payload], rekey_spi: int = 0
+          ) -> list[Payload]:
     """Request payloads: [N(REKEY_SA)], [N(USE_TRANSPORT_MODE)], SA, <middle>, TSi, TSr."""
     cfg = child.cfg
     props = [replace(p, dh=()) for p in cfg.proposals] if strip_dh else list(cfg.proposals)
-    out: list = []
+    out: list[Payload] = []
     if rekey_spi:
         out.append(M.Notify(M.REKEY_SA, M.PROTOCOL_IDS[cfg.protocol], rekey_spi.to_bytes(4, "big")))
     if cfg.mode == "transport":
@@ -83,8 +86,8 @@ def peer_refusal(child: ChildSa, msg: M.IkeMessage) -> tuple[str, str] | None:
     return n.name, f"peer refused CHILD_SA {cfg.name!r} with {n.name}: {why}"
 
 
-def accept_response(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessage,
-                    strip_dh: bool) -> tuple[Suite, list, list, bool]:
+def accept_response(ep: TaskContext, sa: IkeSa, child: ChildSa, msg: M.IkeMessage,
+                    strip_dh: bool) -> tuple[Suite, list[TrafficSelector], list[TrafficSelector], bool]:
     """Initiator: check the responder's SA/TS answer; (suite, local_ts, remote_ts, transport)."""
     sa_p, tsi, tsr = msg.find(M.SA), msg.find_ts(True), msg.find_ts(False)
     if sa_p is None or tsi is None or tsr is None or len(sa_p.proposals) != 1:
@@ -108,9 +111,9 @@ def wants_transport(cfg: ChildConfig, msg: M.IkeMessage) -> bool:
     return cfg.mode == "transport" and msg.notify(M.USE_TRANSPORT_MODE) is not None
 
 
-def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
+def select_child(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
                  cfgs: tuple[ChildConfig, ...] | None = None
-                 ) -> tuple[ChildConfig, Suite, list, list]:
+                 ) -> tuple[ChildConfig, Suite, list[TrafficSelector], list[TrafficSelector]]:
     """Responder: the child config whose selectors fit the request best, and its proposal.
 
     Like strongSwan, a config the offered selectors fit without narrowing beats one
@@ -150,27 +153,28 @@ def select_child(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
     if not errors:
         raise IkeError(M.NO_PROPOSAL_CHOSEN, f"connection {sa.conn.name!r} has no children",
                        fatal=False)
-    _, name, exc = min(errors, key=lambda e: e[0])
-    notify = M.NO_PROPOSAL_CHOSEN if exc.notify == "NO_PROPOSAL_CHOSEN" else M.TS_UNACCEPTABLE
-    raise IkeError(notify, f"CHILD_SA {name!r}: {exc.sentence}", fatal=False, child=name)
+    _, name, first = min(errors, key=lambda e: e[0])
+    notify = M.NO_PROPOSAL_CHOSEN if first.notify == "NO_PROPOSAL_CHOSEN" else M.TS_UNACCEPTABLE
+    raise IkeError(notify, f"CHILD_SA {name!r}: {first.sentence}", fatal=False, child=name)
 
 
-def answer(child: ChildSa, suite: Suite, middle: list, tsi: list, tsr: list,
-           transport: bool) -> list:
+def answer(child: ChildSa, suite: Suite, middle: list[Payload], tsi: list[TrafficSelector],
+           tsr: list[TrafficSelector], transport: bool) -> list[Payload]:
     """Responder payloads: [N(USE_TRANSPORT_MODE)], SA (chosen, our SPI), <middle>, TSi, TSr."""
-    out: list = [M.Notify(M.USE_TRANSPORT_MODE)] if transport else []
+    out: list[Payload] = [M.Notify(M.USE_TRANSPORT_MODE)] if transport else []
     out.append(M.SA.chosen(suite, child.spi_in.to_bytes(4, "big")))
     out += middle
     out += [M.TS(True, list(tsi)), M.TS(False, list(tsr))]
     return out
 
 
-def complete(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, suite: Suite, local_ts: list,
-             remote_ts: list, ni: bytes, nr: bytes, shared: bytes | None, exch_initiator: bool,
+def complete(ep: TaskContext, sa: IkeSa, child: ChildSa, suite: Suite,
+             local_ts: list[TrafficSelector], remote_ts: list[TrafficSelector], ni: bytes, nr: bytes, shared: bytes | None, exch_initiator: bool,
              transport: bool, now: float, outbound: bool = True) -> None:
     """Derive KEYMAT (§2.17), fill in the keys, install and announce the CHILD_SA
     (``outbound=False``: traffic moves to it later, see ``ChildSaUp.outbound``)."""
     cfg = child.cfg
+    assert sa.suite is not None and sa.suite.prf is not None and sa.keys is not None
     i2r_e, i2r_a, r2i_e, r2i_a = child_keymat(sa.suite.prf, sa.keys.sk_d, ni, nr, suite.encr,
                                               suite.integ, shared)
     if exch_initiator:
@@ -201,26 +205,34 @@ def complete(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, suite: Suite, local_ts:
     if cfg.life_time:
         child.expire_at = now + cfg.life_time
     child.outbound_held = not outbound
-    ep._emit(E.ChildSaUp(child.keys, outbound))
+    ep.emit(E.ChildSaUp(child.keys, outbound))
 
 
-def pfs_ke(ep: IkeEndpoint, cfg: ChildConfig) -> KeyExchange | None:
+def pfs_ke(ep: TaskContext, cfg: ChildConfig) -> KeyExchange | None:
     """A key exchange for the first PFS group of the child's proposals, or None."""
     groups = cfg.pfs_groups
     return new_key_exchange(groups[0], ep.rng) if groups else None
 
 
-def request_keys(task: Any, ep: IkeEndpoint, cfg: ChildConfig) -> list:
+class KeyedTask(Protocol):
+    """A CREATE_CHILD_SA initiator (``ChildCreate``, ``ChildRekey``): its nonce and PFS key
+    exchange, kept from the request for the response."""
+
+    ni: bytes
+    kx: KeyExchange | None
+
+
+def request_keys(task: KeyedTask, ep: TaskContext, cfg: ChildConfig) -> list[Payload]:
     """Ni and, with PFS, KEi for a CREATE_CHILD_SA request; kept as ``task.ni``/``task.kx``."""
     task.ni = ep.rng.bytes(NONCE_SIZE)
     task.kx = pfs_ke(ep, cfg)
-    middle: list = [M.Nonce(task.ni)]
+    middle: list[Payload] = [M.Nonce(task.ni)]
     if task.kx is not None:
         middle.append(M.KE(task.kx.group, task.kx.public_bytes))
     return middle
 
 
-def response_keys(task: Any, msg: M.IkeMessage, what: str) -> tuple[bytes, bytes | None]:
+def response_keys(task: KeyedTask, msg: M.IkeMessage, what: str) -> tuple[bytes, bytes | None]:
     """(Nr, g^ir or None) from the response to :func:`request_keys`; NegotiationError if absent."""
     nonce = msg.find(M.Nonce)
     if nonce is None:
@@ -240,7 +252,8 @@ def peer_shared(kx: KeyExchange | None, ke: M.KE | None, what: str) -> bytes | N
         raise NegotiationError("INVALID_SYNTAX", f"{what} has an invalid KE: {exc}") from None
 
 
-def responder_pfs(ep: IkeEndpoint, suite: Suite, msg: M.IkeMessage) -> tuple[list, bytes | None]:
+def responder_pfs(ep: TaskContext, suite: Suite, msg: M.IkeMessage
+                  ) -> tuple[list[Payload], bytes | None]:
     """Responder PFS: ([KEr], g^ir) when the chosen proposal has a DH group."""
     if not suite.dh:
         return [], None
@@ -267,13 +280,13 @@ class DeleteFailed:
         self.child = child
         self.reason = reason
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         if sa.state not in (S.ESTABLISHED, S.REKEYING, S.REKEYED):
             return None
         return [M.Delete(M.PROTOCOL_IDS[self.child.cfg.protocol],
                          [self.child.spi_in.to_bytes(4, "big")])]
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         """The peer's answer names its half, which we never installed: nothing to do."""
 
 
@@ -286,7 +299,7 @@ def peer_made_sa(msg: M.IkeMessage) -> bool:
             and len(sa_p.proposals[0].spi) == 4)
 
 
-def delete_failed_sa(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, msg: M.IkeMessage,
+def delete_failed_sa(ep: TaskContext, sa: IkeSa, child: ChildSa, msg: M.IkeMessage,
                      reason: str, now: float) -> None:
     """We rejected a CHILD_SA response (CREATE_CHILD_SA or IKE_AUTH): if the peer made an SA,
     have it deleted next."""
@@ -305,36 +318,36 @@ class ChildCreate:
         self.ni = b""
         self.kx: KeyExchange | None = None
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         if sa.state != S.ESTABLISHED:
             return None
         if self.cfg.protocol == "ah" and sa.encap:
-            ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {self.cfg.name!r}: {AH_NAT}", True,
-                        child=self.cfg.name)
+            ep.failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {self.cfg.name!r}: {AH_NAT}", True,
+                       child=self.cfg.name)
             return None
         self.child = new_child(ep, sa, self.cfg)
         return offer(self.child, False, request_keys(self, ep, self.cfg))
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         child = self.child
         assert child is not None
         refused = peer_refusal(child, msg)
         if refused:
-            ep._failure(sa, refused[0], refused[1], False, child=child.name)
+            ep.failure(sa, refused[0], refused[1], False, child=child.name)
             return
         try:
             suite, lts, rts, transport = accept_response(ep, sa, child, msg, False)
             nr, shared = response_keys(self, msg, "CREATE_CHILD_SA response")
         except NegotiationError as exc:
-            ep._failure(sa, exc.notify, exc.sentence, True, child=child.name)
+            ep.failure(sa, exc.notify, exc.sentence, True, child=child.name)
             delete_failed_sa(ep, sa, child, msg, exc.sentence, now)
             return
         complete(ep, sa, child, suite, lts, rts, self.ni, nr, shared, True, transport, now)
 
 
-def install_requested(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float, what: str,
+def install_requested(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float, what: str,
                       cfgs: tuple[ChildConfig, ...] | None = None, outbound: bool = True
-                      ) -> tuple[ChildSa, bytes, bytes, list]:
+                      ) -> tuple[ChildSa, bytes, bytes, list[Payload]]:
     """Responder side of a CREATE_CHILD_SA that makes a CHILD_SA (new or rekeyed): pick the
     config, run PFS, key and install the child; (child, Ni, Nr, response payloads)."""
     nonce = msg.find(M.Nonce)
@@ -355,6 +368,6 @@ def install_requested(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float,
                                          transport)
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """Responder: a new CHILD_SA."""
     return install_requested(ep, sa, msg, now, "CREATE_CHILD_SA request")[3]

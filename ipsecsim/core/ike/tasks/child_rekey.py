@@ -42,7 +42,8 @@ from . import child_create as CC
 from .informational import REDUNDANT, Informational, conclude_rekey
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 
 class ChildRekey:
@@ -56,7 +57,7 @@ class ChildRekey:
         self.ni = b""
         self.kx: KeyExchange | None = None
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         old = self.old
         if old.state != S.C_INSTALLED:
             return None
@@ -68,12 +69,12 @@ class ChildRekey:
         child.local_ts, child.remote_ts = old.local_ts, old.remote_ts
         return CC.offer(child, False, CC.request_keys(self, ep, old.cfg), rekey_spi=old.spi_in)
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         old, child = self.old, self.child
         assert child is not None
         refused = CC.peer_refusal(child, msg)
         if refused:
-            ep._failure(sa, refused[0], refused[1], False, child=old.name)
+            ep.failure(sa, refused[0], refused[1], False, child=old.name)
             if old.state == S.C_REKEYING and old.collision is not None:
                 _peer_rekeyed(ep, sa, old, f"our rekey refused ({refused[0]}), the peer's stands")
             elif old.state == S.C_REKEYING:
@@ -85,7 +86,7 @@ class ChildRekey:
             suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, False)
             nr, shared = CC.response_keys(self, msg, "rekey response")
         except NegotiationError as exc:
-            ep._failure(sa, exc.notify, exc.sentence, True, child=old.name)
+            ep.failure(sa, exc.notify, exc.sentence, True, child=old.name)
             if old.state == S.C_REKEYING and old.collision is not None:
                 _peer_rekeyed(ep, sa, old, "our rekey failed, the peer's stands")
             elif old.state == S.C_REKEYING:
@@ -121,11 +122,12 @@ class ChildRekey:
         old.move(ep, sa, "rekeyed", detail)
         old.rekeyed_by = child
         old.outbound_held = False  # if its own predecessor's DELETE is still due: skip ahead
-        ep._emit(E.ChildSaRekeyed(old.keys, child.keys))
+        assert old.keys is not None and child.keys is not None  # both installed
+        ep.emit(E.ChildSaRekeyed(old.keys, child.keys))
         tm.queue(ep, sa, Informational("delete_child", old, "rekeyed"), now)
 
 
-def _peer_rekeyed(ep: IkeEndpoint, sa: IkeSa, old: ChildSa, detail: str) -> None:
+def _peer_rekeyed(ep: TaskContext, sa: IkeSa, old: ChildSa, detail: str) -> None:
     """Our rekey of ``old`` failed but the peer's, answered by us meanwhile, stands: its SA
     is the successor, and the peer deletes ``old`` (strongSwan 6.0 ``child_rekey.c``
     ``ignore_child_sa_failure()``: "the peer successfully rekeyed it", waiting for delete)."""
@@ -134,7 +136,7 @@ def _peer_rekeyed(ep: IkeEndpoint, sa: IkeSa, old: ChildSa, detail: str) -> None
     old.rekeyed_by = old.collision[2]
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """Responder side: the peer rekeys the CHILD_SA named by N(REKEY_SA)."""
     n = msg.notify(M.REKEY_SA)
     assert n is not None
@@ -160,7 +162,7 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     return out
 
 
-def start(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float) -> None:
+def start(ep: TaskContext, sa: IkeSa, child: ChildSa, now: float) -> None:
     """Begin rekeying ``child`` (soft lifetime reached, or asked to)."""
     child.rekey_at = None
     if child.state != S.C_INSTALLED:
@@ -173,24 +175,24 @@ def start(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float) -> None:
     tm.queue(ep, sa, ChildRekey(child), now)
 
 
-def expire(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) -> None:
+def expire(ep: TaskContext, sa: IkeSa, child: ChildSa, now: float, reason: str) -> None:
     """Hard lifetime: the SA is unusable now; tell the data plane and the peer."""
     child.expire_at = None
     child.rekey_at = None
     if child.state in (S.C_DELETED, S.C_DELETING):
         return
     conclude_rekey(ep, child)  # its successor's outbound waited for a DELETE that did not come
-    ep._child_down(child, f"hard expired: {reason}")
+    ep.child_down(child, f"hard expired: {reason}")
     task = Informational("delete_child", child, f"hard expired: {reason}")
     child.move(ep, sa, "close", f"hard expired: {reason}")
     tm.queue(ep, sa, task, now)
 
 
-def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def timers(ep: TaskContext, sa: IkeSa, now: float) -> None:
     for child in list(sa.children):
         if child.state == S.C_DELETED:
             if child.down_at is not None and now >= child.down_at:
-                ep._child_down(child, child.down_reason)
+                ep.child_down(child, child.down_reason)
             if child.down:
                 sa.children.remove(child)  # gone from the data plane: forget it
             continue

@@ -34,17 +34,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...algorithms import PrfAlg
 from .. import message as M
 from .. import states as S
 from ..auth import AuthError, build_auth, signed_octets, verify_auth
 from ..ids import ID_DER_ASN1_DN, Identity, parse_dn_der
-from ..ikesa import IkeError, IkeSa, ident
+from ..ikesa import ChildSa, IkeError, IkeSa, ident
 from ..negotiate import NegotiationError
 from . import child_create as CC
 from . import informational
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 
 CERT_X509 = M.CERT_X509_SIGNATURE
@@ -53,21 +55,29 @@ CERT_X509 = M.CERT_X509_SIGNATURE
 def _octets(sa: IkeSa, of_initiator: bool, id_body: bytes) -> bytes:
     """What the initiator's (or the responder's) AUTH covers (§2.15): its IKE_SA_INIT
     message, the other side's nonce and prf(SK_pi or SK_pr, its ID payload body)."""
+    prf, keys = _prf(sa), sa.keys
+    assert keys is not None
     if of_initiator:
-        return signed_octets(sa.init_request, sa.nr, sa.suite.prf, sa.keys.sk_pi, id_body)
-    return signed_octets(sa.init_response, sa.ni, sa.suite.prf, sa.keys.sk_pr, id_body)
+        return signed_octets(sa.init_request, sa.nr, prf, keys.sk_pi, id_body)
+    return signed_octets(sa.init_response, sa.ni, prf, keys.sk_pr, id_body)
 
 
-def _our_payloads(ep: IkeEndpoint, sa: IkeSa, initiator: bool) -> list:
+def _prf(sa: IkeSa) -> PrfAlg:
+    """The IKE_SA's PRF (IKE_SA_INIT made the keys before IKE_AUTH)."""
+    assert sa.suite is not None and sa.suite.prf is not None
+    return sa.suite.prf
+
+
+def _our_payloads(ep: TaskContext, sa: IkeSa, initiator: bool) -> list[Payload]:
     """[ID, CERT*, AUTH] for our side (raises AuthError when we have no credential)."""
-    cred = ep._local_cred(sa)
+    cred = ep.local_credential(sa)
     idp = M.ID(initiator, cred.identity.id_type, cred.identity.data)
     sa.local_id = cred.identity
-    auth = build_auth(cred, _octets(sa, initiator, idp.body), sa.suite.prf, sa.peer_hashes)
+    auth = build_auth(cred, _octets(sa, initiator, idp.body), _prf(sa), sa.peer_hashes)
     return [idp, *[M.Cert(CERT_X509, c) for c in cred.certs[:1]], auth]
 
 
-def _verify_peer(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, initiator_id: bool) -> None:
+def _verify_peer(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, initiator_id: bool) -> None:
     """Check the peer's ID and AUTH; raise AuthError with the sentence."""
     idp, auth = msg.find_id(initiator_id), msg.find(M.Auth)
     if idp is None or auth is None:
@@ -75,8 +85,8 @@ def _verify_peer(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, initiator_id: bo
     peer_id = Identity(idp.id_type, bytes(idp.data))
     sa.peer_id = peer_id
     certs = [c.data for c in msg.find_all(M.Cert) if c.encoding == CERT_X509]
-    sa.peer_cert = verify_auth(auth, _octets(sa, initiator_id, idp.body), sa.suite.prf,
-                               ep._peer_cred(sa, peer_id), certs, peer_id)
+    sa.peer_cert = verify_auth(auth, _octets(sa, initiator_id, idp.body), _prf(sa),
+                               ep.peer_credential(sa, peer_id), certs, peer_id)
 
 
 CONNECTED = (S.ESTABLISHED, S.REKEYING, S.REKEYED, S.DELETING)
@@ -100,7 +110,7 @@ def _wildcards(idn: Identity) -> bool:
     return b"*" in idn.data
 
 
-def duplicates(ep: IkeEndpoint, sa: IkeSa, local_id: Identity | None,
+def duplicates(ep: TaskContext, sa: IkeSa, local_id: Identity | None,
                peer_id: Identity | None) -> list[IkeSa]:
     """The other IKE_SAs with this pair of identities and ``sa``'s address family, as
     strongSwan's ``create_id_enumerator()`` / ``has_contact()`` find them."""
@@ -110,7 +120,7 @@ def duplicates(ep: IkeEndpoint, sa: IkeSa, local_id: Identity | None,
             and o.peer_id == peer_id and _family(o.remote[0]) == fam]
 
 
-def wants_initial_contact(ep: IkeEndpoint, sa: IkeSa) -> bool:
+def wants_initial_contact(ep: TaskContext, sa: IkeSa) -> bool:
     """Whether our first IKE_AUTH carries N(INITIAL_CONTACT) (``ike_auth.c`` ``build_i()``)."""
     conn = sa.conn
     if conn.unique == "never" or not conn.remote.id:
@@ -119,7 +129,7 @@ def wants_initial_contact(ep: IkeEndpoint, sa: IkeSa) -> bool:
     return not _wildcards(rid) and not duplicates(ep, sa, sa.local_id, rid)
 
 
-def check_uniqueness(ep: IkeEndpoint, sa: IkeSa, force_replace: bool, now: float) -> bool:
+def check_uniqueness(ep: TaskContext, sa: IkeSa, force_replace: bool, now: float) -> bool:
     """Apply ``unique`` to the other IKE_SAs with ``sa``'s identities; True: refuse ``sa``.
 
     strongSwan ``ike_sa_manager.c`` ``check_uniqueness()``: ``force_replace`` (the peer sent
@@ -133,7 +143,7 @@ def check_uniqueness(ep: IkeEndpoint, sa: IkeSa, force_replace: bool, now: float
     cancel = False
     for dup in duplicates(ep, sa, sa.local_id, sa.peer_id):
         if force_replace:
-            ep._destroy(dup, f"replaced by {sa.name}: the peer sent INITIAL_CONTACT", now)
+            ep.destroy(dup, f"replaced by {sa.name}: the peer sent INITIAL_CONTACT", now)
         elif dup.conn == sa.conn and dup.state in (S.ESTABLISHED, S.REKEYING):
             if policy == "replace":
                 informational.delete_ike(ep, dup, now, f"replaced by {sa.name} (unique = replace)")
@@ -148,20 +158,20 @@ class IkeAuth:
     exchange = M.IKE_AUTH
 
     def __init__(self) -> None:
-        self.child = None
+        self.child: ChildSa | None = None
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         conn = sa.conn
         try:
             ours = _our_payloads(ep, sa, True)
         except AuthError as exc:
-            ep._fail(sa, "AUTHENTICATION_FAILED", f"cannot authenticate ourselves: {exc}", True, now)
+            ep.fail(sa, "AUTHENTICATION_FAILED", f"cannot authenticate ourselves: {exc}", True, now)
             return None
         out = ours[:-1]
         if wants_initial_contact(ep, sa):  # after IDi and CERT, as strongSwan's message.c
             out.append(M.Notify(M.INITIAL_CONTACT))
         if conn.remote.auth == "pubkey":
-            req = ep._certreq(conn)
+            req = ep.certreq(conn)
             if req is not None:
                 out.append(req)
         if conn.remote.id and not ident(conn.remote.id).is_any:
@@ -171,39 +181,39 @@ class IkeAuth:
         if sa.first_child:
             cfg = conn.child(sa.first_child)
             if cfg.protocol == "ah" and sa.encap:
-                ep._failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {cfg.name!r}: {CC.AH_NAT}", True,
-                            child=cfg.name)
+                ep.failure(sa, "NO_PROPOSAL_CHOSEN", f"CHILD_SA {cfg.name!r}: {CC.AH_NAT}", True,
+                           child=cfg.name)
             else:
-                self.child = CC.new_child(ep, sa, cfg)
-                out += CC.offer(self.child, True, [])
+                self.child = child = CC.new_child(ep, sa, cfg)
+                out += CC.offer(child, True, [])
         return out
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         if msg.find(M.Auth) is None:
             err = msg.error_notify()
             name = err.name if err is not None else "INVALID_SYNTAX"
             why = ("the peer did not accept our AUTH (wrong pre-shared key, identity or "
                    "certificate)" if name == "AUTHENTICATION_FAILED"
                    else f"peer answered IKE_AUTH with {name}")
-            ep._fail(sa, name, why, False, now)
+            ep.fail(sa, name, why, False, now)
             return
         try:
             _verify_peer(ep, sa, msg, False)
         except AuthError as exc:
-            ep._fail(sa, "AUTHENTICATION_FAILED", str(exc), True, now)
+            ep.fail(sa, "AUTHENTICATION_FAILED", str(exc), True, now)
             return
-        ep._established(sa, now)
+        ep.establish(sa, now)
         child = self.child
         if child is None:
             return
         refused = CC.peer_refusal(child, msg)
         if refused:
-            ep._failure(sa, refused[0], refused[1], False, child=child.name)
+            ep.failure(sa, refused[0], refused[1], False, child=child.name)
             return
         try:
             suite, lts, rts, transport = CC.accept_response(ep, sa, child, msg, True)
         except NegotiationError as exc:
-            ep._failure(sa, exc.notify, exc.sentence, True, child=child.name)
+            ep.failure(sa, exc.notify, exc.sentence, True, child=child.name)
             # the responder installed its half: delete it, or its traffic to us is lost.
             # strongSwan 5.x child_create.c process_i() does this in IKE_AUTH too:
             # handle_child_sa_failure() (the IKE_SA stays) then delete_failed_sa()
@@ -212,12 +222,12 @@ class IkeAuth:
         CC.complete(ep, sa, child, suite, lts, rts, sa.ni, sa.nr, None, True, transport, now)
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """Responder side: verify the initiator, authenticate ourselves, set up the first child."""
-    if msg.find_id(True) is None or msg.find(M.Auth) is None:
-        raise IkeError(M.INVALID_SYNTAX, "IKE_AUTH request lacks IDi or AUTH")
     idp = msg.find_id(True)
-    ep._pick_conn_for_id(sa, Identity(idp.id_type, bytes(idp.data)))
+    if idp is None or msg.find(M.Auth) is None:
+        raise IkeError(M.INVALID_SYNTAX, "IKE_AUTH request lacks IDi or AUTH")
+    ep.pick_conn_for_id(sa, Identity(idp.id_type, bytes(idp.data)))
     try:
         _verify_peer(ep, sa, msg, True)
         out = _our_payloads(ep, sa, False)
@@ -228,13 +238,13 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     if check_uniqueness(ep, sa, False, now):
         raise IkeError(M.AUTHENTICATION_FAILED, "unique = keep: an IKE_SA with "
                        f"{sa.peer_id} already exists, this one is refused")
-    ep._established(sa, now)
+    ep.establish(sa, now)
     if msg.find(M.SA) is None:
         return out
     try:
         cfg, suite, tsi, tsr = CC.select_child(ep, sa, msg, True)
     except IkeError as err:
-        ep._failure(sa, M.NOTIFY_NAMES[err.notify], err.sentence, True, child=err.child)
+        ep.failure(sa, M.NOTIFY_NAMES[err.notify], err.sentence, True, child=err.child)
         return [*out, M.Notify(err.notify, data=err.data)]
     child = CC.new_child(ep, sa, cfg)
     transport = CC.wants_transport(cfg, msg)

@@ -21,14 +21,15 @@ from .. import message as M
 from .. import states as S
 from .. import taskmanager as tm
 from ..auth import SUPPORTED_HASHES, decode_hash_algorithms, encode_hash_algorithms
-from ..dh import DhError, new_key_exchange
+from ..dh import DhError, KeyExchange, new_key_exchange
 from ..ikesa import IkeError, IkeSa
 from ..kdf import derive_ike_keys
 from ..negotiate import NegotiationError, Suite, select_proposal
 from ..sk import SkCipher
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 ZERO_SPI = bytes(8)
 NONCE_SIZE = 32
@@ -45,7 +46,7 @@ def _addr_port(addr: str, port: int) -> bytes:
     return bytes(int(x) for x in addr.split(".")) + port.to_bytes(2, "big")
 
 
-def natd_payloads(ep: IkeEndpoint, sa: IkeSa, spi_r: bytes) -> list:
+def natd_payloads(ep: TaskContext, sa: IkeSa, spi_r: bytes) -> list[Payload]:
     """NAT_DETECTION_SOURCE_IP / _DESTINATION_IP; ``encap: yes`` fakes the source (strongSwan)."""
     src = natd_hash(sa.spi_i, spi_r, *sa.local)
     if sa.conn.encap:
@@ -67,7 +68,7 @@ def process_natd(sa: IkeSa, msg: M.IkeMessage) -> None:
     sa.nat_remote = all(n.data != seen for n in srcs)
 
 
-def install_keys(ep: IkeEndpoint, sa: IkeSa, suite: Suite, shared: bytes) -> None:
+def install_keys(ep: TaskContext, sa: IkeSa, suite: Suite, shared: bytes) -> None:
     """SKEYSEED and the SK_* keys (§2.14); the SK ciphers of both directions."""
     assert suite.prf is not None and suite.encr is not None
     sa.suite = suite
@@ -76,8 +77,9 @@ def install_keys(ep: IkeEndpoint, sa: IkeSa, suite: Suite, shared: bytes) -> Non
     set_ciphers(ep, sa)
 
 
-def set_ciphers(ep: IkeEndpoint, sa: IkeSa) -> None:
+def set_ciphers(ep: TaskContext, sa: IkeSa) -> None:
     k, s = sa.keys, sa.suite
+    assert k is not None and s is not None and s.encr is not None
     i2r = SkCipher(s.encr, s.integ, k.sk_ei, k.sk_ai, ep.rng)
     r2i = SkCipher(s.encr, s.integ, k.sk_er, k.sk_ar, ep.rng)
     sa.sk_out, sa.sk_in = (i2r, r2i) if sa.initiator else (r2i, i2r)
@@ -100,20 +102,20 @@ class IkeInit:
         self.group = group
         self.cookie = b""
         self.restarts = 0
-        self.ke = None
+        self.ke: KeyExchange | None = None
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload]:
         conn = sa.conn
         if not self.group:
             self.group = next(g for p in conn.proposals for g in p.dh)
-        self.ke = new_key_exchange(self.group, ep.rng)
+        self.ke = ke = new_key_exchange(self.group, ep.rng)
         if not sa.ni:
             sa.ni = ep.rng.bytes(NONCE_SIZE)
-        payloads: list = []
+        payloads: list[Payload] = []
         if self.cookie:
             payloads.append(M.Notify(M.COOKIE, data=self.cookie))
         payloads += [M.SA(M.sa_proposals_from(list(conn.proposals), b"")),
-                     M.KE(self.group, self.ke.public_bytes), M.Nonce(sa.ni)]
+                     M.KE(self.group, ke.public_bytes), M.Nonce(sa.ni)]
         payloads += natd_payloads(ep, sa, ZERO_SPI)
         if conn.fragmentation != "no":  # RFC 7383 §2.3
             payloads.append(M.Notify(M.IKEV2_FRAGMENTATION_SUPPORTED))
@@ -122,12 +124,12 @@ class IkeInit:
             sa.move(ep, "send_init", now)
         return payloads
 
-    def _restart(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    def _restart(self, ep: TaskContext, sa: IkeSa, now: float) -> None:
         self.restarts += 1
         sa.next_send_mid = 0
         tm.queue(ep, sa, self, now, front=True)
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         conn = sa.conn
         cookie = msg.notify(M.COOKIE)
         if cookie is not None and self.restarts < 3:
@@ -140,14 +142,14 @@ class IkeInit:
             ours = {g for p in conn.proposals for g in p.dh}
             gname = A.transform_name(A.TRANSFORM_DH, group)
             if group in ours and group != self.group and self.restarts < 3:
-                ep._failure(sa, "INVALID_KE_PAYLOAD",
-                            f"peer wants a KE for {gname} instead of "
-                            f"{A.transform_name(A.TRANSFORM_DH, self.group)}; retrying", False)
+                ep.failure(sa, "INVALID_KE_PAYLOAD",
+                           f"peer wants a KE for {gname} instead of "
+                           f"{A.transform_name(A.TRANSFORM_DH, self.group)}; retrying", False)
                 self.group = group
                 self._restart(ep, sa, now)
                 return
-            ep._fail(sa, "INVALID_KE_PAYLOAD",
-                     f"peer asked for {gname}, which none of our proposals allows", False, now)
+            ep.fail(sa, "INVALID_KE_PAYLOAD",
+                    f"peer asked for {gname}, which none of our proposals allows", False, now)
             return
         n = msg.error_notify()
         if n is not None:
@@ -155,27 +157,28 @@ class IkeInit:
             if n.notify_type == M.NO_PROPOSAL_CHOSEN:
                 offered = ", ".join(p.describe() for p in conn.proposals)
                 why = f"; we offered {offered}"
-            ep._fail(sa, n.name, f"peer refused IKE_SA_INIT with {n.name}{why}", False, now)
+            ep.fail(sa, n.name, f"peer refused IKE_SA_INIT with {n.name}{why}", False, now)
             return
         sa_p, ke, nonce = msg.find(M.SA), msg.find(M.KE), msg.find(M.Nonce)
         if sa_p is None or ke is None or nonce is None or len(sa_p.proposals) != 1:
-            ep._fail(sa, "INVALID_SYNTAX", "IKE_SA_INIT response lacks SA (one proposal), KE "
-                     "or Nonce", True, now)
+            ep.fail(sa, "INVALID_SYNTAX", "IKE_SA_INIT response lacks SA (one proposal), KE "
+                    "or Nonce", True, now)
             return
         try:
             suite = select_proposal(sa_p.proposals, conn.proposals, "ike")
         except NegotiationError as exc:
-            ep._fail(sa, "NO_PROPOSAL_CHOSEN",
-                     f"responder chose a proposal we did not offer: {exc.sentence}", True, now)
+            ep.fail(sa, "NO_PROPOSAL_CHOSEN",
+                    f"responder chose a proposal we did not offer: {exc.sentence}", True, now)
             return
         if ke.group != self.group or suite.dh != self.group:
-            ep._fail(sa, "INVALID_SYNTAX", "responder's KE group does not match its proposal",
-                     True, now)
+            ep.fail(sa, "INVALID_SYNTAX", "responder's KE group does not match its proposal",
+                    True, now)
             return
+        assert self.ke is not None  # made by build()
         try:
             shared = self.ke.shared_secret(ke.data)
         except DhError as exc:
-            ep._fail(sa, "INVALID_SYNTAX", f"responder's KE is invalid: {exc}", True, now)
+            ep.fail(sa, "INVALID_SYNTAX", f"responder's KE is invalid: {exc}", True, now)
             return
         sa.spi_r = msg.spi_r
         sa.nr = nonce.data
@@ -200,7 +203,7 @@ def _peer_fragments(sa: IkeSa, msg: M.IkeMessage) -> bool:
             and msg.notify(M.IKEV2_FRAGMENTATION_SUPPORTED) is not None)
 
 
-def answer_ke(ep: IkeEndpoint, group: int, ke: M.KE | None, mismatch: str,
+def answer_ke(ep: TaskContext, group: int, ke: M.KE | None, mismatch: str,
               fatal: bool = True) -> tuple[M.KE, bytes]:
     """A responder's KE for the chosen ``group`` and g^ir from the peer's ``ke`` (§1.2, §1.3).
 
@@ -217,12 +220,13 @@ def answer_ke(ep: IkeEndpoint, group: int, ke: M.KE | None, mismatch: str,
         raise IkeError(M.INVALID_SYNTAX, f"peer's KE is invalid: {exc}", fatal=fatal) from None
 
 
-def cookie_for(ep: IkeEndpoint, ni: bytes, addr: str, spi_i: bytes) -> bytes:
-    """§2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)."""
-    return b"\x00" + hashlib.sha256(ni + addr.encode() + spi_i + ep._cookie_secret).digest()
+def cookie_for(secret: bytes, ni: bytes, addr: str, spi_i: bytes) -> bytes:
+    """§2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>), with the
+    endpoint's ``secret``."""
+    return b"\x00" + hashlib.sha256(ni + addr.encode() + spi_i + secret).digest()
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """Responder side; raises :class:`IkeError` for a stateless error answer."""
     sa_p, ke, nonce = msg.find(M.SA), msg.find(M.KE), msg.find(M.Nonce)
     if sa_p is None or ke is None or nonce is None:
@@ -244,14 +248,14 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     process_natd(sa, msg)
     sa.peer_hashes = _peer_hashes(msg)
     sa.move(ep, "recv_init", now)
-    out: list = [M.SA.chosen(suite, b""), ke_r, M.Nonce(sa.nr)]
+    out: list[Payload] = [M.SA.chosen(suite, b""), ke_r, M.Nonce(sa.nr)]
     out += natd_payloads(ep, sa, sa.spi_r)
     sa.peer_fragmentation = _peer_fragments(sa, msg)
     if sa.peer_fragmentation:  # only in answer to the initiator's (strongSwan ike_init.c)
         out.append(M.Notify(M.IKEV2_FRAGMENTATION_SUPPORTED))
     out.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
     if sa.conn.remote.auth == "pubkey":
-        req = ep._certreq(sa.conn)
+        req = ep.certreq(sa.conn)
         if req is not None:
             out.append(req)
     return out

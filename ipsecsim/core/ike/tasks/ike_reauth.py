@@ -27,7 +27,7 @@ reauth times plus ``over_time``. The reauth time survives an IKE_SA rekey
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ... import algorithms as A
 from .. import message as M
@@ -39,7 +39,8 @@ from . import ike_auth, ike_init, informational
 from .child_create import ChildCreate
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import Task, TaskContext
+    from ..payloads import Payload
 
 REASON = "reauthenticating"
 """Reason of the old IKE_SA's (and its CHILD_SAs') end in break-before-make."""
@@ -47,19 +48,19 @@ DONE = "reauthenticated"
 """Reason of the old IKE_SA's end once its make-before-break successor is up."""
 
 
-def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def schedule(ep: TaskContext, sa: IkeSa, now: float) -> None:
     """Arm reauthentication for a freshly authenticated IKE_SA (call before ike_rekey.schedule,
     which bounds the hard end by it). No random draw when ``reauth_time`` is 0."""
     c = sa.conn
     sa.reauth_at = now + c.reauth_time - ep.rng.uniform(0, c.rand_time) if c.reauth_time else None
 
 
-def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def timers(ep: TaskContext, sa: IkeSa, now: float) -> None:
     if sa.reauth_at is not None and now >= sa.reauth_at:
         start(ep, sa, now)
 
 
-def start(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def start(ep: TaskContext, sa: IkeSa, now: float) -> None:
     """Reauthenticate ``sa`` now (its timer fired, or a caller asks)."""
     sa.reauth_at = None
     if sa.conn.make_before_break:
@@ -72,7 +73,7 @@ def start(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
         tm.queue(ep, sa, IkeReauth(), now)  # a rekey in flight hands it to the new IKE_SA
 
 
-def _children(ep: IkeEndpoint, sa: IkeSa) -> tuple[list[ChildConfig], list[Any]]:
+def _children(ep: TaskContext, sa: IkeSa) -> tuple[list[ChildConfig], list[ChildCreate]]:
     """Configs of the CHILD_SAs to create again (not those already rekeyed or deleted, as in
     ``trigger_mbb_reauth()``) and the queued CHILD_SA creations, taken off ``sa``."""
     cfgs = [c.cfg for c in sa.children if c.state in (S.C_INSTALLED, S.C_REKEYING)]
@@ -83,11 +84,11 @@ def _children(ep: IkeEndpoint, sa: IkeSa) -> tuple[list[ChildConfig], list[Any]]
     return cfgs, queued
 
 
-def reestablish(ep: IkeEndpoint, old: IkeSa, cfgs: list[ChildConfig], queued: list[Any],
-                now: float, then: Any = None) -> IkeSa:
+def reestablish(ep: TaskContext, old: IkeSa, cfgs: list[ChildConfig], queued: list[ChildCreate],
+                now: float, then: Task | None = None) -> IkeSa:
     """A new IKE_SA towards the same peer, we its original initiator: IKE_SA_INIT, IKE_AUTH
     with the first child, CREATE_CHILD_SA for the others, then ``then`` (a task) if given."""
-    new = ep._new_sa(old.conn, True, ep.rng.bytes(8), bytes(8), old.local, old.remote)
+    new = ep.new_sa(old.conn, True, ep.rng.bytes(8), bytes(8), old.local, old.remote)
     new.last_heard = now
     new.first_child = cfgs[0].name if cfgs else None
     new.tasks.append(ike_init.IkeInit())
@@ -100,11 +101,11 @@ def reestablish(ep: IkeEndpoint, old: IkeSa, cfgs: list[ChildConfig], queued: li
     return new
 
 
-def _make_before_break(ep: IkeEndpoint, old: IkeSa, now: float) -> None:
+def _make_before_break(ep: TaskContext, old: IkeSa, now: float) -> None:
     cfgs, queued = _children(ep, old)
     if not cfgs and not queued:  # strongSwan: "unable to reauthenticate IKE_SA, no CHILD_SA"
-        ep._failure(old, "REAUTH", "make-before-break reauthentication needs a CHILD_SA to "
-                    "recreate; the IKE_SA stays until its hard lifetime", True)
+        ep.failure(old, "REAUTH", "make-before-break reauthentication needs a CHILD_SA to "
+                   "recreate; the IKE_SA stays until its hard lifetime", True)
         return
     reestablish(ep, old, cfgs, queued, now, ReauthComplete(old))
 
@@ -114,18 +115,18 @@ class IkeReauth:
 
     exchange = M.INFORMATIONAL
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         if sa.state != S.ESTABLISHED:
             return None
         self.cfgs, self.queued = _children(ep, sa)
         sa.move(ep, "close", now, REASON)
         return [M.Delete(A.PROTO_IKE, [])]
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         informational.finish_ike(ep, sa, "deleted", REASON, now)
         reestablish(ep, sa, self.cfgs, self.queued, now)
 
-    def timed_out(self, ep: IkeEndpoint, sa: IkeSa, reason: str, now: float) -> bool:
+    def timed_out(self, ep: TaskContext, sa: IkeSa, reason: str, now: float) -> bool:
         """``ike_sa.c`` ``retransmit()``: "delete during reauthentication failed, trying to
         reestablish IKE_SA anyway"."""
         informational.finish_ike(ep, sa, "deleted", f"{REASON}; {reason}", now)
@@ -142,7 +143,7 @@ class ReauthComplete:
     def __init__(self, old: IkeSa) -> None:
         self.old = old
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> None:
         old = self.old
         while old.rekeyed_by is not None:  # rekeyed while we reauthenticated: delete the heir
             old = old.rekeyed_by
@@ -150,3 +151,6 @@ class ReauthComplete:
             old.reauth_at = old.rekey_at = None
             informational.delete_ike(ep, old, now, DONE)
         return None
+
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        """Never called: :meth:`build` sends no request."""

@@ -30,18 +30,20 @@ from .ike_init import NONCE_SIZE, answer_ke, set_ciphers
 from .informational import Informational
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 
 def sa_up_event(sa: IkeSa) -> E.IkeSaUp:
     s, k = sa.suite, sa.keys
+    assert s is not None and s.encr is not None and s.prf is not None and k is not None
     return E.IkeSaUp(sa.name, sa.conn.name, sa.local, sa.remote, sa.spi_i, sa.spi_r, sa.initiator,
                      s.encr.name, s.integ.name if s.integ else "", s.prf.name,
                      A.DH_GROUPS[s.dh].name if s.dh in A.DH_GROUPS else str(s.dh),
                      k.sk_ei, k.sk_er, k.sk_ai, k.sk_ar)
 
 
-def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def schedule(ep: TaskContext, sa: IkeSa, now: float) -> None:
     """Arm the IKE_SA's rekey (with seeded jitter) and its hard end: ``over_time`` after the
     earlier of rekey_time and the reauthentication (``sa.reauth_at``, armed before this),
     as strongSwan's ``ike_sa.c`` ``set_state()`` computes ``STAT_DELETE``."""
@@ -55,12 +57,12 @@ def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
     sa.expire_at = min(ends) + c.over_time if ends else None
 
 
-def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def timers(ep: TaskContext, sa: IkeSa, now: float) -> None:
     if sa.expire_at is not None and now >= sa.expire_at:
         sa.expire_at = None
         if sa.state in (S.CREATED, S.CONNECTING):
-            ep._failure(sa, "TIMEOUT", "half-open IKE_SA timed out", False, fatal=True)
-            ep._destroy(sa, "half-open IKE_SA timed out", now)
+            ep.failure(sa, "TIMEOUT", "half-open IKE_SA timed out", False, fatal=True)
+            ep.destroy(sa, "half-open IKE_SA timed out", now)
         elif sa.state not in (S.DELETING, S.DESTROYED):
             what = "rekey_time" if sa.conn.rekey_time else "reauth_time"
             reason = (f"IKE_SA hard lifetime reached ({what} "
@@ -70,20 +72,22 @@ def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
                 sa.tasks.clear()
                 tm.queue(ep, sa, Informational("delete_ike", None, reason), now)
             else:  # the window is blocked (peer unresponsive?): go without a word
-                ep._destroy(sa, reason, now)
+                ep.destroy(sa, reason, now)
     if sa.rekey_at is not None and now >= sa.rekey_at:
         start(ep, sa, now)
 
 
-def start(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def start(ep: TaskContext, sa: IkeSa, now: float) -> None:
     sa.rekey_at = None
     if sa.state == S.ESTABLISHED and not any(isinstance(t, IkeRekey) for t in sa.tasks):
         tm.queue(ep, sa, IkeRekey(), now)
 
 
-def _successor(ep: IkeEndpoint, old: IkeSa, initiator: bool, spi_i: bytes, spi_r: bytes,
+def _successor(ep: TaskContext, old: IkeSa, initiator: bool, spi_i: bytes, spi_r: bytes,
                suite: Suite, ni: bytes, nr: bytes, shared: bytes) -> IkeSa:
-    new = ep._new_sa(old.conn, initiator, spi_i, spi_r, old.local, old.remote)
+    assert suite.prf is not None and suite.encr is not None
+    assert old.keys is not None and old.suite is not None
+    new = ep.new_sa(old.conn, initiator, spi_i, spi_r, old.local, old.remote)
     new.suite, new.ni, new.nr = suite, ni, nr
     new.keys = derive_ike_keys(suite.prf, suite.encr, suite.integ, ni, nr, shared, spi_i, spi_r,
                                old_sk_d=old.keys.sk_d, old_prf=old.suite.prf)
@@ -96,7 +100,7 @@ def _successor(ep: IkeEndpoint, old: IkeSa, initiator: bool, spi_i: bytes, spi_r
     return new
 
 
-def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str) -> None:
+def _take_over(ep: TaskContext, old: IkeSa, new: IkeSa, now: float, detail: str) -> None:
     """``new`` replaces ``old``: children move, timers start, events go out."""
 
     new.children = old.live_children()
@@ -113,7 +117,7 @@ def _take_over(ep: IkeEndpoint, old: IkeSa, new: IkeSa, now: float, detail: str)
     old.rekey_at = old.dpd_at = old.keepalive_at = None
     if old.state in (S.ESTABLISHED, S.REKEYING):
         old.move(ep, "rekeyed", now, detail)
-    ep._emit(E.IkeSaRekeyed(old.name, sa_up_event(new)))
+    ep.emit(E.IkeSaRekeyed(old.name, sa_up_event(new)))
     tm.kick(ep, new, now)
 
 
@@ -122,9 +126,10 @@ class IkeRekey:
 
     exchange = M.CREATE_CHILD_SA
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         if sa.state != S.ESTABLISHED:
             return None
+        assert sa.suite is not None
         sa.move(ep, "rekey", now)
         self.spi = ep.rng.bytes(8)
         self.ni = ep.rng.bytes(NONCE_SIZE)
@@ -132,7 +137,7 @@ class IkeRekey:
         return [M.SA(M.sa_proposals_from(list(sa.conn.proposals), self.spi)),
                 M.Nonce(self.ni), M.KE(self.kx.group, self.kx.public_bytes)]
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         err = msg.error_notify()
         try:
             if err is not None:
@@ -146,7 +151,7 @@ class IkeRekey:
             shared = self.kx.shared_secret(ke.data)
         except (NegotiationError, DhError) as exc:
             notify = getattr(exc, "notify", "INVALID_SYNTAX")
-            ep._failure(sa, notify, str(exc), False)
+            ep.failure(sa, notify, str(exc), False)
             if sa.state == S.REKEYING:
                 sa.move(ep, "rekey_failed", now, str(exc))
                 sa.rekey_at = tm.retry_time(ep, now)
@@ -168,7 +173,7 @@ class IkeRekey:
         tm.queue(ep, sa, Informational("delete_ike", None, "rekeyed"), now)
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """Responder side: a new IKE_SA with the peer as its original initiator."""
     if sa.state not in (S.ESTABLISHED, S.REKEYING):
         raise IkeError(M.TEMPORARY_FAILURE, f"IKE_SA is {sa.state}", fatal=False)

@@ -16,7 +16,7 @@ strongSwan's defaults), after which each child's ``dpd_action`` applies. NAT kee
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ... import algorithms as A
 from ...natt import KEEPALIVE, NATT_PORT
@@ -28,7 +28,8 @@ from ..ikesa import ChildSa, IkeSa
 from .child_create import ChildCreate
 
 if TYPE_CHECKING:
-    from ..endpoint import IkeEndpoint
+    from ..context import TaskContext
+    from ..payloads import Payload
 
 DELETE_REKEYED_DELAY = 5.0
 """strongSwan's ``delete_rekeyed_delay``: a rekeyed SA leaves the data plane 5 s after its
@@ -38,17 +39,21 @@ REKEY_REASONS = frozenset({"rekeyed", REDUNDANT})
 FAILED_REKEY = "deleted by peer: it could not use our rekey response"
 
 
+Kind = Literal["dpd", "delete_child", "delete_ike"]
+"""What an :class:`Informational` request does: a liveness check, or a DELETE."""
+
+
 class Informational:
     """Initiator side: ``dpd``, ``delete_child`` or ``delete_ike``."""
 
     exchange = M.INFORMATIONAL
 
-    def __init__(self, kind: str, child: ChildSa | None = None, reason: str = "") -> None:
+    def __init__(self, kind: Kind, child: ChildSa | None = None, reason: str = "") -> None:
         self.kind = kind
         self.child = child
         self.reason = reason
 
-    def build(self, ep: IkeEndpoint, sa: IkeSa, now: float) -> list | None:
+    def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         if self.kind == "dpd":
             return [] if sa.state in (S.ESTABLISHED, S.REKEYING, S.REKEYED) else None
         if self.kind == "delete_ike":
@@ -65,7 +70,7 @@ class Informational:
             child.move(ep, sa, "close", self.reason)
         return [M.Delete(M.PROTOCOL_IDS[child.cfg.protocol], [child.spi_in.to_bytes(4, "big")])]
 
-    def timed_out(self, ep: IkeEndpoint, sa: IkeSa, reason: str, now: float) -> bool:
+    def timed_out(self, ep: TaskContext, sa: IkeSa, reason: str, now: float) -> bool:
         """An unanswered DELETE of the IKE_SA still ends it, quietly: we were leaving anyway
         (§1.4.1). Other kinds leave the failure to the task manager (a dead peer)."""
         if self.kind != "delete_ike":
@@ -73,7 +78,7 @@ class Informational:
         finish_ike(ep, sa, "deleted", f"deleted; {reason}", now)
         return True
 
-    def process(self, ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+    def process(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         if self.kind == "delete_ike":
             finish_ike(ep, sa, "deleted", self.reason, now)
         elif self.kind == "delete_child":
@@ -82,10 +87,10 @@ class Informational:
             if child.state != S.C_DELETED:
                 child.move(ep, sa, "deleted", self.reason)
                 delay = DELETE_REKEYED_DELAY if self.reason in REKEY_REASONS else 0.0
-                ep._child_down(child, self.reason, now, delay)
+                ep.child_down(child, self.reason, now, delay)
 
 
-def conclude_rekey(ep: IkeEndpoint, old: ChildSa) -> None:
+def conclude_rekey(ep: TaskContext, old: ChildSa) -> None:
     """Move the traffic of rekeyed ``old`` to its successor if that waited for this moment
     (``ChildSaUp(outbound=False)``): the peer's DELETE of ``old`` shows it has the new SA.
 
@@ -100,10 +105,10 @@ def conclude_rekey(ep: IkeEndpoint, old: ChildSa) -> None:
     new.outbound_held = False
     if old.keys is not None and new.keys is not None and new.state in (S.C_INSTALLED,
                                                                        S.C_REKEYING):
-        ep._emit(E.ChildSaRekeyed(old.keys, new.keys))
+        ep.emit(E.ChildSaRekeyed(old.keys, new.keys))
 
 
-def undo_failed_rekey(ep: IkeEndpoint, sa: IkeSa, new: ChildSa, now: float) -> bool:
+def undo_failed_rekey(ep: TaskContext, sa: IkeSa, new: ChildSa, now: float) -> bool:
     """The peer deletes ``new``, which we made answering its rekey, before it deleted the old
     SA: it could not use our response (``child_create.DeleteFailed``). The old SA is no longer
     rekeyed -- back to INSTALLED, its outbound never moved -- so the next rekey is accepted.
@@ -130,30 +135,31 @@ def undo_failed_rekey(ep: IkeEndpoint, sa: IkeSa, new: ChildSa, now: float) -> b
     return False
 
 
-def finish_ike(ep: IkeEndpoint, sa: IkeSa, event: str, reason: str, now: float) -> None:
+def finish_ike(ep: TaskContext, sa: IkeSa, event: Literal["deleted", "peer_delete"],
+               reason: str, now: float) -> None:
     """The IKE_SA is gone by agreement: its remaining children go down with it."""
     for child in sa.children:
         if child.state != S.C_DELETED:
             child.move(ep, sa, "peer_delete" if event == "peer_delete" else "fail", reason)
-            ep._child_down(child, reason)
+            ep.child_down(child, reason)
     sa.move(ep, event, now, reason)
     sa.pending = None
     sa.tasks.clear()
-    ep._forget(sa)
-    ep._emit(E.IkeSaDown(sa.name, reason))
+    ep.forget(sa)
+    ep.emit(E.IkeSaDown(sa.name, reason))
 
 
-def delete_child(ep: IkeEndpoint, sa: IkeSa, child: ChildSa, now: float, reason: str) -> None:
+def delete_child(ep: TaskContext, sa: IkeSa, child: ChildSa, now: float, reason: str) -> None:
     tm.queue(ep, sa, Informational("delete_child", child, reason), now)
 
 
-def delete_ike(ep: IkeEndpoint, sa: IkeSa, now: float, reason: str) -> None:
+def delete_ike(ep: TaskContext, sa: IkeSa, now: float, reason: str) -> None:
     tm.queue(ep, sa, Informational("delete_ike", None, reason), now)
 
 
-def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
+def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """Responder: apply the peer's DELETEs and answer with ours; an empty request is DPD."""
-    out: list = []
+    out: list[Payload] = []
     for d in msg.find_all(M.Delete):
         if d.protocol == A.PROTO_IKE:
             finish_ike(ep, sa, "peer_delete", "deleted by peer", now)
@@ -177,8 +183,8 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
                       else FAILED_REKEY if failed else "deleted by peer")
             closing = child.state == S.C_INSTALLED and not child.redundant and not failed
             child.move(ep, sa, "peer_delete", reason)
-            ep._child_down(child, reason, now,
-                           DELETE_REKEYED_DELAY if reason in REKEY_REASONS else 0.0)
+            ep.child_down(child, reason, now,
+                          DELETE_REKEYED_DELAY if reason in REKEY_REASONS else 0.0)
             if closing and child.cfg.close_action == "start":  # swanctl close_action
                 tm.queue(ep, sa, ChildCreate(child.cfg), now)
             if answer:
@@ -188,7 +194,7 @@ def respond(ep: IkeEndpoint, sa: IkeSa, msg: M.IkeMessage, now: float) -> list:
     return out
 
 
-def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def schedule(ep: TaskContext, sa: IkeSa, now: float) -> None:
     """Arm DPD and NAT keepalives for a freshly established IKE_SA."""
     if sa.conn.dpd_delay:
         sa.dpd_at = now + sa.conn.dpd_delay
@@ -196,9 +202,9 @@ def schedule(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
         sa.keepalive_at = now + ep.config.nat_keepalive
 
 
-def timers(ep: IkeEndpoint, sa: IkeSa, now: float) -> None:
+def timers(ep: TaskContext, sa: IkeSa, now: float) -> None:
     if sa.keepalive_at is not None and now >= sa.keepalive_at:
-        ep._out.append((KEEPALIVE, (sa.local[0], NATT_PORT), sa.remote))
+        ep.send_datagram(KEEPALIVE, (sa.local[0], NATT_PORT), sa.remote)
         sa.keepalive_at = now + ep.config.nat_keepalive
     if sa.dpd_at is not None and now >= sa.dpd_at:
         delay = sa.conn.dpd_delay
