@@ -126,8 +126,8 @@ class TrafficSelector:
 
     def __str__(self) -> str:
         net = None
-        size = self.end - self.start + 1
-        if size & (size - 1) == 0 and self.start % size == 0:
+        size = self.end - self.start + 1  # 0 or less: an empty range a peer sent (end < start)
+        if size > 0 and size & (size - 1) == 0 and self.start % size == 0:
             net = f"{int_to_ip(self.start)}/{32 - size.bit_length() + 1}"
         addr = net or f"{int_to_ip(self.start)}-{int_to_ip(self.end)}"
         if self.proto == 0 and self.port_start == 0 and self.port_end == 65535:

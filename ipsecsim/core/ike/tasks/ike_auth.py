@@ -35,6 +35,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...algorithms import PrfAlg
+from .. import fragments
 from .. import message as M
 from .. import states as S
 from ..auth import AuthError, build_auth, signed_octets, verify_auth
@@ -200,6 +201,7 @@ class IkeAuth:
         try:
             _verify_peer(ep, sa, msg, False)
         except AuthError as exc:
+            send_auth_failed(ep, sa)
             ep.fail(sa, "AUTHENTICATION_FAILED", str(exc), True, now)
             return
         ep.establish(sa, now)
@@ -220,6 +222,17 @@ class IkeAuth:
             CC.delete_failed_sa(ep, sa, child, msg, exc.sentence, now)
             return
         CC.complete(ep, sa, child, suite, lts, rts, sa.ni, sa.nr, None, True, transport, now)
+
+
+def send_auth_failed(ep: TaskContext, sa: IkeSa) -> None:
+    """RFC 7296 §2.21.2: the responder counts the IKE_SA as up once it has sent its IKE_AUTH
+    response, so an initiator that cannot verify that response tells it with an
+    INFORMATIONAL { N(AUTHENTICATION_FAILED) } -- sent once, not retransmitted, the IKE_SA
+    destroyed right after (strongSwan 5.9 ``ike_auth.c`` ``send_auth_failed_informational()``)."""
+    msg = M.IkeMessage(sa.spi_i, sa.spi_r, M.INFORMATIONAL, sa.next_send_mid, sa.initiator,
+                       False, [M.Notify(M.AUTHENTICATION_FAILED)])
+    sa.next_send_mid += 1
+    ep.transmit(sa, fragments.encode(ep, sa, msg), msg, msg.summary(), 0)
 
 
 def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:

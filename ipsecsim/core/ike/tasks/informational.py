@@ -158,7 +158,15 @@ def delete_ike(ep: TaskContext, sa: IkeSa, now: float, reason: str) -> None:
 
 
 def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
-    """Responder: apply the peer's DELETEs and answer with ours; an empty request is DPD."""
+    """Responder: apply the peer's DELETEs and answer with ours; an empty request is DPD.
+
+    N(AUTHENTICATION_FAILED) here is RFC 7296 §2.21.2: the initiator could not verify our
+    IKE_AUTH response (an IDr it did not expect, a CA it does not trust) after we had
+    counted the IKE_SA as up. The IKE_SA and its CHILD_SAs end with that sentence."""
+    if msg.notify(M.AUTHENTICATION_FAILED) is not None:
+        ep.fail(sa, "AUTHENTICATION_FAILED",
+                "peer rejected our IKE_AUTH response: AUTHENTICATION_FAILED", False, now)
+        return []
     out: list[Payload] = []
     for d in msg.find_all(M.Delete):
         if d.protocol == A.PROTO_IKE:
