@@ -31,6 +31,7 @@ from simpy.events import Timeout
 
 from ..core import algorithms as A
 from ..core.errors import NO_SA, ConfigError, DecodeError, PacketDrop
+from ..core.ip import ipv4 as P
 from ..core.keys import ChildSaKeys
 from ..core.proposals import parse_proposal
 from ..core.rng import Rng
@@ -38,7 +39,6 @@ from ..core.selectors import TrafficSelector
 from ..core.spd import specificity
 from ..core.stack import child_key
 from ..trace import HeaderPatch
-from . import packet as P
 from .ikeevents import handle_event, handle_stack_event
 from .network import SEALED_MAX
 from .nodes import Node

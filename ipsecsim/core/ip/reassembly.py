@@ -69,7 +69,7 @@ class _Datagram:
 
     __slots__ = ("start", "tag", "offsets", "pieces", "have", "end", "head")
 
-    def __init__(self, start: float, tag: object) -> None:
+    def __init__(self, start: float, tag: int) -> None:
         self.start = start
         """When its first fragment (in arrival order) came."""
         self.tag = tag
@@ -114,11 +114,12 @@ class Reassembler:
         """Datagrams in progress."""
         return len(self._parts)
 
-    def add(self, pkt: bytes, now: float = 0.0, tag: object = None) -> bytes | None:
+    def add(self, pkt: bytes, now: float = 0.0, tag: int = 0) -> bytes | None:
         """Feed one packet: the whole datagram once this fragment completes it, ``pkt``
         itself when it is no fragment, else None.
 
-        ``tag`` names the datagram to :meth:`handle_timer` if it times out. Raises
+        ``tag`` (the caller's number for this fragment, the simulator's packet id) names the
+        datagram to :meth:`handle_timer` if it times out. Raises
         :class:`DecodeError` (not a well-formed packet or fragment) or :class:`PacketDrop`
         with reason ``frag_oversize``, ``frag_overlap``, ``frag_duplicate``,
         ``frag_too_many`` or ``frag_table_full``; the detail says whether the datagram in
@@ -200,7 +201,7 @@ class Reassembler:
             return d.start + self.timeout
         return None
 
-    def handle_timer(self, now: float) -> list[object]:
+    def handle_timer(self, now: float) -> list[int]:
         """Give up on the datagrams whose first fragment came ``timeout`` or more ago; their
         tags, oldest first (each a ``frag_timeout`` for the caller to count)."""
         parts = self._parts
