@@ -73,15 +73,29 @@ class FragmentationNeeded(IpsecSimError):
 # ---------------------------------------------------------------- addresses and checksums
 
 
+_ATON: dict[str, bytes] = {}
+_NTOA: dict[bytes, str] = {}
+"""Addresses converted so far, each at most :data:`_MEMO_MAX` (a flood of new addresses
+cannot grow them): a dictionary hit costs less than the C ``inet_aton``/``inet_ntoa`` the
+simulator used (the sans-IO core imports no ``socket``), reading or formatting four octets
+in Python more."""
+_MEMO_MAX = 4096
+
+
 def aton(text: str) -> bytes:
     """Dotted quad to 4 bytes; :class:`DecodeError` for anything else.
 
     Four decimal octets, no leading zeros, as :mod:`ipaddress` reads them (``inet_aton``
     would read ``010.0.0.1`` as octal and ``10.1`` as ``10.0.0.1``).
     """
-    if type(text) is not str or _DOTTED.fullmatch(text) is None:
-        raise DecodeError(f"{text!r} is not an IPv4 address")
-    return bytes(map(int, text.split(".")))
+    b = _ATON.get(text) if type(text) is str else None
+    if b is None:
+        if type(text) is not str or _DOTTED.fullmatch(text) is None:
+            raise DecodeError(f"{text!r} is not an IPv4 address")
+        b = bytes(map(int, text.split(".")))
+        if len(_ATON) < _MEMO_MAX:
+            _ATON[text] = b
+    return b
 
 
 addr = aton
@@ -90,9 +104,16 @@ addr = aton
 
 def ntoa(raw: bytes | bytearray) -> str:
     """4 bytes to a dotted quad."""
-    if len(raw) != 4:
-        raise DecodeError(f"an IPv4 address is 4 bytes, not {len(raw)}")
-    return f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+    s = _NTOA.get(raw) if type(raw) is bytes else None
+    if s is None:
+        try:
+            a, b, c, d = raw
+        except ValueError:
+            raise DecodeError(f"an IPv4 address is 4 bytes, not {len(raw)}") from None
+        s = f"{a}.{b}.{c}.{d}"
+        if type(raw) is bytes and len(_NTOA) < _MEMO_MAX:
+            _NTOA[raw] = s
+    return s
 
 
 def header_checksum(hdr: bytes | bytearray | memoryview) -> int:
@@ -463,10 +484,12 @@ class IcmpEcho:
 def icmp(src: bytes, dst: bytes, icmp_type: int, code: int, rest: bytes, body: bytes,
          ident: int = 0, df: bool = False, *, ttl: int = DEFAULT_TTL) -> bytes:
     """An IPv4/ICMP packet; ``rest`` is the 4 bytes after the checksum (RFC 792)."""
-    msg = bytes((icmp_type, code, 0, 0)) + rest + body
+    msg = b"".join((bytes((icmp_type, code, 0, 0)), rest, body))
     c = checksum(msg)
-    msg = msg[:2] + c.to_bytes(2, "big") + msg[4:]
-    return build_ipv4(src, dst, IPPROTO_ICMP, msg, ident=ident, df=df, ttl=ttl)
+    hdr = _HDR.pack(0x45, 0, 20 + len(msg), ident & 0xFFFF, DF if df else 0, ttl, IPPROTO_ICMP, 0,
+                    src, dst)
+    h = -int.from_bytes(hdr, "big") % 0xFFFF  # header_checksum, inlined
+    return b"".join((hdr[:10], h.to_bytes(2, "big"), hdr[12:], msg[:2], c.to_bytes(2, "big"), msg[4:]))
 
 
 def parse_icmp_echo(pkt: bytes, verify: bool = True) -> IcmpEcho:
@@ -558,7 +581,12 @@ def fragment_info(pkt: bytes) -> tuple[tuple[bytes, bytes, int], int, bool, byte
     makes: empty, or with MF set and a length that is not a multiple of 8 (RFC 791: every
     fragment but the last carries 8-byte units).
     """
-    hl, tlen = _bounds(pkt)
+    if len(pkt) < IPV4_HEADER_LEN or pkt[0] >> 4 != 4:
+        _bounds(pkt)  # raises, saying which
+    hl = (pkt[0] & 15) * 4
+    tlen = (pkt[2] << 8) | pkt[3]
+    if hl < IPV4_HEADER_LEN or tlen < hl or tlen > len(pkt):
+        _bounds(pkt)
     if -int.from_bytes(pkt[:hl], "big") % 0xFFFF:  # header_checksum, options included
         raise DecodeError("IPv4 header checksum is wrong")
     ff = (pkt[6] << 8) | pkt[7]
@@ -582,6 +610,8 @@ def reassembled(head: bytes, payload: bytes) -> bytes:
     hdr[2] = total >> 8
     hdr[3] = total & 0xFF
     hdr[6] &= DF >> 8
-    hdr[7] = 0
-    set_ipv4_checksum(hdr)
-    return bytes(hdr) + payload
+    hdr[7] = hdr[10] = hdr[11] = 0
+    c = -int.from_bytes(hdr, "big") % 0xFFFF  # header_checksum, options included
+    hdr[10] = c >> 8
+    hdr[11] = c & 0xFF
+    return b"".join((hdr, payload))

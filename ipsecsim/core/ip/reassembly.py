@@ -67,14 +67,17 @@ RFC 791 asks every host to take) needs 119; FreeBSD stops at 16 (``maxfragsperpa
 class _Datagram:
     """One datagram in progress: its pieces in offset order, none overlapping."""
 
-    __slots__ = ("start", "tag", "offsets", "pieces", "have", "end", "head")
+    __slots__ = ("start", "tag", "starts", "ends", "pieces", "have", "end", "head")
 
     def __init__(self, start: float, tag: int) -> None:
         self.start = start
         """When its first fragment (in arrival order) came."""
         self.tag = tag
         """The caller's tag of that fragment (the simulator's packet id)."""
-        self.offsets: list[int] = []
+        self.starts: list[int] = []
+        """Where each piece starts in the payload, ascending."""
+        self.ends: list[int] = []
+        """Where each ends (the next one's start or less)."""
         self.pieces: list[bytes] = []
         self.have = 0
         """Payload bytes held (the pieces do not overlap: covered once ``have == end``)."""
@@ -134,7 +137,8 @@ class Reassembler:
         if info is None:
             return pkt
         key, off, more, data, hl = info
-        end = off + len(data)
+        size = len(data)
+        end = off + size
         parts = self._parts
         d = parts.get(key)
         if d is not None and now - d.start >= self.timeout:
@@ -152,10 +156,9 @@ class Reassembler:
                 if len(parts) >= self.max_datagrams:
                     raise PacketDrop(FRAG_TABLE_FULL, f"{len(parts)} datagrams already in reassembly")
             d = parts[key] = _Datagram(now, tag)
-        offsets = d.offsets
-        pieces = d.pieces
-        n = len(offsets)
-        high = offsets[-1] + len(pieces[-1]) if n else 0
+        starts, ends, pieces = d.starts, d.ends, d.pieces
+        n = len(starts)
+        high = ends[-1] if n else 0
         if more:
             bad = 0 <= d.end < end  # data past the end the last fragment gave
         else:
@@ -164,22 +167,28 @@ class Reassembler:
             self._forget(key, d)
             raise PacketDrop(FRAG_OVERLAP, f"a fragment ending at {end} disagrees with the datagram's "
                              f"end at {d.end if d.end >= 0 else high}; datagram discarded")
-        i = bisect_right(offsets, off)
-        if i and offsets[i - 1] + len(pieces[i - 1]) > off:
-            if end <= offsets[i - 1] + len(pieces[i - 1]):
+        i = n if off >= high else bisect_right(starts, off)  # in order: after the last piece
+        if i and ends[i - 1] > off:
+            if end <= ends[i - 1]:
                 raise PacketDrop(FRAG_DUPLICATE, f"bytes {off}-{end} are already held")
             self._forget(key, d)
             raise PacketDrop(FRAG_OVERLAP, f"bytes {off}-{end} overlap a piece held; datagram discarded")
-        if i < n and offsets[i] < end:
+        if i < n and starts[i] < end:
             self._forget(key, d)
             raise PacketDrop(FRAG_OVERLAP, f"bytes {off}-{end} overlap a piece held; datagram discarded")
         if n >= self.max_fragments:
             self._forget(key, d)
             raise PacketDrop(FRAG_TOO_MANY, f"more than {self.max_fragments} fragments; datagram discarded")
-        offsets.insert(i, off)
-        pieces.insert(i, data)
-        d.have += len(data)
-        self.held += len(data)
+        if i == n:
+            starts.append(off)
+            ends.append(end)
+            pieces.append(data)
+        else:
+            starts.insert(i, off)
+            ends.insert(i, end)
+            pieces.insert(i, data)
+        d.have += size
+        self.held += size
         if off == 0:
             d.head = pkt[:hl]
         if not more:
