@@ -19,8 +19,8 @@ fragment (``malformed``) and :class:`~ipsecsim.core.errors.PacketDrop` with one 
 ``frag_*`` reasons for a fragment it refuses; :meth:`Reassembler.handle_timer` returns
 the datagrams it gave up on (``frag_timeout``). Overlaps follow RFC 5722 §4, which Linux
 applies to IPv4 too since 4.19 (``ip_frag_queue``, against FragmentSmack): a fragment
-wholly inside data already held is a duplicate and is refused alone; one that overlaps
-held data partly, or disagrees about where the datagram ends, discards the datagram.
+wholly inside one piece already held is a duplicate and is refused alone; any other
+overlap, or a fragment that disagrees about where the datagram ends, discards the datagram.
 """
 
 from __future__ import annotations
