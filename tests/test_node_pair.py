@@ -200,3 +200,27 @@ def test_a_refused_child_gets_a_discard_not_cleartext() -> None:
     assert pair.wire == []
     [drop] = pair.of("gw-a", PacketDropped)
     assert drop.reason == "policy_discard" and "NO_PROPOSAL_CHOSEN" in drop.detail
+
+
+def test_fragments_to_the_node_are_reassembled_before_ipsec_input() -> None:
+    """An ESP packet fragmented on the way (RFC 791; Linux reassembles before xfrm input)
+    decrypts once whole; a datagram whose last fragment never comes is a frag_timeout."""
+    pair = Pair()
+    pair.start()
+    big = ip.icmp_echo_packet(HOST_A, HOST_B, ident=7, seq=1, data=b"f" * 1200)
+    pair.a.send_packet(big, pair.now)
+    [(esp, _tag)] = pair.a.packets_to_send()
+    frags = ip.fragment(esp, 576)
+    assert len(frags) == 3
+    for f in reversed(frags):
+        pair.b.receive_packet(f, "wan", pair.now, "p1")
+    assert [p for p, _t in pair.b.packets_to_deliver()] == [big]
+    pair.a.send_packet(big, pair.now)
+    [(esp2, _tag)] = pair.a.packets_to_send()
+    pair.b.receive_packet(ip.fragment(esp2, 576)[0], "wan", pair.now, "p2")
+    assert pair.b.packets_to_deliver() == []
+    t = pair.b.get_timer()
+    assert t is not None and t <= pair.now + 30
+    pair.b.handle_timer(pair.now + 30)
+    drops = [e for e in iter(pair.b.next_event, None) if isinstance(e, PacketDropped)]
+    assert [(d.reason, d.tag) for d in drops] == [("frag_timeout", "p2")]

@@ -57,7 +57,7 @@ def test_cbr_packet_builder_matches_packet_udp_for_every_ident():
     """packet.udp_parts + the header checksum -(sum + ident) mod 0xFFFF must build exactly
     what packet.udp builds (RFC 1071 one's complement checksum; RFC 768 UDP checksum 0), for
     every IPv4 identification 0..65535, with and without DF, including a size below 28."""
-    from ipsecsim.sim import packet as P
+    from ipsecsim.core import ip as P
 
     src, dst = P.aton("10.1.0.10"), P.aton("10.2.0.10")
     for size, df in ((1000, False), (1500, True), (20, False)):

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from simpy.events import Timeout
 
-from ipsecsim.sim import packet as P
+from ipsecsim.core import ip as P
 from ipsecsim.sim.runner import Simulation
 
 TOPOS = Path(__file__).resolve().parent.parent / "topologies"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sim_topos import manual_site_to_site
 from simpy.events import Timeout
 
-from ipsecsim.sim import packet as P
+from ipsecsim.core import ip as P
 from ipsecsim.sim.runner import Simulation
 
 

@@ -7,7 +7,7 @@ import copy
 from sim_topos import assert_conserved
 from simpy.events import Timeout
 
-from ipsecsim.sim import packet as P
+from ipsecsim.core import ip as P
 from ipsecsim.sim.runner import Simulation
 
 BASE = {

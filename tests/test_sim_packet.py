@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ipsecsim.core import ip as P
 from ipsecsim.core.ip import parse_ipv4
-from ipsecsim.sim import packet as P
 
 scapy_all = pytest.importorskip("scapy.all")
 

@@ -35,6 +35,13 @@ SA_EXPIRED = "sa_expired"  # hard byte/packet limit reached
 BAD_PADDING = "bad_padding"
 SEQ_OVERFLOW = "seq_overflow"  # sequence number space exhausted without ESN
 CLEARTEXT_REFUSED = "cleartext_refused"  # plain packet arrived where policy demands IPsec
+# IP reassembly (core/ip/reassembly.py): a fragment refused, or a datagram given up
+FRAG_TIMEOUT = "frag_timeout"  # not complete within the timeout after its first fragment
+FRAG_OVERSIZE = "frag_oversize"  # would reassemble to more than 65,535 bytes (Ping of Death)
+FRAG_OVERLAP = "frag_overlap"  # overlaps held data, or disagrees about the end: datagram discarded
+FRAG_DUPLICATE = "frag_duplicate"  # wholly inside data already held
+FRAG_TOO_MANY = "frag_too_many"  # more fragments than one datagram may have
+FRAG_TABLE_FULL = "frag_table_full"  # as many datagrams in reassembly as allowed
 
 DROP_REASONS: frozenset[str] = frozenset(
     {
@@ -49,6 +56,12 @@ DROP_REASONS: frozenset[str] = frozenset(
         BAD_PADDING,
         SEQ_OVERFLOW,
         CLEARTEXT_REFUSED,
+        FRAG_TIMEOUT,
+        FRAG_OVERSIZE,
+        FRAG_OVERLAP,
+        FRAG_DUPLICATE,
+        FRAG_TOO_MANY,
+        FRAG_TABLE_FULL,
     }
 )
 

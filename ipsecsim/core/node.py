@@ -230,9 +230,10 @@ class IpsecNode:
 
     def get_timer(self) -> float | None:
         """When :meth:`handle_timer` wants to run (None: nothing scheduled)."""
-        if self.ike is None:
-            return None
-        t = self.ike.get_timer()
+        t = self.ike.get_timer() if self.ike is not None else None
+        r = self.reassembler.get_timer() if len(self.reassembler) else None
+        if r is not None and (t is None or r < t):
+            t = r
         if t is not None and t <= self._now:
             # due again right after handling it: allow a few rounds, then step 1 ms
             self._same_instant = self._same_instant + 1 if self._last_fire == self._now else 0
@@ -241,8 +242,12 @@ class IpsecNode:
         return t
 
     def handle_timer(self, now: float) -> None:
-        """Run IKE's timers (retransmits, rekeys, DPD, expiry) due by ``now``."""
+        """Run IKE's timers (retransmits, rekeys, DPD, expiry) due by ``now``, and give up
+        on fragments that waited too long for the rest of their datagram (``frag_timeout``)."""
         self._now = self._last_fire = now
+        if len(self.reassembler):
+            for tag in self.reassembler.handle_timer(now):
+                self.events.append(PacketDropped("frag_timeout", "reassembly timed out", tag))
         ike = self.ike
         if ike is None:
             return
@@ -281,7 +286,7 @@ class IpsecNode:
             raise PacketDrop(MALFORMED, f"{len(data)}-byte packet is not IPv4")
         local = data[16:20] in self.stack.local_addrs
         if local and (data[6] & 0x3F or data[7]):  # MF or an offset: reassemble first
-            whole = self.reassembler.add(data, now)
+            whole = self.reassembler.add(data, now, tag)
             if whole is None:
                 return
             data = whole
@@ -382,8 +387,7 @@ class IpsecNode:
             except Exception as exc:  # noqa: BLE001 - recorded, never ends a run
                 events.append(Note(f"IKE event {type(ev).__name__} failed: {exc!r}"))
         for payload, src, dst in ike.datagrams_to_send(now):
-            pkt = ip.udp_packet(src[0], dst[0], src[1], dst[1], payload, ident=self._ident(),
-                                with_checksum=False)
+            pkt = ip.udp(ip.aton(src[0]), ip.aton(dst[0]), src[1], dst[1], payload, self._ident())
             self._to_send.append((pkt, None))
         if self.stack.events:
             self._stack_events(now)

@@ -11,7 +11,7 @@ Notebook use::
 
 Modules: :mod:`.topology` (YAML + schema + line-numbered errors), :mod:`.runner`
 (:class:`Simulation`), :mod:`.network`, :mod:`.link`, :mod:`.nodes`, :mod:`.gateway`,
-:mod:`.nat`, :mod:`.routing`, :mod:`.traffic`, :mod:`.packet`, :mod:`.summary`,
+:mod:`.nat`, :mod:`.routing`, :mod:`.traffic`, :mod:`.summary`,
 :mod:`.output` (pcaps, Wireshark keys), :mod:`.figures`, :mod:`.cli` (``run``/``check``).
 """
 

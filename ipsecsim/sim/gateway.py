@@ -32,6 +32,7 @@ from simpy.events import Timeout
 
 from ..core import algorithms as A
 from ..core.errors import PacketDrop
+from ..core.ip import ipv4 as P
 from ..core.keys import ChildSaKeys
 from ..core.natt import KIND_ESP, KIND_KEEPALIVE, classify
 from ..core.node import Block, IpsecNode
@@ -39,7 +40,6 @@ from ..core.proposals import parse_proposal
 from ..core.rng import Rng
 from ..core.selectors import TrafficSelector
 from ..trace import HeaderPatch
-from . import packet as P
 from .ikeevents import record_event
 from .network import SEALED_MAX
 from .nodes import Node

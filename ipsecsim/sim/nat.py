@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import packet as P
+from ..core.ip import ipv4 as P
 from .nodes import TTL_EXCEEDED, Interface, Node
 
 if TYPE_CHECKING:
@@ -69,12 +69,10 @@ class Nat(Node):
             # a fragment: only the first carries the ports the mapping needs, so translate the
             # whole datagram, as Linux connection tracking reassembles before NAT
             # (nf_defrag_ipv4); the egress link fragments it again if it must
-            data = self.reasm.add(data, now)  # type: ignore[assignment]
-            if data is None:
+            whole = self.reassemble(data, pkt_id)
+            if whole is None:
                 return
-            tr = self.net.trace
-            if tr.enabled:
-                tr.emit(now, "reassemble", self.name, pkt_id, len(data))
+            data = whole
         out = self._translate_in(data, pkt_id, now) if inbound else self._translate_out(data, pkt_id, now)
         if out is None:
             return

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 from simpy.events import NORMAL
 
+from ..core.ip import ntoa
 from ..core.rng import Rng
 from ..trace import Trace
 
@@ -148,7 +149,7 @@ class Network:
             pair = data[12:20]
             ends = _ENDS.get(pair)
             if ends is None:
-                ends = _ENDS[pair] = (_ntoa(pair[:4]), _ntoa(pair[4:]))
+                ends = _ENDS[pair] = (ntoa(pair[:4]), ntoa(pair[4:]))
             tr.records.append((next(tr.counter), now, "app_deliver", node.name, flow.name, pkt_id,
                                ends[0], ends[1], size, now - t0))
         return flow
@@ -169,12 +170,5 @@ class Network:
         return len(self.app)
 
 
-_NTOA: dict[bytes, str] = {}
 _ENDS: dict[bytes, tuple[str, str]] = {}
-
-
-def _ntoa(b: bytes) -> str:
-    s = _NTOA.get(b)
-    if s is None:
-        s = _NTOA[b] = f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
-    return s
+"""Source + destination address bytes -> their dotted quads (app_deliver's records)."""

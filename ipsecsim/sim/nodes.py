@@ -17,8 +17,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..core.errors import FRAG_TIMEOUT, MALFORMED, DecodeError, PacketDrop
+from ..core.ip import Reassembler
+from ..core.ip import ipv4 as P
 from ..trace import HeaderPatch
-from . import packet as P
 
 if TYPE_CHECKING:
     from .link import Link
@@ -84,7 +86,8 @@ class Node:
         """destination -> (link direction, MTU): the packet path's route cache."""
         self.pmtu: dict[bytes, int] = {}
         """Path MTU learnt from ICMP fragmentation-needed, per destination."""
-        self.reasm = P.Reassembler()
+        self.reasm = Reassembler()
+        """Fragments addressed to this node (a NAT: passing through it), see :meth:`reassemble`."""
         self.ident = 0
         self.udp_listeners: dict[int, object] = {}
         """UDP port -> object with ``udp_receive(node, packet, pkt_id)``."""
@@ -192,18 +195,44 @@ class Node:
     def local_in(self, data: bytes, pkt_id: int, cleartext: bool = False) -> None:
         """Deliver a packet addressed to this node; ``cleartext``: it came from a link and a
         gateway's inbound policies check it once reassembled (see :meth:`receive`)."""
-        net = self.net
         if P.is_fragment(data):
-            whole = self.reasm.add(data, net.env.now)
+            whole = self.reassemble(data, pkt_id)
             if whole is None:
                 return
             data = whole
-            if net.trace.enabled:
-                net.trace.emit(net.env.now, "reassemble", self.name, pkt_id, len(data))
             if cleartext and data[9] != 50 and data[9] != 51 and \
                     self._refuse_cleartext(data, pkt_id):  # type: ignore[attr-defined]
                 return
         self.deliver(data, pkt_id)
+
+    def reassemble(self, data: bytes, pkt_id: int) -> bytes | None:
+        """Feed fragment ``data`` to the node's reassembler: the whole datagram once this piece
+        completes it (a ``reassemble`` record), else None.
+
+        Every refusal is a drop with its reason: a malformed fragment (``malformed``), one the
+        reassembler refuses (``frag_*``, :mod:`ipsecsim.core.ip.reassembly`), and each datagram
+        that timed out since the last fragment came (``frag_timeout``, under the packet id of
+        its first fragment).
+        """
+        net = self.net
+        now = net.env.now
+        reasm = self.reasm
+        due = reasm.get_timer()
+        if due is not None and due <= now:
+            for first in reasm.handle_timer(now):
+                net.drop(now, self.name, first, FRAG_TIMEOUT,
+                         f"incomplete {reasm.timeout:g} s after its first fragment")
+        try:
+            whole = reasm.add(data, now, pkt_id)
+        except DecodeError as exc:
+            net.drop(now, self.name, pkt_id, MALFORMED, str(exc))
+            return None
+        except PacketDrop as exc:
+            net.drop(now, self.name, pkt_id, exc.reason, exc.detail)
+            return None
+        if whole is not None and net.trace.enabled:
+            net.trace.emit(now, "reassemble", self.name, pkt_id, len(whole))
+        return whole
 
     def deliver(self, data: bytes, pkt_id: int) -> None:
         """A whole (reassembled) packet for this node: ICMP, UDP listeners, else a drop."""
@@ -292,7 +321,7 @@ class Node:
         if df:
             self.too_big(data, pkt_id, mtu - overhead, icmp_to)
             return
-        frags = P.fragment(data, mtu)
+        frags = P.fragment(data, mtu, ignore_df=True)  # DF was cleared or overridden just above
         if net.trace.enabled:
             net.trace.emit(net.env.now, "fragment", self.name, pkt_id, len(data), len(frags), mtu)
         for f in frags:
@@ -309,9 +338,7 @@ class Node:
         if src in self.local:
             self.pmtu[data[16:20]] = mtu
             return
-        rest = (0).to_bytes(2, "big") + mtu.to_bytes(2, "big")
-        err = P.icmp(self.primary_addr(src), src, P.ICMP_DEST_UNREACH, P.ICMP_FRAG_NEEDED, rest,
-                     data[:28], self.next_ident())
+        err = P.icmp_frag_needed(self.primary_addr(src), data, mtu, self.next_ident(), to=src)
         self.output(err, net.control_id())
 
     def send_packet(self, data: bytes, pkt_id: int) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
-from . import packet as P
+from ..core.ip import ipv4 as P
 from .network import Wake
 
 if TYPE_CHECKING:
