@@ -1,7 +1,7 @@
 """tshark (Wireshark 4.0) as a second, independent ESP peer.
 
 The test writes a pcap of ESP packets built by ipsecsim and a Wireshark
-configuration folder (``esp_sa`` + ``preferences``, from ``ipsecsim.wireshark``)
+configuration folder (``esp_sa`` + ``preferences``, from ``ipsecsim.export.wireshark``)
 and asks tshark, with ESP decryption and its authentication check on, whether
 every packet decrypts to an inner IP packet with a good ICV. AES-GCM,
 AES-CBC + HMAC-SHA2 and NULL + HMAC; tunnel and transport; plain and UDP-4500.
@@ -29,8 +29,8 @@ from dataplane_helpers import (
 from oracles import need_tool
 
 from ipsecsim.core.ip import echo_reply_for, icmp_echo_packet, udp_packet
-from ipsecsim.pcap import read_pcap, write_pcap
-from ipsecsim.wireshark import esp_sa, esp_sa_lines, write_config
+from ipsecsim.export.pcap import read_pcap, write_pcap
+from ipsecsim.export.wireshark import esp_sa, esp_sa_lines, write_config
 
 pytestmark = pytest.mark.oracle
 
@@ -116,7 +116,7 @@ def test_wrong_keys_are_noticed_by_tshark(tmp_path):
 def test_ikev2_decryption_table_lines():
     """The line shape tshark 4.0 reads (shared ORACLES.md): hex without 0x, quoted algorithm names."""
     from ipsecsim.core import algorithms as A
-    from ipsecsim.wireshark import ikev2_decryption_table
+    from ipsecsim.export.wireshark import ikev2_decryption_table
 
     cbc, gcm = A.encr(A.ENCR_AES_CBC, 256), A.encr(A.ENCR_AES_GCM_16, 128)
     line = ikev2_decryption_table(0x0102030405060708, bytes(range(8)), b"\x01" * 32, b"\x02" * 32, cbc,
@@ -136,7 +136,7 @@ def test_stack_traffic_from_a_trace_decrypts_with_esp_sa_lines(tmp_path):
     tshark = need_tool("tshark")
     from ipsecsim.core.rng import Rng
     from ipsecsim.core.stack import IPsecStack
-    from ipsecsim.pcap import write_trace_pcaps
+    from ipsecsim.export.pcap import write_trace_pcaps
     from ipsecsim.trace import Trace
 
     trace, lines = Trace(), []

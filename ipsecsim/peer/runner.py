@@ -32,8 +32,8 @@ from typing import IO, Any
 from ..core.ike import events as E
 from ..core.node import IpsecNode
 from ..core.node_events import PacketDropped
+from ..export.keylog import WiresharkExport
 from .dataplane import echo_reply, from_packet, to_packet
-from .keylog import WiresharkExport
 
 IKE_PORT = 500
 NATT_PORT = 4500

@@ -2,7 +2,7 @@
 
 Everything is read from the trace and from the keys the run installed; nothing
 reaches into node internals. The pcap and Wireshark writers of the data-plane
-module (``ipsecsim.pcap``, ``ipsecsim.wireshark``) write the files (pcap with
+module (``ipsecsim.export.pcap``, ``ipsecsim.export.wireshark``) write the files (pcap with
 LINKTYPE_RAW; tshark 4.0's ``esp_sa`` and ``ikev2_decryption_table`` UATs).
 """
 
@@ -38,7 +38,7 @@ def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[st
 def write_pcaps(sim: Simulation, folder: Path) -> list[Path]:
     """One pcap per link (LINKTYPE_RAW: each record is an IPv4 packet), from ``link_tx``,
     in time order (the two directions of a link interleave)."""
-    from ..pcap import write_pcap
+    from ..export.pcap import write_pcap
 
     folder.mkdir(parents=True, exist_ok=True)
     per_link: dict[str, list[tuple[float, int, bytes]]] = {name: [] for name in sim.net.links}
@@ -66,7 +66,7 @@ def _by_name(table: Any, name: str) -> Any:
 def esp_lines(child_keys: list[Any]) -> list[str]:
     """``esp_sa`` rows for every ESP child installed. Addresses are wildcards so NAT-rewritten
     copies of a packet decrypt on both sides of the NAT; the SPI identifies the SA."""
-    from ..wireshark import esp_sa_lines
+    from ..export.wireshark import esp_sa_lines
 
     rows: dict[str, None] = {}
     for k in child_keys:
@@ -80,7 +80,7 @@ def esp_lines(child_keys: list[Any]) -> list[str]:
 
 def ikev2_lines(ike_ups: list[Any]) -> list[str]:
     """``ikev2_decryption_table`` rows from the IkeSaUp events of the run."""
-    from ..wireshark import ikev2_decryption_table
+    from ..export.wireshark import ikev2_decryption_table
 
     rows: dict[str, None] = {}
     for ev in ike_ups:
@@ -98,6 +98,6 @@ def ikev2_lines(ike_ups: list[Any]) -> list[str]:
 
 def write_wireshark(sim: Simulation, folder: Path) -> None:
     """``esp_sa``, ``ikev2_decryption_table`` and ``preferences`` for ``WIRESHARK_CONFIG_DIR``."""
-    from ..wireshark import write_config
+    from ..export.wireshark import write_config
 
     write_config(folder, esp_lines(sim.net.child_keys), ikev2_lines(sim.net.ike_keys))

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from .core.algorithms import EncrAlg, IntegAlg
-from .core.keys import ChildSaKeys
+from ..core.algorithms import EncrAlg, IntegAlg
+from ..core.keys import ChildSaKeys
 
 PREFERENCES = """\
 # written by ipsecsim: decrypt ESP with the SAs in esp_sa and check their ICVs

@@ -3,15 +3,15 @@
 Each IKE_SA (``IkeSaUp``, also after an IKE rekey) adds an ``ikev2_decryption_table``
 line and each CHILD_SA (``ChildSaUp``) two ``esp_sa`` lines; the whole folder is
 rewritten every time, so ``WIRESHARK_CONFIG_DIR=DIR tshark -r capture.pcap`` decrypts
-a capture taken on the wire at any moment. Lines come from :mod:`ipsecsim.wireshark`.
+a capture taken on the wire at any moment. Lines come from :mod:`ipsecsim.export.wireshark`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import wireshark
 from ..core import algorithms as A
+from . import wireshark
 
 
 def _encr(name: str) -> A.EncrAlg:
