@@ -11,12 +11,12 @@ import sys
 import pytest
 from dataplane_helpers import sa_pair
 
+from ipsecsim.cli.overhead import main as cli_main
 from ipsecsim.core import algorithms as A
 from ipsecsim.core.errors import ConfigError
 from ipsecsim.core.ip import build_ipv4
 from ipsecsim.core.overhead import overhead
 from ipsecsim.core.proposals import parse_proposal
-from ipsecsim.overhead_cli import main as cli_main
 
 CONFIGS = [("esp", "aes128gcm16"), ("esp", "aes256-sha384"), ("esp", "chacha20poly1305"),
            ("esp", "aes128-sha512"), ("ah", "sha256"), ("ah", "sha512")]

@@ -15,7 +15,7 @@ import pytest
 from oracles import need_tool
 from sim_topos import assert_conserved
 
-from ipsecsim.sim import cli
+from ipsecsim.cli import run as cli
 from ipsecsim.sim.runner import Simulation
 from ipsecsim.sim.topology import load
 

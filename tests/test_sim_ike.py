@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim_topos import assert_conserved
 
-from ipsecsim.sim import cli
+from ipsecsim.cli import run as cli
 from ipsecsim.sim.runner import Simulation
 from ipsecsim.sim.topology import load
 

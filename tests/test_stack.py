@@ -194,7 +194,7 @@ def test_stats_report_per_sa_counters():
 
 
 def test_demo_dataplane_runs(capsys):
-    from ipsecsim.demo_dataplane import main
+    from ipsecsim.cli.demo_dataplane import main
 
     assert main(["--seed", "3"]) == 0
     out = capsys.readouterr().out

@@ -11,9 +11,9 @@ import argparse
 
 import pytest
 
+from ipsecsim.cli.peer import load
 from ipsecsim.core import ip
 from ipsecsim.core.errors import ConfigError
-from ipsecsim.peer.cli import load
 from ipsecsim.peer.dataplane import classify, echo_reply
 from ipsecsim.peer.runner import format_event
 
@@ -67,7 +67,7 @@ def test_config_needs_listen_and_ipv4(tmp_path) -> None:
 
 
 def test_peer_exits_2_with_a_sentence_on_a_bad_config(tmp_path, capsys) -> None:
-    from ipsecsim.peer.cli import main
+    from ipsecsim.cli.peer import main
 
     p = tmp_path / "peer.yaml"
     p.write_text("inner_addrs: [192.168.20.1]\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ipsecsim.sim import cli
+from ipsecsim.cli import run as cli
 from ipsecsim.sim.topology import TopologyError, load, parse_rate, parse_time
 
 ROOT = Path(__file__).resolve().parent.parent

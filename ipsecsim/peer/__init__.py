@@ -3,5 +3,5 @@
 * :mod:`.runner` -- the socket loop (UDP 500 and 4500, one selector, timers from the engine).
 * :mod:`.dataplane` -- ESP in UDP (RFC 3948) to and from the :class:`IPsecStack`, and the
   ICMP/UDP echo responder for the peer's ``inner_addrs``.
-* :mod:`.cli` -- ``ipsecsim peer CONFIG [-v]``.
+``ipsecsim peer CONFIG [-v]`` itself is :mod:`ipsecsim.cli.peer`.
 """

@@ -12,7 +12,8 @@ Notebook use::
 Modules: :mod:`.topology` (YAML + schema + line-numbered errors), :mod:`.runner`
 (:class:`Simulation`), :mod:`.network`, :mod:`.link`, :mod:`.nodes`, :mod:`.gateway`,
 :mod:`.nat`, :mod:`.routing`, :mod:`.traffic`, :mod:`.summary`,
-:mod:`.output` (pcaps, Wireshark keys), :mod:`.figures`, :mod:`.cli` (``run``/``check``).
+:mod:`.output` (pcaps, Wireshark keys), :mod:`.figures`; ``ipsecsim run``/``check`` are
+:mod:`ipsecsim.cli.run`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Data-plane demonstration: ``python -m ipsecsim.demo_dataplane [--seed N]``.
+"""Data-plane demonstration: ``python -m ipsecsim.cli.demo_dataplane [--seed N]``.
 
 Builds an SA pair from a seed, protects one ping in each mode (ESP tunnel,
 ESP transport, ESP in UDP, AH tunnel, AH transport), checks that the peer's SA
@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .core import algorithms as A
-from .core.ip import icmp_echo_packet
-from .core.rng import Rng
-from .core.sa import SecurityAssociation
+from ..core import algorithms as A
+from ..core.ip import icmp_echo_packet
+from ..core.rng import Rng
+from ..core.sa import SecurityAssociation
 
 CASES = (
     ("esp", "tunnel", (A.ENCR_AES_GCM_16, 128), None, None),

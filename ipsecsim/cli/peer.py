@@ -70,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)
         return 2
 
-    from .runner import PeerRunner
+    from ..peer.runner import PeerRunner
 
     node = make_node(config, listen)
     try:

@@ -1,8 +1,13 @@
 """The ``ipsecsim`` command line (see README.md and shared INTERFACES.md).
 
-Each subcommand lives in the module that owns it; this file only parses
-arguments and dispatches, importing lazily so ``ipsecsim overhead`` does not
-pay for SimPy or matplotlib.
+This file only parses arguments and dispatches, importing lazily so ``ipsecsim
+overhead`` does not pay for SimPy or matplotlib. Each subcommand has its module:
+
+* :mod:`.run` -- ``ipsecsim run`` and ``ipsecsim check`` (the SimPy shell, :mod:`ipsecsim.sim`);
+* :mod:`.overhead` -- ``ipsecsim overhead`` (:mod:`ipsecsim.core.overhead`);
+* :mod:`.peer` -- ``ipsecsim peer`` (the socket shell, :mod:`ipsecsim.peer`);
+* :mod:`.demo_dataplane` -- ``python -m ipsecsim.cli.demo_dataplane``, the data plane shown
+  packet by packet.
 """
 
 from __future__ import annotations
@@ -46,13 +51,13 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "overhead":
-        from .overhead_cli import main as cmd
+        from .overhead import main as cmd
     elif args.command == "check":
-        from .sim.cli import check as cmd
+        from .run import check as cmd
     elif args.command == "run":
-        from .sim.cli import run as cmd
+        from .run import run as cmd
     else:
-        from .peer.cli import main as cmd
+        from .peer import main as cmd
     return int(cmd(args) or 0)
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .topology import TopologyError, load
+from ..sim.topology import TopologyError, load
 
 
 def _report(exc: TopologyError) -> int:
@@ -34,8 +34,8 @@ def check(args: Any) -> int:
 def run(args: Any) -> int:
     """Run a topology and write summary.json, trace.jsonl, pcap/, wireshark/, figures/."""
     from ..core.errors import ConfigError
-    from .output import write_all
-    from .runner import Simulation
+    from ..sim.output import write_all
+    from ..sim.runner import Simulation
 
     try:
         sim = Simulation.from_file(args.topology, seed=getattr(args, "seed", None))

@@ -10,8 +10,8 @@ import argparse
 import json
 import sys
 
-from .core.errors import ConfigError
-from .core.overhead import overhead
+from ..core.errors import ConfigError
+from ..core.overhead import overhead
 
 
 def format_table(r: dict) -> str:
