@@ -12,9 +12,9 @@ import struct
 
 from test_peer_randomness import CONF
 
-from ipsecsim.cli.peer import make_node
 from ipsecsim.core.ike.config import IkeConfig
 from ipsecsim.peer import runner as R
+from ipsecsim.peer.config import make_node
 
 
 def test_junk_ike_and_esp_floods_log_a_bounded_summary(monkeypatch) -> None:

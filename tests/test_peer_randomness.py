@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 
-from ipsecsim.cli.peer import make_node
 from ipsecsim.core.ike.config import IkeConfig
 from ipsecsim.core.rng import Rng, SystemRng
+from ipsecsim.peer.config import make_node
 
 CONF = {
     "connections": {"c": {

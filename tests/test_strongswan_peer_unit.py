@@ -11,9 +11,9 @@ import argparse
 
 import pytest
 
-from ipsecsim.cli.peer import load
 from ipsecsim.core import ip
 from ipsecsim.core.errors import ConfigError
+from ipsecsim.peer.config import load
 from ipsecsim.peer.dataplane import classify, echo_reply
 from ipsecsim.peer.runner import format_event
 
