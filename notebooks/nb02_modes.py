@@ -19,7 +19,7 @@ CELLS = [
 The IPsec numbers come from `ipsecsim.core.overhead.overhead`, the function behind the
 `ipsecsim overhead` command: it builds a real SA, protects a real packet of each size and
 measures the result. The TLS/DTLS numbers come from the record formats of RFC 8446 §5.2
-and RFC 9147 §4 (see `ipsecsim.viz.tlsvpn`).
+and RFC 9147 §4 (see `ipsecsim.core.tlsvpn`).
 """),
     code(SETUP + """
 import pandas as pd

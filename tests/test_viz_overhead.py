@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from ipsecsim.core.overhead import overhead
+from ipsecsim.core.tlsvpn import tls_vpn_overhead
 from ipsecsim.viz.anatomy import build_views, example_packet, group_labels
 from ipsecsim.viz.overhead import (
     config_label,
@@ -21,7 +22,6 @@ from ipsecsim.viz.overhead import (
     draw_overhead_breakdown,
     overhead_frame,
 )
-from ipsecsim.viz.tlsvpn import tls_vpn_overhead
 
 CONFIGS = [
     {"proto": "esp", "mode": "tunnel", "proposal": "aes128gcm16"},

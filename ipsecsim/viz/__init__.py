@@ -33,7 +33,6 @@ _WHERE = {
     "draw_overhead": "overhead",
     "draw_overhead_breakdown": "overhead",
     "overhead_frame": "overhead",
-    "tls_vpn_overhead": "tlsvpn",
     "draw_ike_ladder": "ladder",
     "draw_sa_timeline": "timeline",
     "draw_state_diagram": "states",

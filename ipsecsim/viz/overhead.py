@@ -3,12 +3,12 @@
 The IPsec numbers come from :func:`ipsecsim.core.overhead.overhead`, which
 builds real packets with real SAs -- so a step in a curve is a padding step
 the data plane actually took. The TLS/DTLS VPN numbers come from the record
-formats modelled in :mod:`ipsecsim.viz.tlsvpn`.
+formats modelled in :mod:`ipsecsim.core.tlsvpn`.
 
 A *config* is a dict: ``{"proto": "esp"|"ah", "mode": "tunnel"|"transport",
 "proposal": "aes128gcm16", "nat_t": False}`` for IPsec, or ``{"proto":
 "tls"}`` / ``{"proto": "dtls"}`` for a TLS VPN (other keys go to
-:func:`~ipsecsim.viz.tlsvpn.tls_vpn_overhead`). An optional ``"label"`` names
+:func:`~ipsecsim.core.tlsvpn.tls_vpn_overhead`). An optional ``"label"`` names
 the series.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..core.tlsvpn import tls_vpn_overhead
 from .palette import GREY, new_axes, series_colour
-from .tlsvpn import tls_vpn_overhead
 
 if TYPE_CHECKING:
     import pandas as pd
