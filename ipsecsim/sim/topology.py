@@ -26,6 +26,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ..core.units import parse_rate, parse_time
+
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 _SCHEMA: dict[str, Any] | None = None
 
@@ -121,32 +123,6 @@ def line_of(root: Any, path: list[Any] | tuple[Any, ...]) -> int:
 def did_you_mean(word: str, choices: Any) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-# --- units ---------------------------------------------------------------------------------
-_TIME = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
-_RATE = {"bps": 1, "kbps": 1e3, "Mbps": 1e6, "Gbps": 1e9, "bit/s": 1, "kbit/s": 1e3,
-         "Mbit/s": 1e6, "Gbit/s": 1e9}
-
-
-def parse_time(v: Any) -> float:
-    """Seconds from a number or a string such as ``20ms``."""
-    if isinstance(v, int | float):
-        return float(v)
-    m = re.fullmatch(r"\s*([0-9.]+)\s*(us|ms|s|m|h)?\s*", str(v))
-    if not m:
-        raise ValueError(f"{v!r} is not a time such as 20ms or 3s")
-    return float(m.group(1)) * _TIME[m.group(2) or ""]
-
-
-def parse_rate(v: Any) -> float:
-    """Bits per second from a number or a string such as ``100Mbps``."""
-    if isinstance(v, int | float):
-        return float(v)
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([kMG]?bps|[kMG]?bit/s)\s*", str(v))
-    if not m:
-        raise ValueError(f"{v!r} is not a rate such as 100Mbps")
-    return float(m.group(1)) * _RATE[m.group(2)]
 
 
 # --- loading ---------------------------------------------------------------------------------

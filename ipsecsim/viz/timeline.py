@@ -137,7 +137,7 @@ def _planned(sim: Any) -> dict[tuple[str, str], tuple[float | None, float | None
     topo = getattr(sim, "topo", None)
     if not isinstance(topo, dict):
         return {}
-    from ..sim.topology import parse_time
+    from ..core.units import parse_time
 
     out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
     for name, n in (topo.get("nodes") or {}).items():

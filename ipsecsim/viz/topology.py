@@ -243,7 +243,7 @@ def _draw_links(ax: Any, links: dict[str, Any], pos: Pos, load: dict[str, float]
                 dense: bool, show_load: bool) -> None:
     """Links as grey lines as wide as their load, labelled (unless dense) with bandwidth,
     delay, a non-standard MTU and the measured load."""
-    from ..sim.topology import parse_rate, parse_time
+    from ..core.units import parse_rate, parse_time
 
     peak = max(load.values(), default=0.0)
     for lname, link in links.items():
