@@ -6,7 +6,7 @@ of plain Python strings here, not of notebook JSON. Run from anywhere:
     python notebooks/build.py          # (re)write every .ipynb
     python notebooks/build.py --check  # exit 1 if an .ipynb is out of date
 
-The .ipynb files are committed without outputs; ``tests/test_notebooks.py``
+The .ipynb files are committed without outputs; ``tests/notebooks/test_notebooks.py``
 executes them top to bottom.
 """
 

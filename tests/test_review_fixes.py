@@ -5,12 +5,11 @@ Each test names the behaviour it checks and where that behaviour comes from.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ipsecsim.sim import topology as T
 from ipsecsim.sim.runner import Simulation
+from tests.helpers.paths import TOPOLOGIES
 
-TOPO = Path(__file__).resolve().parent.parent / "topologies" / "site-to-site.yaml"
+TOPO = TOPOLOGIES / "site-to-site.yaml"
 
 
 def _site_to_site_with_packet_limits(soft: int, hard: int) -> Simulation:

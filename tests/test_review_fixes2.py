@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from simpy.events import Timeout
 
 from ipsecsim.core import ip as P
 from ipsecsim.sim.runner import Simulation
-
-TOPOS = Path(__file__).resolve().parent.parent / "topologies"
+from tests.helpers.paths import TOPOLOGIES as TOPOS
 
 
 def _transport_pair() -> Simulation:

@@ -16,7 +16,8 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-from oracles import need, need_root, need_tool
+
+from tests.helpers.oracles import need, need_root, need_tool
 
 from .charon import CHARON, SWANCTL, Charon
 from .netns import NetnsPair, Side

@@ -1,26 +1,22 @@
 """Handshake time and ping RTT: charon against ipsecsim peer, and charon against charon.
 
-Run as root: ``.venv/bin/python tests/interop/measure.py``. Each line says what was
+Run as root from the repository: ``.venv/bin/python -m tests.interop.measure``. Each line says what was
 measured. A handshake is charon's vici ``initiate`` (IKE_SA_INIT + IKE_AUTH with the
 first CHILD_SA) timed from charon's side, so both rows measure the same thing.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from interop.charon import Charon  # noqa: E402
-from interop.fixtures import Interop  # noqa: E402
-from interop.swanctl import site_config  # noqa: E402
-from interop.tunnel import CHARON_ID, PEER_ID, start_tunnel  # noqa: E402
+from tests.interop.charon import Charon
+from tests.interop.fixtures import Interop
+from tests.interop.swanctl import site_config
+from tests.interop.tunnel import CHARON_ID, PEER_ID, start_tunnel
 
 SUITES = [("aes128gcm16-prfsha256-x25519", "aes128gcm16"), ("aes256-sha512-modp2048", "aes256-sha256")]
 

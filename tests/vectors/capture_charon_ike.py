@@ -3,7 +3,7 @@
 Run as root from the repository (needs charon, swanctl, tshark; uses the interop
 harness in tests/interop):
 
-    .venv/bin/python tests/vectors/capture_charon_ike.py [SET ...]
+    .venv/bin/python -m tests.vectors.capture_charon_ike [SET ...]
 
 For each proposal set it starts two charons (5.9.8, Debian) in a namespace pair,
 lets ``a`` initiate, captures UDP 500/4500 on ``a``'s veth with tshark, and writes
@@ -20,12 +20,11 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # tests/
+from tests.interop.fixtures import Interop
+from tests.interop.logs import child_keys, hexdumps, ike_keys
+from tests.interop.swanctl import site_config
 
-from interop.fixtures import Interop  # noqa: E402
-from interop.logs import child_keys, hexdumps, ike_keys  # noqa: E402
-from interop.swanctl import site_config  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 SETS = {
     "aes256-sha256-modp2048": (["aes256-sha256-modp2048"], ["aes128-sha256"]),

@@ -2,7 +2,7 @@
 
 Run as root from the repository (needs charon, swanctl, tshark; uses tests/interop):
 
-    .venv/bin/python tests/vectors/capture_charon_pubkey.py
+    .venv/bin/python -m tests.vectors.capture_charon_pubkey
 
 For each key type, :class:`ipsecsim.core.ike.ca.CertificateAuthority` with
 ``SEED`` issues ``a.example`` and ``b.example``; both charons (5.9.8, Debian) get
@@ -22,18 +22,14 @@ import subprocess
 import sys
 import time
 
+from ipsecsim.core.ike.ca import CertificateAuthority, write_swanctl
+from ipsecsim.core.rng import Rng
+from tests.interop.charon import SWANCTL
+from tests.interop.fixtures import Interop
+from tests.interop.logs import ike_keys
+from tests.interop.swanctl import site_config, swanctl_conf
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.dirname(HERE))  # tests/
-sys.path.insert(0, REPO)
-
-from interop.charon import SWANCTL  # noqa: E402
-from interop.fixtures import Interop  # noqa: E402
-from interop.logs import ike_keys  # noqa: E402
-from interop.swanctl import site_config, swanctl_conf  # noqa: E402
-
-from ipsecsim.core.ike.ca import CertificateAuthority, write_swanctl  # noqa: E402
-from ipsecsim.core.rng import Rng  # noqa: E402
 
 SEED = "charon-pubkey"
 # vector name: (key type, initiator id, responder id) -- ids in swanctl syntax

@@ -1,0 +1,1 @@
+"""The socket shell (`ipsecsim peer`): the pieces that need no sockets."""

@@ -1,0 +1,1 @@
+"""The SimPy shell: networks, NAT, gateways, topology files, `ipsecsim run` and `check`."""

@@ -1,0 +1,1 @@
+"""Figures drawn from the trace, from built packets and from the engine's tables."""
