@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import yaml
+
 from ipsecsim.cli import run as cli
 from ipsecsim.sim.runner import Simulation
 from ipsecsim.sim.topology import load
@@ -128,3 +130,67 @@ def test_shell_uses_the_child_field_not_the_sentence():
                                         "no common ENCR", False, child="lan-lan"), 0.0)
     assert list(gw.blocks) == ["lan-lan"]
     assert "re.search" not in Path(node.__file__).read_text()
+
+
+# --- data-plane limits and refused rekeys ---------------------------------------------------
+
+
+def _site_to_site_with_packet_limits(soft: int, hard: int) -> Simulation:
+    topo = load(S2S)
+    for gw in ("gw-a", "gw-b"):
+        child = topo["nodes"][gw]["ipsec"]["connections"]["office-link"]["children"]["lan-lan"]
+        child["rekey_packets"] = soft
+        child["life_packets"] = hard
+    topo["duration"] = 10
+    return Simulation(topo).run()
+
+
+def test_a_soft_packet_limit_starts_the_rekey_at_once():
+    """A data-plane soft limit (stack event -> IkeEndpoint.sa_limit_reached) must put the
+    CREATE_CHILD_SA on the wire when it happens, not at the gateway's next IKE timer.
+
+    Oracle: RFC 4301 §4.4.2.1 (the soft lifetime warns so that a replacement SA is negotiated
+    before the hard one ends the SA) and strongSwan 5.9 ``kernel_handler.c`` ``expire()``,
+    which queues ``rekey_child_sa_job`` on the kernel's soft-expire message right away.
+    Before the fix the request left at t=4.0 (the next IKE timer) after soft expiry at 1.56 s,
+    and the old SA's hard limit (60 packets) dropped packets as ``sa_expired`` meanwhile.
+    """
+    sim = _site_to_site_with_packet_limits(30, 60)
+    recs = sim.trace.records
+    soft = [r for r in recs if r[2] == "sa" and r[4] == "soft_expired"]
+    assert soft, "the scenario must reach a soft limit"
+    for s in soft:
+        t, node = s[1], s[3]
+        requests = [r for r in recs if r[2] == "ike_msg" and r[3] == node and r[4] == "out"
+                    and r[6] == "CREATE_CHILD_SA" and not r[8] and t <= r[1]]
+        peer_requests = [r for r in recs if r[2] == "ike_msg" and r[3] == node and r[4] == "in"
+                         and r[6] == "CREATE_CHILD_SA" and not r[8] and t - 0.1 <= r[1]]
+        # our own request at once, or (a collision) the peer's request for the same child
+        first = min(r[1] for r in requests + peer_requests)
+        assert first - t < 0.1, (node, t, first)
+    assert not [r for r in recs if r[2] == "drop" and r[5] == "sa_expired"]
+    assert sim.summary()["packets"]["delivered"] == sim.summary()["packets"]["sent"]
+
+
+def test_a_refused_child_rekey_after_an_ike_rekey_installs_no_discard():
+    """eb62f2e: a refused CHILD_SA installs a DISCARD for the config's selectors unless "this
+    IKE_SA still has" the child (a refused rekey, RFC 7296 §2.8: the old CHILD_SA stays). The
+    check compared the child's ChildSaKeys.ike_sa, which names the IKE_SA that *created* it;
+    after an IKE_SA rekey (RFC 7296 §2.18: the CHILD_SAs move to the new IKE_SA, a new name
+    here) it never matched, so a refused rekey of a live child got a DISCARD as if the child
+    had been refused outright. The event is the one child_rekey.py emits when the peer refuses
+    (``_failure(sa, notify, reason, False, child=old.name)``)."""
+    from ipsecsim.core.ike.events import IkeFailure
+
+    topo = yaml.safe_load(S2S.read_text())
+    topo["nodes"]["gw-a"]["ipsec"]["connections"]["office-link"]["rekey_time"] = "2s"
+    sim = Simulation.from_dict(topo)
+    sim.run(until=5)
+    gw = sim.net.nodes["gw-a"]
+    [sa] = [s for s in gw.ike.ike_sas.values() if s.state == "ESTABLISHED"]
+    [keys] = [k for k in gw.children.values() if k.name == "lan-lan"]
+    assert keys.ike_sa != sa.name  # the premise: the child came from the IKE_SA before the rekey
+    gw.node.handle_ike_event(IkeFailure(sa.name, "office-link", "NO_PROPOSAL_CHOSEN", "rekey refused",
+                                        False, False, "lan-lan"), 5.0)
+    assert "lan-lan" not in gw.blocks
+    assert not [p for p in gw.stack.spd.policies("out") if p.action == "discard"]

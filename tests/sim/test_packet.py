@@ -73,3 +73,17 @@ def test_nat_rewrite_recomputes_checksums():
     chk = s[scapy_all.ICMP].chksum
     del s[scapy_all.ICMP].chksum
     assert scapy_all.IP(bytes(s))[scapy_all.ICMP].chksum == chk
+
+
+def test_cbr_packet_builder_matches_packet_udp_for_every_ident():
+    """packet.udp_parts + the header checksum -(sum + ident) mod 0xFFFF must build exactly
+    what packet.udp builds (RFC 1071 one's complement checksum; RFC 768 UDP checksum 0), for
+    every IPv4 identification 0..65535, with and without DF, including a size below 28."""
+    src, dst = P.aton("10.1.0.10"), P.aton("10.2.0.10")
+    for size, df in ((1000, False), (1500, True), (20, False)):
+        n = max(0, size - 28)
+        hsum, tail = P.udp_parts(src, dst, 40000, n, df)
+        for ident in range(65536):
+            pkt = P.ipv4_header(0x45, 0, 20 + len(tail), ident, P.DF if df else 0, 64,
+                                P.IPPROTO_UDP, -(hsum + ident) % 0xFFFF, src, dst) + tail
+            assert pkt == P.udp(src, dst, 40000, 40000, bytes(n), ident, df), (size, df, ident)

@@ -11,8 +11,10 @@ what gw-a encrypted).
 from __future__ import annotations
 
 from ipsecsim.sim import link as L
+from ipsecsim.sim import topology as T
 from ipsecsim.sim.runner import Simulation
 from ipsecsim.trace import HeaderPatch, Trace
+from tests.helpers.paths import TOPOLOGIES
 from tests.helpers.sim_topos import manual_site_to_site
 
 CBR = {"u": {"type": "cbr", "from": "host-a", "to": "10.2.0.10", "count": 50, "rate": 100, "size": 1400}}
@@ -107,3 +109,31 @@ def test_jsonl_and_indexing_read_the_patched_bytes(monkeypatch):
 def test_without_bytes_nothing_is_kept(monkeypatch):
     sim, _ = _run_capturing(monkeypatch, Trace(True, False))
     assert all(r[9] is None for r in sim.trace.of("link_tx"))
+
+
+def test_every_link_tx_record_holds_the_bytes_through_nat_fragments_and_sampling(monkeypatch):
+    """A link_tx record's data (bytes or a trace.HeaderPatch of an earlier hop) must be byte
+    for byte what the link put on the wire -- the pcaps are written from it (LINKTYPE_RAW).
+    NAT (RFC 3948 UDP encapsulation), fragmentation (RFC 791 §3.2, small MTUs), sampling."""
+    topo = T.load(TOPOLOGIES / "nat-traversal.yaml")
+    for i, lk in enumerate(topo["links"].values()):
+        lk["mtu"] = 900 - 50 * (i % 3)
+        lk["jitter"] = 0.002
+    for fl in topo.get("traffic", {}).values():
+        fl["size"] = 1200
+    topo["trace"] = {"sample_every": 2, "hops_until": 5}
+    topo["duration"] = 8
+    sent, checked = L._Direction.send, []
+
+    def send(self, data, pkt_id):
+        recs = self._trace.records
+        k = len(recs)
+        ok = sent(self, data, pkt_id)
+        if len(recs) > k and recs[k][2] == "link_tx" and recs[k][9] is not None:
+            checked.append(bytes(recs[k][9]) == bytes(data))
+        return ok
+
+    monkeypatch.setattr(L._Direction, "send", send)
+    sim = Simulation(topo).run()
+    patches = sum(1 for r in sim.trace.of("link_tx") if type(r[9]).__name__ == "HeaderPatch")
+    assert patches > 50 and len(checked) > 200 and all(checked)
