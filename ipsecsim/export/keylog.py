@@ -8,9 +8,8 @@ a capture taken on the wire at any moment. Lines come from :mod:`ipsecsim.export
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..core import algorithms as A
+from ..core.ike.events import ChildSaUp, IkeSaRekeyed, IkeSaUp
 from . import wireshark
 
 
@@ -39,21 +38,19 @@ class WiresharkExport:
         self.ikev2: list[str] = []
         wireshark.write_config(folder)
 
-    def event(self, ev: Any) -> str | None:
+    def event(self, ev: object) -> str | None:
         """Record the keys an event carries; a sentence if they cannot be exported, else None."""
-        name = type(ev).__name__
         try:
-            if name == "IkeSaRekeyed":
-                ev = ev.new
-                name = "IkeSaUp"
-            if name == "IkeSaUp":
-                self.ikev2.append(wireshark.ikev2_decryption_table(
-                    ev.ispi, ev.rspi, ev.sk_ei, ev.sk_er, _encr(ev.encr), ev.sk_ai, ev.sk_ar,
-                    _integ(ev.integ)))
-            elif name == "ChildSaUp":
-                self.esp += wireshark.esp_sa_lines(ev.keys)
-            else:
-                return None
+            match ev:
+                case IkeSaUp() | IkeSaRekeyed(new=IkeSaUp()):
+                    up = ev.new if isinstance(ev, IkeSaRekeyed) else ev
+                    self.ikev2.append(wireshark.ikev2_decryption_table(
+                        up.ispi, up.rspi, up.sk_ei, up.sk_er, _encr(up.encr), up.sk_ai, up.sk_ar,
+                        _integ(up.integ)))
+                case ChildSaUp():
+                    self.esp += wireshark.esp_sa_lines(ev.keys)
+                case _:
+                    return None
         except (KeyError, ValueError) as exc:
             return f"wireshark export: {exc}"
         wireshark.write_config(self.folder, self.esp, self.ikev2)
