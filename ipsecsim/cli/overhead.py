@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from ..core.errors import ConfigError
 from ..core.overhead import overhead
 
 
-def format_table(r: dict) -> str:
+def format_table(r: dict[str, Any]) -> str:
     """The human-readable table printed without ``--json``."""
     title = f"{r['proto'].upper()} {r['mode']} {r['algorithms']}" + (" + NAT-T" if r["nat_t"] else "")
     lines = [title, f"  {'original IPv4 packet':<28}{r['size']:>6} B"]

@@ -6,9 +6,9 @@ a traceback.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..sim.topology import TopologyError, load
 
@@ -19,7 +19,7 @@ def _report(exc: TopologyError) -> int:
     return 2
 
 
-def check(args: Any) -> int:
+def check(args: argparse.Namespace) -> int:
     """Validate a topology file: exit 0 when valid, 2 with ``FILE:LINE: message`` lines when not."""
     try:
         topo = load(args.topology)
@@ -31,7 +31,7 @@ def check(args: Any) -> int:
     return 0
 
 
-def run(args: Any) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run a topology and write summary.json, trace.jsonl, pcap/, wireshark/, figures/."""
     from ..core.errors import ConfigError
     from ..sim.output import write_all

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 LINKTYPE_RAW = 101  # raw IPv4/IPv6, no link-layer header (tcpdump.org link-layer types)
 PCAP_MAGIC = 0xA1B2C3D4  # microsecond timestamps
@@ -21,7 +21,7 @@ _RECORD = struct.Struct("<IIII")
 class PcapWriter:
     """Appends packets with simulated timestamps to a pcap file (or open binary stream)."""
 
-    def __init__(self, dest: str | os.PathLike | IO[bytes], linktype: int = LINKTYPE_RAW) -> None:
+    def __init__(self, dest: str | os.PathLike[str] | IO[bytes], linktype: int = LINKTYPE_RAW) -> None:
         if isinstance(dest, str | os.PathLike):
             self._fp: IO[bytes] = open(dest, "wb")  # noqa: SIM115 - closed in close()
             self._own = True
@@ -53,7 +53,7 @@ class PcapWriter:
         self.close()
 
 
-def write_pcap(path: str | os.PathLike, packets: Iterable[bytes | tuple[float, bytes]]) -> int:
+def write_pcap(path: str | os.PathLike[str], packets: Iterable[bytes | tuple[float, bytes]]) -> int:
     """Write packets (bytes, or (time, bytes) pairs) to ``path``; returns how many."""
     with PcapWriter(path) as w:
         for i, p in enumerate(packets):
@@ -64,7 +64,7 @@ def write_pcap(path: str | os.PathLike, packets: Iterable[bytes | tuple[float, b
         return w.count
 
 
-def read_pcap(path: str | os.PathLike) -> Iterator[tuple[float, bytes]]:
+def read_pcap(path: str | os.PathLike[str]) -> Iterator[tuple[float, bytes]]:
     """(time, packet) pairs of a little-endian microsecond pcap file (as written here)."""
     with open(path, "rb") as fp:
         head = fp.read(_GLOBAL.size)
@@ -76,7 +76,7 @@ def read_pcap(path: str | os.PathLike) -> Iterator[tuple[float, bytes]]:
             yield sec + usec / 1e6, fp.read(caplen)
 
 
-def write_trace_pcaps(trace: Iterable[tuple], out_dir: str | os.PathLike) -> dict[str, str]:
+def write_trace_pcaps(trace: Iterable[tuple[Any, ...]], out_dir: str | os.PathLike[str]) -> dict[str, str]:
     """One ``<link>.pcap`` per link from the trace's ``link_tx`` records (which must keep bytes).
 
     Returns link name -> file path.

@@ -90,7 +90,7 @@ def preferences() -> str:
     return PREFERENCES
 
 
-def write_config(folder: str | os.PathLike, esp_lines: Iterable[str] = (),
+def write_config(folder: str | os.PathLike[str], esp_lines: Iterable[str] = (),
                  ikev2_lines: Iterable[str] = ()) -> str:
     """Write ``esp_sa``, ``ikev2_decryption_table`` and ``preferences`` into ``folder``."""
     os.makedirs(folder, exist_ok=True)
