@@ -21,8 +21,10 @@ $(VENV)/.dev: pyproject.toml
 demo: $(VENV)/.runtime
 	$(BIN)/ipsecsim run topologies/site-to-site.yaml --out out/site-to-site
 
+# ruff over the package, tests and benchmarks; mypy over the package (settings in pyproject.toml).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check ipsecsim tests benchmarks
+	$(BIN)/mypy ipsecsim
 
 test: $(VENV)/.dev lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
