@@ -1,6 +1,6 @@
 """Two IKE endpoints wired back to back in memory (aioquic's ``client_and_server()`` style).
 
-Not a test module: helpers for tests/test_ike_*.py. A :class:`Pair` moves datagrams
+Not a test module: helpers for the tests in tests/ike/. A :class:`Pair` moves datagrams
 between the endpoints by hand (with a hook to drop or duplicate them), advances
 ``now`` by hand, and collects each side's events.
 """
