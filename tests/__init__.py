@@ -3,7 +3,8 @@
 * ``core/`` -- the sans-IO core's node and data plane: IpsecNode (two back to back, fuzzed),
   IP codecs, ESP, AH, replay, SPD/SAD, the stack, proposals, overhead.
 * ``ike/`` -- IKEv2 in the core: codec, KDF, DH, AUTH, certificates, the engine back to back,
-  lifecycle (rekey, DPD, delete), collisions, reauthentication, fragments, INITIAL_CONTACT.
+  lifecycle (rekey, DPD, delete), collisions, reauthentication, fragments, INITIAL_CONTACT,
+  state enums, errors, the tasks' context.
 * ``sim/`` -- the SimPy shell: network, NAT, gateways, topologies, ``ipsecsim run``/``check``, the
   trace as the simulator writes it.
 * ``peer/`` -- the socket shell's pieces that need no sockets.
