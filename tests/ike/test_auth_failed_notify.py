@@ -10,13 +10,12 @@ Both ends are ipsecsim nodes here; as initiator it now sends that notify too, as
 
 from __future__ import annotations
 
-from test_node_pair import A_OUT, B_OUT, Pair, conn
-
 from ipsecsim.core.ike import events as E
 from ipsecsim.core.ike.config import IkeConfig
 from ipsecsim.core.node import IpsecNode
 from ipsecsim.core.node_events import SaInstalled, SaRemoved
 from ipsecsim.core.rng import Rng
+from tests.core.test_node_pair import A_OUT, B_OUT, Pair, conn
 
 
 def test_a_rejected_ike_auth_response_tears_the_responder_down() -> None:

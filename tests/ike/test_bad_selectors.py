@@ -9,12 +9,11 @@ refused with TS_UNACCEPTABLE, as for any selector outside our policy, and the IK
 
 from __future__ import annotations
 
-from test_node_pair import Pair
-
 from ipsecsim.core.ike import events as E
 from ipsecsim.core.ike import payloads
 from ipsecsim.core.node_events import PacketDropped
 from ipsecsim.core.selectors import TrafficSelector
+from tests.core.test_node_pair import Pair
 
 
 def test_str_of_an_empty_range_does_not_divide_by_zero() -> None:
