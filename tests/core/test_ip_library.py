@@ -13,7 +13,6 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sim_topos import assert_conserved, plain_chain
 
 from ipsecsim.core import ip
 from ipsecsim.core.errors import (
@@ -27,6 +26,7 @@ from ipsecsim.core.errors import (
     PacketDrop,
 )
 from ipsecsim.core.ip import Reassembler, ipv4, reassembly
+from tests.helpers.sim_topos import assert_conserved, plain_chain
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
