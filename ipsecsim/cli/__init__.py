@@ -5,6 +5,7 @@ overhead`` does not pay for SimPy or matplotlib. Each subcommand has its module:
 
 * :mod:`.run` -- ``ipsecsim run`` and ``ipsecsim check`` (the SimPy shell, :mod:`ipsecsim.sim`);
 * :mod:`.overhead` -- ``ipsecsim overhead`` (:mod:`ipsecsim.core.overhead`);
+* :mod:`.sweep` -- ``ipsecsim sweep`` (:mod:`ipsecsim.sweeps`, on Dask);
 * :mod:`.peer` -- ``ipsecsim peer`` (the socket shell, :mod:`ipsecsim.peer`);
 * :mod:`.demo_dataplane` -- ``python -m ipsecsim.cli.demo_dataplane``, the data plane shown
   packet by packet.
@@ -42,6 +43,15 @@ def _build_parser() -> argparse.ArgumentParser:
     ov.add_argument("--nat-t", action="store_true", help="ESP in UDP (RFC 3948): adds 8 bytes")
     ov.add_argument("--json", action="store_true")
 
+    sw = sub.add_parser("sweep", help="run a topology over a grid of parameters and seeds (Dask)")
+    sw.add_argument("sweep", help="sweep file: base topology, grid of key paths -> values, seeds")
+    sw.add_argument("--out", help="output folder (default out/<sweep file stem>/)")
+    sw.add_argument("--workers", type=int, metavar="N",
+                    help="local Dask worker processes (default: the cores; 0: no Dask, serial)")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on the Dask cluster of this scheduler (tcp://HOST:8786)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+
     peer = sub.add_parser("peer", help="one IPsec endpoint on real UDP sockets")
     peer.add_argument("config")
     peer.add_argument("--verbose", "-v", action="store_true")
@@ -56,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         from .run import check as cmd
     elif args.command == "run":
         from .run import run as cmd
+    elif args.command == "sweep":
+        from .sweep import main as cmd
     else:
         from .peer import main as cmd
     return int(cmd(args) or 0)
