@@ -17,7 +17,7 @@ from pathlib import Path
 
 def main(args: argparse.Namespace) -> int:
     from ..sweeps import SweepError, sweep
-    from ..sweeps.output import parquet_available
+    from ..sweeps.output import parquet_available, write_results
     from ..sweeps.parallel import PointFailed
 
     out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
@@ -25,7 +25,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         df = sweep(args.sweep, workers=args.workers, scheduler=args.scheduler,
-                   progress=not quiet, out=out)
+                   progress=not quiet)
     except SweepError as exc:
         for p in exc.problems:
             print(str(p), file=sys.stderr)
@@ -36,6 +36,11 @@ def main(args: argparse.Namespace) -> int:
     except (OSError, TimeoutError) as exc:  # a scheduler that does not answer
         where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else "a local Dask cluster"
         print(f"{args.sweep}:0: cannot run on {where}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        write_results(df, out)
+    except OSError as exc:
+        print(f"{args.sweep}:0: cannot write {out}/: {exc}", file=sys.stderr)
         return 1
     if not quiet:
         files = "results.csv" + (", results.parquet" if parquet_available() else

@@ -65,5 +65,5 @@ def sweep(source: str | Path | dict[str, Any], *, workers: int | None = None,
     if out is not None:
         from .output import write_results
 
-        write_results(df, out, s)
+        write_results(df, out)
     return df

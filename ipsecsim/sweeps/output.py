@@ -26,15 +26,18 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from .spec import SweepSpec
-
 
 def parquet_available() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 
 
-def write_results(df: pd.DataFrame, out: str | Path, spec: SweepSpec | None = None) -> list[Path]:
-    """Write the table (and, with ``spec``, the figures) into ``out``; return the files written."""
+def grid_keys(df: pd.DataFrame) -> list[str]:
+    """The grid keys of a results table: its columns before ``seed``."""
+    return [str(c) for c in df.columns[:list(df.columns).index("seed")]]
+
+
+def write_results(df: pd.DataFrame, out: str | Path, figures: bool = True) -> list[Path]:
+    """Write the table and its figures into ``out``; return the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "results.csv"]
@@ -42,8 +45,8 @@ def write_results(df: pd.DataFrame, out: str | Path, spec: SweepSpec | None = No
     if parquet_available():
         written.append(out / "results.parquet")
         df.to_parquet(written[-1], index=False)
-    if spec is not None:
-        written += write_figures(df, out / "figures", [a.key for a in spec.axes])
+    if figures:
+        written += write_figures(df, out / "figures", grid_keys(df))
     return written
 
 

@@ -43,6 +43,8 @@ def test_the_cli_writes_results_csv_into_out_stem_by_default(tmp_path: Path,
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
         "delivered.png", "goodput.png", "overhead.png"]
     assert (out / "results.parquet").exists() == (importlib.util.find_spec("pyarrow") is not None)
+    if (out / "results.parquet").exists():  # the same table, with its types
+        pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), df)
 
 
 def test_the_csv_is_the_same_bytes_with_a_local_cluster_of_two_workers(tmp_path: Path) -> None:
