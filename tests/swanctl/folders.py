@@ -206,3 +206,48 @@ def cert_folders(tmp: Path, ca: Ca | None = None) -> dict[str, Path]:
             "x509ca/strongswanCert.pem": pem_cert(ca.cert),
         })
     return out
+
+
+TRICKY = r"""# syntax corner cases; charon 5.9.8's list-conns for this folder is in test_testbed.py
+gw-defaults {
+   local_addrs = 192.168.0.1   # a template, inherited below
+   version = 2
+   rekey_time = 1h
+   children { net { esp_proposals = aes128gcm16
+                    mode = transport } }
+}
+connections {
+   gw : gw-defaults {
+      remote_addrs = 192.168.0.2 , 192.168.0.3,192.168.0.4
+      rekey_time =
+      local { auth = psk
+              id = "moon \"the gateway\"" }
+      remote { auth = psk
+               id = "C=CH, O=strongSwan Project, CN=sun.strongswan.org" }
+      children {
+         net {
+            local_ts  = 10.1.0.0/16, 10.3.0.0/24   # two selectors
+            remote_ts = "10.2.0.0/16"
+            mode = tunnel
+         }
+      }
+   }
+   include conf.d/*.conf
+}
+secrets {
+   ike-1 { id-1 = "moon \"the gateway\""
+           secret = 0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL }
+}
+"""
+
+TRICKY_INCLUDED = r"""second { local_addrs = 192.168.0.1
+   local { auth = psk }
+   remote { auth = psk
+            id = "back\\slash\q" }
+   children { other { local_ts = dynamic } } }
+"""
+
+
+def tricky_folder(tmp: Path) -> Path:
+    """A folder whose swanctl.conf uses templates, includes, quotes and escapes."""
+    return write(tmp / "tricky", {"swanctl.conf": TRICKY, "conf.d/second.conf": TRICKY_INCLUDED})

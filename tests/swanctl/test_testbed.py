@@ -227,3 +227,34 @@ def test_a_missing_folder_and_bad_text(tmp_path):
     write(tmp_path / "bad", {"swanctl.conf": b"connections { \xff }"})
     with pytest.raises(ConfigError, match=r"bad/swanctl.conf: not UTF-8 text"):
         load_swanctl(str(tmp_path / "bad"))
+
+
+# What charon 5.9.8 listed for tricky_folder() (vici list-conns after swanctl --load-all,
+# recorded on this machine; test_charon_oracle.py checks it live): (local_addrs,
+# remote_addrs, rekey_time, reauth_time, local id, remote id, children: (name, mode,
+# rekey_time, local-ts, remote-ts)).
+CHARON_LISTED = {
+    "gw": (["192.168.0.1"], ["192.168.0.2", "192.168.0.3", "192.168.0.4"], 14400, 0,
+           'moon "the gateway"', "C=CH, O=strongSwan Project, CN=sun.strongswan.org",
+           [("net", "TUNNEL", 3600, ["10.1.0.0/16", "10.3.0.0/24"], ["10.2.0.0/16"])]),
+    "second": (["192.168.0.1"], ["%any"], 14400, 0, "", "back\\slashq",
+               [("other", "TUNNEL", 3600, ["dynamic"], ["dynamic"])]),
+}
+
+
+def listed(cfg: IkeConfig) -> dict:
+    """Our IkeConfig in the shape of CHARON_LISTED."""
+    return {c.name: (list(c.local_addrs), list(c.remote_addrs) or ["%any"], int(c.rekey_time),
+                     int(c.reauth_time), c.local.id, c.remote.id,
+                     [(k.name, k.mode.upper(), int(k.rekey_time), list(k.local_ts),
+                       list(k.remote_ts)) for k in c.children])
+            for c in cfg.connections}
+
+
+def test_syntax_corner_cases_read_as_charon_read_them(tmp_path):
+    from .folders import tricky_folder
+
+    got = load_swanctl(str(tricky_folder(tmp_path)))
+    assert listed(got.config) == CHARON_LISTED
+    assert got.config.psk('moon "the gateway"') == bytes.fromhex(
+        "bfe364c58f4b2d9bf08f8a820b6a3f806ad60c5d9ddb58cb")
