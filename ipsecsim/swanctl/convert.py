@@ -106,6 +106,9 @@ class _Run:
         if key in K.BOOL_KEYS:
             n = K.normal(s.value)
             return {"0": "no"}.get(n, n)
+        if key in K.ACTIONS:
+            v = s.value.strip().lower()
+            return K.ACTIONS[key].get(v, v)
         return s.value
 
     # ------------------------------------------------------------------ addresses

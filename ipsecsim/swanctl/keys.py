@@ -169,6 +169,14 @@ LIST_KEYS = frozenset({"local_addrs", "remote_addrs", "proposals", "esp_proposal
 BOOL_KEYS = frozenset({"encap", "mobike"})
 """Boolean keys handed on (strongSwan's spellings are normalised to yes/no)."""
 
+ACTIONS = {
+    "start_action": {"restart": "start", "route": "trap", "clear": "none"},
+    "close_action": {"restart": "start", "route": "trap", "clear": "none"},
+    "dpd_action": {"start": "restart", "route": "trap", "none": "clear"},
+}
+"""charon reads start, restart / route, trap / none, clear as one action each
+(``vici_config.c`` ``parse_action``); IkeConfig takes one spelling per key."""
+
 SECRET_TYPES = ("eap", "xauth", "ntlm", "ike", "ppk", "private", "rsa", "ecdsa", "pkcs8",
                 "pkcs12", "token")
 """Prefixes of ``secrets`` sections (swanctl.conf(5))."""

@@ -251,3 +251,31 @@ TRICKY_INCLUDED = r"""second { local_addrs = 192.168.0.1
 def tricky_folder(tmp: Path) -> Path:
     """A folder whose swanctl.conf uses templates, includes, quotes and escapes."""
     return write(tmp / "tricky", {"swanctl.conf": TRICKY, "conf.d/second.conf": TRICKY_INCLUDED})
+
+
+def mixed_key_folders(tmp: Path) -> dict[str, Path]:
+    """Like :func:`cert_folders`, but moon's RSA key in rsa/ (PKCS#1 PEM) and sun's
+    ECDSA key in ecdsa/ (SEC1 PEM)."""
+    ca = Ca.new()
+    dirs = cert_folders(tmp, ca)
+    for gw, folder, rsa_key in (("moon", "rsa", True), ("sun", "ecdsa", False)):
+        key, cert = ca.issue(f"{gw}.strongswan.org", rsa_key=rsa_key)
+        (dirs[gw] / "private" / f"{gw}Key.pem").unlink()
+        write(dirs[gw], {f"x509/{gw}Cert.pem": pem_cert(cert),
+                         f"{folder}/{gw}Key.pem": key_bytes(key, "traditional")})
+    return dirs
+
+
+def encrypted_key_folder(tmp: Path, password: str = "s3cret moon") -> Path:
+    """moon's certificate folder with its key as encrypted PKCS#8 in pkcs8/ (DER) and the
+    password in ``secrets { pkcs8-moon { ... } }``."""
+    ca = Ca.new()
+    m = cert_folders(tmp, ca)["moon"]
+    key, cert = ca.issue("moon.strongswan.org")
+    (m / "private" / "moonKey.pem").unlink()
+    write(m, {"x509/moonCert.pem": pem_cert(cert),
+              "pkcs8/moonKey.der": key_bytes(key, password=password.encode(), der=True)})
+    conf = m / "swanctl.conf"
+    conf.write_text(conf.read_text() + "secrets {\n   pkcs8-moon {\n      file = moonKey.der\n"
+                    f'      secret = "{password}"\n   }}\n}}\n')
+    return m

@@ -24,8 +24,16 @@ from oracles import need, need_root, need_tool
 
 from ipsecsim.core.errors import ConfigError
 from ipsecsim.swanctl import charon_options, load_swanctl, read_settings
+from ipsecsim.swanctl.load import read_credentials
 
-from .folders import cert_folders, psk_folders, tricky_folder, write
+from .folders import (
+    cert_folders,
+    encrypted_key_folder,
+    mixed_key_folders,
+    psk_folders,
+    tricky_folder,
+    write,
+)
 from .test_testbed import listed
 
 pytestmark = pytest.mark.oracle
@@ -176,20 +184,40 @@ def test_the_machines_own_files_parse():
         read_settings("/etc/swanctl/swanctl.conf")
 
 
-@pytest.mark.parametrize("kind", ["psk", "cert", "tricky"])
+@pytest.mark.parametrize("kind", ["psk", "cert", "rsa", "tricky"])
 def test_charon_loads_our_folders_and_lists_what_we_read(charon, tmp_path, kind):
     folder = {"psk": lambda: psk_folders(tmp_path)["moon"],
               "cert": lambda: cert_folders(tmp_path)["moon"],
+              "rsa": lambda: mixed_key_folders(tmp_path)["moon"],
               "tricky": lambda: tricky_folder(tmp_path)}[kind]()
     proc = charon.load(folder)
     assert loaded_cleanly(proc), proc.stdout + proc.stderr
     ours = listed(load_swanctl(str(folder)).config)
     theirs = charon.conns()
-    if kind == "cert":
-        assert "loaded private key" in proc.stdout
+    if kind in ("cert", "rsa"):
+        assert re.search(r"loaded (private|rsa) key from '.*/moonKey.pem'", proc.stdout)
     for name in theirs:  # charon says IKEv1/2 for version 0, we model IKEv2 only
         assert theirs[name] == ours[name]
     assert set(theirs) == set(ours)
+
+
+def test_charon_opens_the_encrypted_key_we_open(charon, tmp_path):
+    """The password of ``secrets.pkcs8-moon`` opens pkcs8/moonKey.der in both; a wrong one
+    is refused by both (charon: "configured decryption secret ... invalid")."""
+    folder = encrypted_key_folder(tmp_path)
+    proc = charon.load(folder)
+    assert re.search(r"loaded ECDSA key from '.*/pkcs8/moonKey.der'", proc.stdout), proc.stdout
+    creds = read_credentials(str(folder), read_settings(str(folder / "swanctl.conf"))[0])
+    key = next(iter(creds.keys.values()))
+    assert key.encrypted and creds.key_for(creds.cert("x509", "moonCert.pem")) is key
+
+    conf = folder / "swanctl.conf"
+    conf.write_text(conf.read_text().replace("s3cret moon", "wrong"))
+    proc = charon.load(folder)
+    assert "configured decryption secret for 'moonKey.der' invalid" in proc.stderr
+    with pytest.raises(ConfigError, match=r"moonKey.der: wrong password: the secret configured "
+                                          r"at .*swanctl.conf:\d+ \(secrets.pkcs8-moon.secret\)"):
+        load_swanctl(str(folder))
 
 
 def test_both_refuse_an_unknown_key(charon, tmp_path):

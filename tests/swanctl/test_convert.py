@@ -251,3 +251,13 @@ def test_psk_rounds_with_certificates_warn():
                        " remote { auth = psk } } }")
     assert warnings == [f"{F}:2: connections.gw.local.certs: not modelled by the simulator "
                         "(ignored): certificates with auth = psk"]
+
+
+def test_action_spellings_charon_takes_as_one():
+    # vici_config.c parse_action: start = restart, route = trap, none = clear
+    d, _ = conv(f"connections {{ gw {{ local_addrs = 192.0.2.1\n{PSK}\n children {{\n"
+                " a { start_action = route\n dpd_action = none\n close_action = restart }\n"
+                " b { start_action = Start\n dpd_action = start\n close_action = clear } } } }")
+    children = IkeConfig.from_dict(d).connection("gw").children
+    assert [(c.start_action, c.dpd_action, c.close_action) for c in children] == [
+        ("trap", "clear", "start"), ("start", "restart", "none")]

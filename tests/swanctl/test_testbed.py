@@ -258,3 +258,15 @@ def test_syntax_corner_cases_read_as_charon_read_them(tmp_path):
     assert listed(got.config) == CHARON_LISTED
     assert got.config.psk('moon "the gateway"') == bytes.fromhex(
         "bfe364c58f4b2d9bf08f8a820b6a3f806ad60c5d9ddb58cb")
+
+
+def test_an_rsa_key_in_rsa_and_an_ecdsa_key_in_ecdsa_establish(tmp_path):
+    """RSA (PKCS#1 PEM in rsa/) on moon, ECDSA (SEC1 PEM in ecdsa/) on sun, one CA."""
+    from .folders import mixed_key_folders
+
+    dirs = mixed_key_folders(tmp_path)
+    moon, sun = (load_swanctl(str(dirs[gw])) for gw in ("moon", "sun"))
+    assert moon.config.connection("gw-gw").local.key == str(dirs["moon"] / "rsa" / "moonKey.pem")
+    assert sun.config.connection("gw-gw").local.key == str(dirs["sun"] / "ecdsa" / "sunKey.pem")
+    p = handshake(moon.config, sun.config)
+    assert len(p.of("a", E.ChildSaUp)) == 1 and len(p.of("b", E.ChildSaUp)) == 1
