@@ -191,6 +191,10 @@ class _Run:
                     self.warn(settings[key].where, f"{path}.{key}", "not modelled by the "
                               "simulator (ignored): certificates with auth = psk")
             return out
+        raw = sec.settings.get("pubkeys") if sec is not None else None
+        if raw is not None and raw.value and "certs" not in settings and not files:
+            raise self.fail(raw.where, f"{path}.pubkeys", "raw public key authentication is not "
+                            "modelled by the simulator (only certificates and psk)")
         if side == "local":
             self.local_pubkey(settings, files, path, where, out, conn)
         else:

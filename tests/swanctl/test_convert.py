@@ -261,3 +261,10 @@ def test_action_spellings_charon_takes_as_one():
     children = IkeConfig.from_dict(d).connection("gw").children
     assert [(c.start_action, c.dpd_action, c.close_action) for c in children] == [
         ("trap", "clear", "start"), ("start", "restart", "none")]
+
+
+def test_raw_public_keys_alone_are_refused():
+    # strongSwan's ikev2/net2net-pubkey authenticates with pubkeys = moonPub.pem only
+    assert error("connections { gw { local { auth = pubkey\n pubkeys = moonPub.pem } } }") == (
+        f"{F}:2: connections.gw.local.pubkeys: raw public key authentication is not modelled by "
+        "the simulator (only certificates and psk)")
