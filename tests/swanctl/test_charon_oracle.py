@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oracles import need, need_root, need_tool
 
 from ipsecsim.core.errors import ConfigError
 from ipsecsim.swanctl import charon_options, load_swanctl, read_settings
 from ipsecsim.swanctl.load import read_credentials
+from tests.helpers.oracles import need, need_root, need_tool
 
 from .folders import (
     cert_folders,

@@ -13,12 +13,12 @@ import os
 
 import pytest
 import yaml
-from ike_pair import Pair
 
 from ipsecsim.core.errors import ConfigError
 from ipsecsim.core.ike import events as E
 from ipsecsim.core.ike.config import IkeConfig
 from ipsecsim.swanctl import load_strongswan_conf, load_swanctl
+from tests.helpers.ike_pair import Pair
 
 from .folders import HOSTS, Ca, cert_folders, der_cert, key_bytes, pem_cert, psk_folders, write
 
