@@ -219,13 +219,13 @@ class Gateway(Node):
             self.stack.cleartext_in(data)
         except PacketDrop as exc:
             net = self.net
-            net.drop(net.env._now, self.name, pkt_id, exc.reason, exc.detail)
+            net.drop(net.env.now, self.name, pkt_id, exc.reason, exc.detail)
             return True
         return False
 
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         net = self.net
-        now = net.env._now
+        now = net.env.now
         try:
             res = self.stack.outbound(data, now)
         except PacketDrop as exc:
@@ -304,7 +304,7 @@ class Gateway(Node):
 
     def _inbound(self, data: bytes, pkt_id: int) -> None:
         net = self.net
-        now = net.env._now
+        now = net.env.now
         try:
             res = self.stack.inbound(data, now)
         except PacketDrop as exc:
@@ -345,7 +345,7 @@ class Gateway(Node):
         tr = net.trace
         if not tr.enabled or pkt_id in net.quiet:
             return
-        now = net.env._now
+        now = net.env.now
         h = (outer[0] & 0x0F) * 4
         proto = outer[9]
         name = "esp"

@@ -11,14 +11,11 @@ holds by construction and the tests check it against the trace.
 from __future__ import annotations
 
 from collections import Counter
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
-
-import simpy
-from simpy.events import NORMAL
 
 from ..core.rng import Rng
 from ..trace import Trace
+from .scheduler import Scheduler
 
 SEALED_MAX = 1 << 16
 """Entries :attr:`Network.sealed` holds at most (packets lost or rewritten on the way leave theirs)."""
@@ -28,34 +25,11 @@ if TYPE_CHECKING:
     from .nodes import Node
 
 
-class Wake:
-    """A reusable SimPy event that calls ``fn(self)`` each time it fires.
-
-    ``at(t)`` puts it in the environment's queue exactly as ``Timeout(env, t - now)`` would
-    (NORMAL priority, next event id) but allocates nothing; it must not be queued twice at
-    once. Traffic generators use one per flow for their ticks.
-    """
-
-    __slots__ = ("callbacks", "_cbs", "_queue", "_eid")
-    _ok = True  # read by simpy.Environment.step: this event never fails
-    _value = None
-
-    def __init__(self, env: simpy.Environment, fn: Any) -> None:
-        self._cbs = [fn]
-        self.callbacks: list | None = None
-        self._queue: list[Any] = env._queue
-        self._eid = env._eid
-
-    def at(self, t: float) -> None:
-        self.callbacks = self._cbs
-        heappush(self._queue, (t, NORMAL, next(self._eid), self))
-
-
 class Network:
-    """Nodes + links + trace + counters, on one SimPy environment."""
+    """Nodes + links + trace + counters, on one SimPy environment (a :class:`~.scheduler.Scheduler`)."""
 
     def __init__(self, seed: int | str = 1, trace: Trace | None = None) -> None:
-        self.env = simpy.Environment()
+        self.env = Scheduler()
         self.trace = trace if trace is not None else Trace()
         self.rng = Rng(seed, "sim")
         self.seed = seed
@@ -122,7 +96,7 @@ class Network:
         """Register one application packet; returns its packet id."""
         self._next_id += 1
         pid = self._next_id
-        now = self.env._now
+        now = self.env.now
         self.app[pid] = (flow, now, size)
         self.sent += 1
         flow.sent += 1
@@ -140,7 +114,7 @@ class Network:
             return None
         self.quiet.discard(pkt_id)
         flow, t0, size = entry
-        now = self.env._now
+        now = self.env.now
         self.delivered += 1
         flow.on_delivered(size, now - t0, now)
         tr = self.trace

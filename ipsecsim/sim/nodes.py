@@ -163,7 +163,7 @@ class Node:
         elif self.forwarding:
             ttl = data[8]
             if ttl <= 1:
-                self.net.drop(self.net.env._now, self.name, pkt_id, TTL_EXCEEDED, "")
+                self.net.drop(self.net.env.now, self.name, pkt_id, TTL_EXCEEDED, "")
                 return
             # TTL - 1 with the checksum updated incrementally (RFC 1624), as packet.decrement_ttl
             c = ((data[10] << 8) | data[11]) + 0x0100
