@@ -65,7 +65,7 @@ class LinkConfig:
 class _Direction:
     """One direction of a link: its queue state, loss state and the packets on the wire.
 
-    ``wire`` holds ``(arrival, data, pkt_id, kept)`` of the packets travelling on it, in FIFO
+    ``wire`` holds ``(arrival, data, pkt_id, base)`` of the packets travelling on it, in FIFO
     order (arrivals never overtake: serialisation is FIFO and jitter is clamped), and only the
     first of them is in the environment's queue (``wire`` is the items of a
     :class:`~.scheduler.Train`). When it arrives, it is handed to the receiving node and the
@@ -75,8 +75,9 @@ class _Direction:
 
     __slots__ = ("link", "src", "dst", "up", "tx_packets", "tx_bytes", "busy_until", "finish", "last_arrival", "bad", "rng", "sname",
                  "dname", "lname", "wire", "train", "_start", "_env", "_receive",
-                 "_net", "_trace", "_rec", "_seq", "_quiet", "_bits", "_delay", "_jitter", "_limit",
+                 "_net", "_keep", "_trace", "_rec", "_seq", "_quiet", "_bits", "_delay", "_jitter", "_limit",
                  "_lossy")
+
     def __init__(self, link: Link, src: Interface, dst: Interface, rng: Rng) -> None:
         self.link = link
         self.src = src
@@ -98,11 +99,14 @@ class _Direction:
         self._env = env
         self.train = Train(env, self._arrive)
         """Hands each packet on the wire to :meth:`_arrive` when it arrives."""
-        self.wire: deque[tuple[float, bytes, int, Any]] = self.train.items
+        self.wire: deque[tuple[float, bytes, int, bytes | None]] = self.train.items
+        """(arrival, packet, pkt_id, base): ``base`` is what the trace keeps whole of the
+        packet (itself, or the base of its header patch), None if the hop was not kept."""
         self._start = self.train.start
         self._receive = dst.node.receive
         # what the packet path reads, one attribute away
         self._net = net
+        self._keep = net.keep
         self._trace = net.trace
         self._rec = net.trace.records.append
         self._seq = net.trace.counter
@@ -147,34 +151,38 @@ class _Direction:
                 arrive = self.last_arrival  # FIFO: never overtake the packet ahead
             self.last_arrival = arrive
         trace = self._trace
-        kept: Any = None
+        base = None
         if trace.enabled and pkt_id not in self._quiet:
+            kept: Any = None
             if trace.keep_bytes:
-                net = self._net
-                # a router's copy of a packet kept on the hop before: keep its new header only
-                if data is net.fwd_data:
+                keep = self._keep
+                # a copy of a packet the trace holds (see .keep): keep its new header only
+                if data is keep.data:
+                    base = keep.base
                     kept = _new(HeaderPatch)  # HeaderPatch(base, head) without its __init__ call
-                    kept.base = net.fwd_base
+                    kept.base = base
                     kept.head = data[:(data[0] & 0x0F) * 4]
                 else:
-                    kept = data
+                    kept = base = data
             self._rec((next(self._seq), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
                        self.dname, size, kept, arrive))
         if arrive is None:
             self._net.drop(now, self.sname, pkt_id, LINK_LOSS, self.lname)
             return False
         wire = self.wire
-        wire.append((arrive, data, pkt_id, kept))
+        wire.append((arrive, data, pkt_id, base))
         if len(wire) == 1:
             self._start()
         return True
 
-    def _arrive(self, item: tuple[float, bytes, int, Any]) -> None:
-        _, data, pkt_id, kept = item
-        if kept is not None:  # what the trace kept of it, for a router that forwards it
-            net = self._net
-            net.rx_data = data
-            net.rx_kept = kept
+    def _arrive(self, item: tuple[float, bytes, int, bytes | None]) -> None:
+        _, data, pkt_id, base = item
+        keep = self._keep
+        if base is not None:  # the packet in hand, for a router that forwards it (see .keep)
+            keep.data = data
+            keep.base = base
+        else:
+            keep.data = None
         self._receive(data, pkt_id, self.dst)
 
 

@@ -17,7 +17,6 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..trace import HeaderPatch
 from . import packet as P
 
 if TYPE_CHECKING:
@@ -173,11 +172,9 @@ class Node:
             b[10] = c >> 8
             b[11] = c & 0xFF
             new = bytes(b)
-            net = self.net
-            if data is net.rx_data:  # the trace kept ``data``: keep the copy as a header patch
-                kept = net.rx_kept
-                net.fwd_base = kept.base if type(kept) is HeaderPatch else kept
-                net.fwd_data = new
+            keep = self.net.keep
+            if data is keep.data:  # the trace holds ``data``: the copy has the same base
+                keep.data = new
             if self._plain_output:  # Node.output, inlined
                 hop = self._fast.get(new[16:20])
                 if hop is not None and len(new) <= hop[1]:

@@ -173,9 +173,9 @@ class _Periodic(Flow):
                 first = pkt
                 self._made[key] = (hsum, tail, pkt)
             # only the header differs from the flow's first packet: the trace keeps a header patch
-            net = self.net
-            net.fwd_data = pkt
-            net.fwd_base = first
+            keep = self.net.keep
+            keep.data = pkt
+            keep.base = first
         node.output(pkt, pid)
 
 
