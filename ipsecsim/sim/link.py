@@ -164,6 +164,7 @@ class _Direction:
                     kept.head = data[:(data[0] & 0x0F) * 4]
                 else:
                     kept = base = data
+            # a raw record (trace.RAW): the layout of trace.SCHEMA/TYPES["link_tx"]
             self._rec((next(self._seq), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
                        self.dname, size, kept, arrive))
         if arrive is None:

@@ -95,7 +95,7 @@ class Network:
         if now >= self.hops_until and not (self.sample_every and (flow.sent - 1) % self.sample_every == 0):
             self.quiet.add(pid)
         tr = self.trace
-        if tr.enabled:
+        if tr.enabled:  # a raw record (trace.RAW): the layout of trace.SCHEMA/TYPES["app_send"]
             tr.records.append((next(tr.counter), now, "app_send", src, flow.name, pid, src, dst, size))
         return pid
 
@@ -115,6 +115,7 @@ class Network:
             ends = _ENDS.get(pair)
             if ends is None:
                 ends = _ENDS[pair] = (_ntoa(pair[:4]), _ntoa(pair[4:]))
+            # a raw record (trace.RAW): the layout of trace.SCHEMA/TYPES["app_deliver"]
             tr.records.append((next(tr.counter), now, "app_deliver", node.name, flow.name, pkt_id,
                                ends[0], ends[1], size, now - t0))
         return flow
