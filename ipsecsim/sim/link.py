@@ -1,11 +1,12 @@
 """Point-to-point links: serialisation, propagation, jitter, loss, MTU, a finite queue, up/down.
 
-A hop is one scheduled SimPy event with a callback (no process, no Store): when a
-node hands a packet to a link direction, the link works out when the packet's
-last bit leaves (``busy_until`` + size / bandwidth), when it arrives
-(+ propagation delay + jitter), and the receiving node's ``receive`` runs at
-that instant (one reusable :class:`~.scheduler.Alarm` per direction, see :class:`_Direction`). A direction whose queue (packets waiting or in
-service) is full drops the packet at the tail and counts it.
+A hop is one scheduled event with a callback (no process, no Store): when a node
+hands a packet to a link direction, the link works out when the packet's last bit
+leaves (``busy_until`` + size / bandwidth), when it arrives (+ propagation delay +
+jitter), and the receiving node's ``receive`` runs at that instant (a direction's
+packets on the wire are one :class:`~.scheduler.Train`, see :class:`_Direction`).
+A direction whose queue (packets waiting or in service) is full drops the packet
+at the tail and counts it.
 
 A hop is one ``link_tx`` record: the time the packet's first bit goes on the
 wire (the pcap timestamp, later than the records around it when the direction
