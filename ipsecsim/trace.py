@@ -6,8 +6,16 @@ lines writer, the pandas DataFrames, the figures, the pcap writer and the
 tests all read records through it. Same-instant records keep the order they
 were emitted in (``seq``).
 
-Add a kind by adding it to :data:`SCHEMA`; never reuse a field position for
-something else.
+Add a kind by adding it to :data:`SCHEMA` and :data:`TYPES`; never reuse a field
+position for something else.
+
+The per-packet kinds (:data:`RAW`) are appended as raw tuples by their one writer each,
+not through :meth:`Trace.emit`: a Python call per record would cost the ESP path about 560
+instructions per record, some 3,900 per packet (``benchmarks/instructions.py``: 216,050
+against 212,150 with ``link_tx``, ``app_send`` and ``app_deliver`` through bound
+per-kind methods). Their layout is still stated once, here; :func:`check` holds a record
+to it, and ``tests/test_trace_records.py`` checks every record of a set of runs that
+covers every kind (and that no other module appends raw records).
 """
 
 from __future__ import annotations
@@ -85,12 +93,68 @@ class HeaderPatch:
         return f"HeaderPatch({bytes(self)!r})"
 
 
+_TIME = (float, int)
+_SPI = (int, str)  # CHILD_SA SPIs are ints, IKE_SA SPIs hex strings
+
+#: kind -> the types of the fields :data:`SCHEMA` names (a tuple: any of them); the record's
+#: first four fields are (seq: int, time: float -- or the int 0 before the first event --,
+#: kind: str, node: str)
+TYPES: dict[str, tuple[type | tuple[type, ...], ...]] = {
+    "app_send": (str, int, str, str, int),
+    "app_deliver": (str, int, str, str, int, float),
+    "link_tx": (str, int, str, str, int, (bytes, HeaderPatch, type(None)), (float, type(None))),
+    "link_rx": (str, int, int),
+    "forward": (int, int),
+    "encrypt": (int, str, int, int, int, int),
+    "decrypt": (int, str, int, int, int, int),
+    "fragment": (int, int, int, int),
+    "reassemble": (int, int),
+    "icmp_error": (int, int, int, int),
+    "drop": (int, str, str),
+    "ike_msg": (str, str, str, int, bool, str, str, str, int, int),
+    "ike_state": (str, str, str, str),
+    "ike_fail": (str, str, str, str),
+    "child_state": (str, str, int, str, str, str),
+    "sa": (str, str, _SPI, str, str, str, (int, str, type(None)), str),
+    "note": (str,),
+}
+
+#: the kinds appended raw on the packet path -> their writer (nothing else appends them raw)
+RAW: dict[str, str] = {
+    "link_tx": "ipsecsim/sim/link.py (_Direction.send)",
+    "app_send": "ipsecsim/sim/network.py (Network.app_send)",
+    "app_deliver": "ipsecsim/sim/network.py (Network.app_deliver)",
+    "encrypt": "ipsecsim/sim/gateway.py (Gateway._trace_crypto)",
+    "decrypt": "ipsecsim/sim/gateway.py (Gateway._trace_crypto)",
+}
+
+
+def check(rec: tuple) -> None:
+    """Raise ValueError unless ``rec`` has the layout :data:`SCHEMA` and :data:`TYPES` give its
+    kind: ``(seq, time, kind, node, *fields)``, each field of its type (a bool is not an int)."""
+    if type(rec) is not tuple or len(rec) < 4:
+        raise ValueError(f"not a record: {rec!r}")
+    seq, t, kind, node = rec[:4]
+    names = SCHEMA.get(kind)
+    if names is None:
+        raise ValueError(f"unknown kind {kind!r}: {rec!r}")
+    if len(rec) != 4 + len(names):
+        raise ValueError(f"{kind} has {len(rec) - 4} fields, not {len(names)} {names}: {rec!r}")
+    for name, value, want in zip(("seq", "time", "node", *names), (seq, t, node, *rec[4:]),
+                                 (int, _TIME, str, *TYPES[kind]), strict=True):
+        allowed = want if isinstance(want, tuple) else (want,)
+        if not isinstance(value, allowed) or (type(value) is bool and bool not in allowed):
+            raise ValueError(f"{kind}.{name} is {type(value).__name__} {value!r}, not "
+                             f"{' | '.join(a.__name__ for a in allowed)}: {rec!r}")
+
+
 class Trace:
     """Append-only list of records with a sequence number per record.
 
-    The packet path appends without calling :meth:`emit`: it binds
+    The packet path appends the :data:`RAW` kinds without calling :meth:`emit`: it binds
     ``trace.records.append`` and ``trace.counter`` once and appends
-    ``(next(counter), time, kind, node, ...)`` itself (checking ``enabled``).
+    ``(next(counter), time, kind, node, ...)`` itself (checking ``enabled``), in the layout
+    of :data:`SCHEMA` and :data:`TYPES` (see :func:`check`).
     """
 
     __slots__ = ("records", "counter", "next_seq", "enabled", "keep_bytes")

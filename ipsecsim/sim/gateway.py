@@ -39,9 +39,7 @@ from ..core.node import Block, IpsecNode
 from ..core.proposals import parse_proposal
 from ..core.rng import Rng
 from ..core.selectors import TrafficSelector
-from ..trace import HeaderPatch
 from .ikeevents import record_event
-from .network import SEALED_MAX
 from .nodes import Node
 
 if TYPE_CHECKING:
@@ -138,13 +136,13 @@ class Gateway(Node):
             self.node.check_cleartext(data)
         except PacketDrop as exc:
             net = self.net
-            net.drop(net.env._now, self.name, pkt_id, exc.reason, exc.detail)
+            net.drop(net.env.now, self.name, pkt_id, exc.reason, exc.detail)
             return True
         return False
 
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         net = self.net
-        now = net.env._now
+        now = net.env.now
         try:
             res = self.node.protect(data, now)
         except PacketDrop as exc:
@@ -163,11 +161,9 @@ class Gateway(Node):
             else:
                 self.transmit(data, pkt_id)
             return
-        if data is net.fwd_data:  # see Network.sealed
-            sealed = net.sealed
-            if len(sealed) >= SEALED_MAX:
-                sealed.clear()
-            sealed[pkt_id] = (res, net.fwd_base)  # type: ignore[assignment]
+        keep = net.keep
+        if data is keep.data:  # its far end keeps a patch of the same base: see sim/keep.py
+            keep.seal(pkt_id, res)
         self._trace_crypto("encrypt", pkt_id, res, len(data), len(res))
         hop = fast.get(res[16:20])
         if hop is not None and len(res) <= hop[1]:
@@ -213,7 +209,7 @@ class Gateway(Node):
 
     def _inbound(self, data: bytes, pkt_id: int) -> None:
         net = self.net
-        now = net.env._now
+        now = net.env.now
         try:
             res = self.node.unprotect(data, now)
         except PacketDrop as exc:
@@ -228,13 +224,12 @@ class Gateway(Node):
             if res is None or res is data:
                 net.drop(now, self.name, pkt_id, "no_listener", "IPsec packet the stack did not take")
             return  # b"": a NAT keepalive, consumed (RFC 3948 §2.3)
-        if data is net.rx_data and net.sealed:  # the near end's plaintext was a patch: see Network.sealed
-            kept = net.rx_kept
-            entry = net.sealed.pop(pkt_id, None)
-            if entry is not None and entry[0] is (kept.base if type(kept) is HeaderPatch else kept) \
-                    and len(res) == len(entry[1]):
-                net.rx_data = res
-                net.rx_kept = entry[1]
+        keep = net.keep
+        if data is keep.data:  # the near end's plaintext was a patch: see sim/keep.py
+            base = keep.unseal(pkt_id, data)
+            if base is not None and len(res) == len(base):
+                keep.data = res
+                keep.base = base
         self._trace_crypto("decrypt", pkt_id, data, len(data), len(res))
         self.receive(res, pkt_id, None)
         if self._events:
@@ -246,7 +241,7 @@ class Gateway(Node):
         tr = net.trace
         if not tr.enabled or pkt_id in net.quiet:
             return
-        now = net.env._now
+        now = net.env.now
         h = (outer[0] & 0x0F) * 4
         proto = outer[9]
         name = "esp"

@@ -1,11 +1,12 @@
 """Point-to-point links: serialisation, propagation, jitter, loss, MTU, a finite queue, up/down.
 
-A hop is one scheduled SimPy event with a callback (no process, no Store): when a
-node hands a packet to a link direction, the link works out when the packet's
-last bit leaves (``busy_until`` + size / bandwidth), when it arrives
-(+ propagation delay + jitter), and the receiving node's ``receive`` runs at
-that instant (the direction object itself is the event, see :class:`_Direction`). A direction whose queue (packets waiting or in
-service) is full drops the packet at the tail and counts it.
+A hop is one scheduled event with a callback (no process, no Store): when a node
+hands a packet to a link direction, the link works out when the packet's last bit
+leaves (``busy_until`` + size / bandwidth), when it arrives (+ propagation delay +
+jitter), and the receiving node's ``receive`` runs at that instant (a direction's
+packets on the wire are one :class:`~.scheduler.Train`, see :class:`_Direction`).
+A direction whose queue (packets waiting or in service) is full drops the packet
+at the tail and counts it.
 
 A hop is one ``link_tx`` record: the time the packet's first bit goes on the
 wire (the pcap timestamp, later than the records around it when the direction
@@ -19,13 +20,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL, Timeout
+from simpy.events import Timeout
 
 from ..core.rng import Rng
 from ..trace import HeaderPatch
+from .scheduler import Train
 
 _new = object.__new__
 
@@ -65,20 +66,18 @@ class LinkConfig:
 class _Direction:
     """One direction of a link: its queue state, loss state and the packets on the wire.
 
-    The direction is its own SimPy event: ``wire`` holds ``(arrival, data, pkt_id, kept)`` of the
-    packets travelling on it, in FIFO order (arrivals never overtake: serialisation is FIFO and
-    jitter is clamped), and only the first of them is in the environment's queue, as this
-    object. When it fires, the packet is handed to the receiving node and the next one (if any)
-    is queued. A hop thus costs one heap push and pop of a small heap, with no event object,
-    no process and no Store.
+    ``wire`` holds ``(arrival, data, pkt_id, base)`` of the packets travelling on it, in FIFO
+    order (arrivals never overtake: serialisation is FIFO and jitter is clamped), and only the
+    first of them is in the environment's queue (``wire`` is the items of a
+    :class:`~.scheduler.Train`). When it arrives, it is handed to the receiving node and the
+    next one takes its place in the queue. A hop thus costs one heap operation on a small heap,
+    with no event object, no process and no Store.
     """
 
     __slots__ = ("link", "src", "dst", "up", "tx_packets", "tx_bytes", "busy_until", "finish", "last_arrival", "bad", "rng", "sname",
-                 "dname", "lname", "wire", "callbacks", "_cbs", "_env", "_queue", "_eid", "_receive",
-                 "_net", "_trace", "_rec", "_seq", "_quiet", "_bits", "_delay", "_jitter", "_limit",
+                 "dname", "lname", "wire", "train", "_start", "_env", "_receive",
+                 "_net", "_keep", "_trace", "_rec", "_seq", "_quiet", "_bits", "_delay", "_jitter", "_limit",
                  "_lossy")
-    _ok = True  # read by simpy.Environment.step: this event never fails
-    _value = None
 
     def __init__(self, link: Link, src: Interface, dst: Interface, rng: Rng) -> None:
         self.link = link
@@ -96,17 +95,19 @@ class _Direction:
         self.last_arrival = 0.0
         self.bad = False
         self.rng = rng
-        self.wire: deque[tuple[float, bytes, int, Any]] = deque()
-        self._cbs = [self._arrive]
-        self.callbacks: list | None = None
         net = link.net
         env = net.env
         self._env = env
-        self._queue: list[Any] = env._queue
-        self._eid = env._eid
+        self.train = Train(env, self._arrive)
+        """Hands each packet on the wire to :meth:`_arrive` when it arrives."""
+        self.wire: deque[tuple[float, bytes, int, bytes | None]] = self.train.items
+        """(arrival, packet, pkt_id, base): ``base`` is what the trace keeps whole of the
+        packet (itself, or the base of its header patch), None if the hop was not kept."""
+        self._start = self.train.start
         self._receive = dst.node.receive
         # what the packet path reads, one attribute away
         self._net = net
+        self._keep = net.keep
         self._trace = net.trace
         self._rec = net.trace.records.append
         self._seq = net.trace.counter
@@ -114,12 +115,12 @@ class _Direction:
         self._bits = link._bits
         self._delay = link._delay
         self._jitter = link._jitter
-        self._limit = link._queue
+        self._limit = link._limit
         self._lossy = link._lossy
 
     def send(self, data: bytes, pkt_id: int) -> bool:
         """Queue ``data`` onto this direction; False (and a counted drop) when it cannot go."""
-        now = self._env._now
+        now = self._env.now
         if not self.up:
             self._net.drop(now, self.sname, pkt_id, LINK_DOWN, self.lname)
             return False
@@ -142,9 +143,8 @@ class _Direction:
         fin.append(done)
         self.tx_packets += 1
         self.tx_bytes += size
-        lost = self._lossy and self.link._lost(self)
-        arrive = None
-        if not lost:
+        arrive: float | None = None  # None: lost on the link
+        if not (self._lossy and self.link._lost(self)):
             arrive = done + self._delay
             if self._jitter:
                 arrive += self.rng.uniform(0.0, self._jitter)
@@ -152,39 +152,39 @@ class _Direction:
                 arrive = self.last_arrival  # FIFO: never overtake the packet ahead
             self.last_arrival = arrive
         trace = self._trace
-        kept: Any = None
+        base = None
         if trace.enabled and pkt_id not in self._quiet:
+            kept: Any = None
             if trace.keep_bytes:
-                net = self._net
-                # a router's copy of a packet kept on the hop before: keep its new header only
-                if data is net.fwd_data:
+                keep = self._keep
+                # a copy of a packet the trace holds (see .keep): keep its new header only
+                if data is keep.data:
+                    base = keep.base
                     kept = _new(HeaderPatch)  # HeaderPatch(base, head) without its __init__ call
-                    kept.base = net.fwd_base
+                    kept.base = base
                     kept.head = data[:(data[0] & 0x0F) * 4]
                 else:
-                    kept = data
+                    kept = base = data
+            # a raw record (trace.RAW): the layout of trace.SCHEMA/TYPES["link_tx"]
             self._rec((next(self._seq), start, "link_tx", self.sname, self.lname, pkt_id, self.sname,
                        self.dname, size, kept, arrive))
-        if lost:
+        if arrive is None:
             self._net.drop(now, self.sname, pkt_id, LINK_LOSS, self.lname)
             return False
         wire = self.wire
-        if not wire:
-            self.callbacks = self._cbs
-            heappush(self._queue, (arrive, NORMAL, next(self._eid), self))
-        wire.append((arrive, data, pkt_id, kept))
+        wire.append((arrive, data, pkt_id, base))
+        if len(wire) == 1:
+            self._start()
         return True
 
-    def _arrive(self, _ev: object) -> None:
-        wire = self.wire
-        _, data, pkt_id, kept = wire.popleft()
-        if wire:  # the next packet on the wire is the next event of this direction
-            self.callbacks = self._cbs
-            heappush(self._queue, (wire[0][0], NORMAL, next(self._eid), self))
-        if kept is not None:  # what the trace kept of it, for a router that forwards it
-            net = self._net
-            net.rx_data = data
-            net.rx_kept = kept
+    def _arrive(self, item: tuple[float, bytes, int, bytes | None]) -> None:
+        _, data, pkt_id, base = item
+        keep = self._keep
+        if base is not None:  # the packet in hand, for a router that forwards it (see .keep)
+            keep.data = data
+            keep.base = base
+        else:
+            keep.data = None
         self._receive(data, pkt_id, self.dst)
 
 
@@ -192,7 +192,7 @@ class Link:
     """A full-duplex point-to-point link between two node interfaces."""
 
     __slots__ = ("net", "cfg", "_up", "dirs", "name", "_bits",
-                 "drops", "_lossy", "_delay", "_jitter", "_queue")
+                 "drops", "_lossy", "_delay", "_jitter", "_limit")
 
     def __init__(self, net: Network, cfg: LinkConfig, a: Interface, b: Interface, rng: Rng) -> None:
         self.net = net
@@ -203,7 +203,7 @@ class Link:
         self._lossy = cfg.loss > 0 or cfg.gilbert is not None
         self._delay = cfg.delay
         self._jitter = cfg.jitter
-        self._queue = cfg.queue
+        self._limit = cfg.queue
         self.drops: dict[str, int] = {}
         a.link, b.link = self, self
         self.dirs = {id(a): _Direction(self, a, b, rng.child("a")), id(b): _Direction(self, b, a, rng.child("b"))}

@@ -11,52 +11,26 @@ holds by construction and the tests check it against the trace.
 from __future__ import annotations
 
 from collections import Counter
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
-
-import simpy
-from simpy.events import NORMAL
 
 from ..core.ip import ntoa
 from ..core.rng import Rng
 from ..trace import Trace
+from .keep import Keep
+from .scheduler import Scheduler
 
-SEALED_MAX = 1 << 16
-"""Entries :attr:`Network.sealed` holds at most (packets lost or rewritten on the way leave theirs)."""
+__all__ = ["Network"]
 
 if TYPE_CHECKING:
     from .link import Link
     from .nodes import Node
 
 
-class Wake:
-    """A reusable SimPy event that calls ``fn(self)`` each time it fires.
-
-    ``at(t)`` puts it in the environment's queue exactly as ``Timeout(env, t - now)`` would
-    (NORMAL priority, next event id) but allocates nothing; it must not be queued twice at
-    once. Traffic generators use one per flow for their ticks.
-    """
-
-    __slots__ = ("callbacks", "_cbs", "_queue", "_eid")
-    _ok = True  # read by simpy.Environment.step: this event never fails
-    _value = None
-
-    def __init__(self, env: simpy.Environment, fn: Any) -> None:
-        self._cbs = [fn]
-        self.callbacks: list | None = None
-        self._queue: list[Any] = env._queue
-        self._eid = env._eid
-
-    def at(self, t: float) -> None:
-        self.callbacks = self._cbs
-        heappush(self._queue, (t, NORMAL, next(self._eid), self))
-
-
 class Network:
-    """Nodes + links + trace + counters, on one SimPy environment."""
+    """Nodes + links + trace + counters, on one SimPy environment (a :class:`~.scheduler.Scheduler`)."""
 
     def __init__(self, seed: int | str = 1, trace: Trace | None = None) -> None:
-        self.env = simpy.Environment()
+        self.env = Scheduler()
         self.trace = trace if trace is not None else Trace()
         self.rng = Rng(seed, "sim")
         self.seed = seed
@@ -84,19 +58,8 @@ class Network:
         """Every ChildSaKeys installed anywhere (Wireshark ``esp_sa``)."""
         self.ike_keys: list[Any] = []
         """Every IkeSaUp seen (Wireshark ``ikev2_decryption_table``)."""
-        self.rx_data: bytes | None = None
-        self.rx_kept: Any = None
-        """The packet a link handed to a node last, and what the trace kept of it (bytes or a
-        :class:`~ipsecsim.trace.HeaderPatch`): a router forwarding that very object records
-        its copy as a patch of the same base (:attr:`fwd_data`, :attr:`fwd_base`)."""
-        self.fwd_data: bytes | None = None
-        self.fwd_base: bytes | None = None
-        """A packet about to be sent whose bytes past the IP header are those of ``fwd_base``
-        (a router's copy, a flow's next packet): its ``link_tx`` keeps a header patch."""
-        self.sealed: dict[int, tuple[bytes, bytes]] = {}
-        """pkt_id -> (protected packet, base of the packet inside it) for packets a gateway
-        encrypted whose plaintext was a patch of ``base``: the far end's decrypted copy is kept
-        as a patch of the same base (bounded: cleared past :data:`SEALED_MAX` entries)."""
+        self.keep = Keep()
+        """Which bytes the trace already holds of the packet in hand (:mod:`.keep`)."""
         self.router: Any = None
         """Shortest-path fallback routes (:class:`.routing.AutoRouter`), set by install_routes."""
         self.counters: Counter[str] = Counter()
@@ -123,14 +86,14 @@ class Network:
         """Register one application packet; returns its packet id."""
         self._next_id += 1
         pid = self._next_id
-        now = self.env._now
+        now = self.env.now
         self.app[pid] = (flow, now, size)
         self.sent += 1
         flow.sent += 1
         if now >= self.hops_until and not (self.sample_every and (flow.sent - 1) % self.sample_every == 0):
             self.quiet.add(pid)
         tr = self.trace
-        if tr.enabled:
+        if tr.enabled:  # a raw record (trace.RAW): the layout of trace.SCHEMA/TYPES["app_send"]
             tr.records.append((next(tr.counter), now, "app_send", src, flow.name, pid, src, dst, size))
         return pid
 
@@ -141,7 +104,7 @@ class Network:
             return None
         self.quiet.discard(pkt_id)
         flow, t0, size = entry
-        now = self.env._now
+        now = self.env.now
         self.delivered += 1
         flow.on_delivered(size, now - t0, now)
         tr = self.trace
@@ -150,6 +113,7 @@ class Network:
             ends = _ENDS.get(pair)
             if ends is None:
                 ends = _ENDS[pair] = (ntoa(pair[:4]), ntoa(pair[4:]))
+            # a raw record (trace.RAW): the layout of trace.SCHEMA/TYPES["app_deliver"]
             tr.records.append((next(tr.counter), now, "app_deliver", node.name, flow.name, pkt_id,
                                ends[0], ends[1], size, now - t0))
         return flow

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import FRAG_TIMEOUT, MALFORMED, DecodeError, PacketDrop
 from ..core.ip import Reassembler
 from ..core.ip import ipv4 as P
-from ..trace import HeaderPatch
 
 if TYPE_CHECKING:
     from .link import Link
@@ -166,7 +165,7 @@ class Node:
         elif self.forwarding:
             ttl = data[8]
             if ttl <= 1:
-                self.net.drop(self.net.env._now, self.name, pkt_id, TTL_EXCEEDED, "")
+                self.net.drop(self.net.env.now, self.name, pkt_id, TTL_EXCEEDED, "")
                 return
             # TTL - 1 with the checksum updated incrementally (RFC 1624), as packet.decrement_ttl
             c = ((data[10] << 8) | data[11]) + 0x0100
@@ -176,11 +175,9 @@ class Node:
             b[10] = c >> 8
             b[11] = c & 0xFF
             new = bytes(b)
-            net = self.net
-            if data is net.rx_data:  # the trace kept ``data``: keep the copy as a header patch
-                kept = net.rx_kept
-                net.fwd_base = kept.base if type(kept) is HeaderPatch else kept
-                net.fwd_data = new
+            keep = self.net.keep
+            if data is keep.data:  # the trace holds ``data``: the copy has the same base
+                keep.data = new
             if self._plain_output:  # Node.output, inlined
                 hop = self._fast.get(new[16:20])
                 if hop is not None and len(new) <= hop[1]:

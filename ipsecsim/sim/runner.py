@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from heapq import heappop, heappush
 from pathlib import Path
 from typing import Any
-
-from simpy.events import URGENT, Event
 
 from ..trace import Trace
 from . import topology as T
@@ -147,7 +144,7 @@ class Simulation:
     def _advance(self, end: float, progress: bool) -> None:
         env = self.net.env
         if not progress:
-            _run_until(env, end)
+            env.run_until(end)
             return
         from tqdm import tqdm
 
@@ -157,7 +154,7 @@ class Simulation:
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} sim s [{elapsed}<{remaining}]") as bar:
             for k in range(1, steps + 1):
                 t = start + (end - start) * k / steps
-                _run_until(env, t)
+                env.run_until(t)
                 bar.update(round(t - start, 6) - bar.n)
 
     # --- looking -------------------------------------------------------------------------
@@ -189,35 +186,6 @@ class Simulation:
             "drops": tr.dataframe("drop"),
             "notes": tr.dataframe("note"),
         }
-
-
-def _run_until(env: Any, end: float) -> None:
-    """``env.run(until=end)`` with SimPy's own event order, minus a method call per event.
-
-    Like :meth:`simpy.Environment.run`, an URGENT event is scheduled at ``end`` (so the
-    events at ``end`` that were scheduled before it still run, the NORMAL ones after it do
-    not); the loop is :meth:`simpy.Environment.step` inlined. Nothing in the simulation raises
-    ``StopSimulation`` from a callback, so its re-scheduling branch is not needed here.
-    """
-    if end <= env._now:
-        return
-    stop = Event(env)
-    stop._ok = True
-    stop._value = None
-    queue = env._queue
-    heappush(queue, (end, URGENT, next(env._eid), stop))
-    pop = heappop
-    while True:
-        env._now, _, _, event = pop(queue)
-        if event is stop:
-            return
-        callbacks, event.callbacks = event.callbacks, None
-        for callback in callbacks:
-            callback(event)
-        if not event._ok and not hasattr(event, "_defused"):
-            exc = type(event._value)(*event._value.args)
-            exc.__cause__ = event._value
-            raise exc
 
 
 def _pair(a: Node, b: Node) -> tuple[Any, Any]:

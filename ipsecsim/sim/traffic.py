@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from simpy.events import Timeout
 
 from ..core.ip import ipv4 as P
-from .network import Wake
+from .scheduler import Alarm
 
 if TYPE_CHECKING:
     from .network import Network
@@ -128,7 +128,7 @@ class _Periodic(Flow):
 
     def start(self) -> None:
         self.rng = self.net.rng.child(f"flow/{self.name}")
-        self._wake = Wake(self.net.env, self._tick)
+        self._wake = Alarm(self.net.env, self._tick)
         self._made: dict[tuple[bytes, int], tuple[int, bytes, bytes | None]] = {}
         self._tick(None, first=True)
 
@@ -141,7 +141,7 @@ class _Periodic(Flow):
             delay = self.rng.expovariate(cfg.rate) if cfg.type == "poisson" else 1.0 / cfg.rate
             if cfg.count and self.sent >= cfg.count:
                 return
-        t = self.net.env._now + delay
+        t = self.net.env.now + delay
         if cfg.stop is not None and t >= cfg.stop:
             return
         self._wake.at(t)
@@ -173,9 +173,9 @@ class _Periodic(Flow):
                 first = pkt
                 self._made[key] = (hsum, tail, pkt)
             # only the header differs from the flow's first packet: the trace keeps a header patch
-            net = self.net
-            net.fwd_data = pkt
-            net.fwd_base = first
+            keep = self.net.keep
+            keep.data = pkt
+            keep.base = first
         node.output(pkt, pid)
 
 

@@ -72,12 +72,10 @@ def test_a_tunnel_packet_keeps_one_whole_copy(monkeypatch):
 def test_a_lost_protected_packet_leaves_no_stale_patch(monkeypatch):
     """An ESP packet the far end never decrypts leaves its Network.sealed entry; the entry
     names the protected packet by identity, so no later packet is patched against it."""
-    import ipsecsim.sim.gateway as G
-
-    monkeypatch.setattr(G, "SEALED_MAX", 4)  # bounded: cleared when full
     topo = manual_site_to_site(traffic=CBR)
     topo["links"]["wan-b"]["loss"] = 0.3
     sim = Simulation.from_dict(topo)
+    sim.net.keep.sealed_max = 4  # bounded: cleared when full
     sent: list[tuple[str, int, bytes]] = []
     orig = L._Direction.send
 
@@ -90,7 +88,7 @@ def test_a_lost_protected_packet_leaves_no_stale_patch(monkeypatch):
     sim.run()
     s = sim.summary()["packets"]
     assert 0 < s["delivered"] < 50
-    assert len(sim.net.sealed) <= 4
+    assert len(sim.net.keep.sealed) <= 4
     recs = list(sim.trace.of("link_tx"))
     assert len(recs) == len(sent)
     for r, (_, _, data) in zip(recs, sent, strict=True):
