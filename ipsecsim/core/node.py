@@ -48,9 +48,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import ip
+from .blocks import TRAP, Block, Blocks
 from .errors import MALFORMED, NO_SA, ConfigError, DecodeError, PacketDrop
 from .ike import events as E
 from .ike.config import ChildConfig, ConnectionConfig, IkeConfig
@@ -58,8 +59,6 @@ from .ike.endpoint import IkeEndpoint
 from .keys import ChildSaKeys
 from .natt import IKE_PORT, NATT_PORT
 from .node_events import (
-    BlockAdded,
-    BlockLifted,
     Note,
     PacketDropped,
     SaInstalled,
@@ -69,12 +68,9 @@ from .node_events import (
 from .rng import Rng
 from .selectors import TrafficSelector
 from .spd import Policy, specificity
-from .stack import ChildKey, IPsecStack, NoSa, child_key
+from .stack import IPsecStack, NoSa, child_key
 
 __all__ = ["ACQUIRE_INTERVAL", "Block", "IpsecNode", "TRAP"]
-
-TRAP = "trap"
-"""Scope of a config's start trap: it stays while CHILD_SAs come and go."""
 
 ACQUIRE_INTERVAL = 1.0
 """Seconds between two acquires for one child (strongSwan ignores a child's acquires while
@@ -85,17 +81,6 @@ SAME_INSTANT_ROUNDS = 50
 against a core bug turning into an endless loop at one simulated time)."""
 
 IKE_PORTS = (IKE_PORT, NATT_PORT)
-
-
-class Block(NamedTuple):
-    """A blocking policy (trap or discard) and what it stands in for: :data:`TRAP` (the
-    config, for its life), None (the config until a CHILD_SA of its name installs), or a
-    :func:`~ipsecsim.core.stack.child_key` (that CHILD_SA instance, until it is back)."""
-
-    policy: Policy
-    scope: ChildKey | str | None
-    why: str = ""
-    """What the block is for (see :class:`~ipsecsim.core.node_events.BlockAdded`)."""
 
 
 class IpsecNode:
@@ -118,7 +103,11 @@ class IpsecNode:
             self.ike = IkeEndpoint(config, rng.child("ike"), name, **kwargs)
         self.children: dict[tuple[str, int], ChildSaKeys] = {}
         """Installed CHILD_SAs by (name, unique_id)."""
-        self.blocks: dict[str, list[Block]] = {}
+        self.events: deque[Any] = deque()
+        """Events not pulled yet (:meth:`next_event`); truthy when any wait, which is all a
+        shell's per-packet path needs to ask after :meth:`protect` / :meth:`unprotect`."""
+        self._blocks = Blocks(self.stack, config, self.local_addrs, self.events)
+        self.blocks: dict[str, list[Block]] = self._blocks.by_child
         """Blocking policies (traps, discards) of each child name, one :class:`Block` per
         config or CHILD_SA instance they stand in for (see :meth:`block_child`)."""
         self.acquired: dict[str, float] = {}
@@ -126,9 +115,6 @@ class IpsecNode:
         self.reassembler = ip.Reassembler()
         self._ident = ident or self._next_ident
         self._ip_id = 0
-        self.events: deque[Any] = deque()
-        """Events not pulled yet (:meth:`next_event`); truthy when any wait, which is all a
-        shell's per-packet path needs to ask after :meth:`protect` / :meth:`unprotect`."""
         self._to_send: list[Any] = []
         self._to_deliver: list[Any] = []
         self._spi_in_of_out: dict[int, int] = {}
@@ -425,7 +411,7 @@ class IpsecNode:
                 pass
 
     def _install(self, keys: ChildSaKeys, now: float) -> None:
-        self._unblock(keys)
+        self._blocks.lift(keys)
         try:
             self.stack.install_child(keys, now)
         except ConfigError as exc:
@@ -524,91 +510,12 @@ class IpsecNode:
 
     def child_config(self, name: str) -> tuple[ConnectionConfig, ChildConfig] | None:
         """The connection and child config named ``name`` (None if there is none)."""
-        if self.ike is None:
-            return None
-        for conn in self.ike.config.connections:
-            for ch in conn.children:
-                if ch.name == name:
-                    return conn, ch
-        return None
+        return self._blocks.child_config(name)
 
     def block_child(self, name: str, action: str, why: str, keys: ChildSaKeys | None = None) -> bool:
-        """Cover a child's traffic with an outbound policy while it has no SA; False if none
-        was installed. ``protect`` without SA is a trap (packets raise ``no_sa`` and start
-        IKE), ``discard`` drops them with ``why`` as the detail (a child IKE refused must not
-        leak in the clear).
-
-        Without ``keys`` the policy covers the child *config*'s selectors. A start trap
-        (``why == "trap"``) is strongSwan's ``trap_manager.c`` ``install()``: it stays for the
-        config's life, its priority one step below a CHILD_SA policy with the same selectors
-        (``kernel_netlink_ipsec.c`` ``get_priority()`` subtracts one unless
-        ``POLICY_PRIORITY_ROUTED``), so installed CHILD_SAs carry their own (narrowed) traffic
-        and the trap keeps covering the rest, also after they go. With a remote address
-        of ``%any`` strongSwan installs no trap for a tunnel-mode child ("installing trap
-        failed, remote address unknown": it could not initiate) and neither does the node;
-        a discard for such a connection's refused child is not installed either, as the
-        config's selectors cover every other peer's traffic too. Either refusal is a
-        :class:`Note`. Any other config-level block (a refused child's discard) goes when a
-        CHILD_SA of that name installs.
-
-        With ``keys`` (a break-before-make reauthentication's gap) the policy covers that
-        CHILD_SA's negotiated selectors and goes when a CHILD_SA with the same
-        :func:`~ipsecsim.core.stack.child_key` installs: on a hub, one peer's gap leaves the
-        other peers' CHILD_SAs and blocks alone.
-        """
-        found = self.child_config(name)
-        if found is None:
-            return False
-        conn, ch = found
-        scope: ChildKey | str | None
-        if keys is not None:
-            lsel, rsel = tuple(keys.local_ts), tuple(keys.remote_ts)
-            lts, rts = [str(t) for t in lsel], [str(t) for t in rsel]
-            scope = child_key(keys)
-        else:
-            local = conn.local_addrs[0] if conn.local_addrs else self.local_addrs[0]
-            remote = conn.remote_addrs[0] if conn.remote_addrs else "%any"
-            wildcard = "%" in remote or remote in ("0.0.0.0/0", "0.0.0.0")
-            if wildcard and (action == "discard" or ch.mode != "transport"):
-                what = ("installing trap failed, remote address unknown" if action == "protect"
-                        else f"no discard policy for a refused child ({why}): the config's "
-                             "selectors cover every peer's traffic")
-                self.events.append(Note(f"child {name} of %any connection {conn.name}: {what}"))
-                return False
-            if wildcard:
-                remote = "0.0.0.0/0"
-            lts = [local if t == "dynamic" else t for t in ch.local_ts]
-            rts = [remote if t == "dynamic" else t for t in ch.remote_ts]
-            lsel = tuple(TrafficSelector.parse(t) for t in lts)
-            rsel = tuple(TrafficSelector.parse(t) for t in rts)
-            scope = TRAP if action == "protect" and why == "trap" else None
-        prio: float = specificity(lsel, rsel)
-        if scope == TRAP:
-            prio += 0.5  # below a CHILD_SA policy with the same selectors, above any broader one
-        pol = self.stack.add_policy("out", action, lts, rts,
-                                    name=name if action == "protect" else f"{name}: {why}",
-                                    priority=prio)
-        self.blocks.setdefault(name, []).append(Block(pol, scope, why))
-        self.events.append(BlockAdded(name, action, why, tuple(lts), tuple(rts)))
-        return True
-
-    def _unblock(self, keys: ChildSaKeys) -> None:
-        """A CHILD_SA is being installed: lift the blocks standing in for it (not the traps)."""
-        blocks = self.blocks.get(keys.name)
-        if not blocks:
-            return
-        key = child_key(keys)
-        keep = []
-        for b in blocks:
-            if b.scope == TRAP or (b.scope is not None and b.scope != key):
-                keep.append(b)
-            else:
-                self.stack.spd.remove(b.policy)
-                self.events.append(BlockLifted(keys.name, b.policy.action, b.why))
-        if keep:
-            self.blocks[keys.name] = keep
-        else:
-            del self.blocks[keys.name]
+        """Cover a child's traffic with a trap (``protect``) or a ``discard`` while it has no
+        SA; False if none was installed (:meth:`.blocks.Blocks.add`)."""
+        return self._blocks.add(name, action, why, keys)
 
     # ------------------------------------------------------------------ read API
 
