@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint oracles bench clean
+.PHONY: demo test lint oracles bench notebooks clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(VENV)/.dev
 
 test: $(VENV)/.dev lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The teaching notebooks in Jupyter (the extra brings Jupyter; `make test` runs them without it).
+notebooks: $(VENV)/.runtime
+	$(BIN)/pip install -q -e '.[notebooks]'
+	$(BIN)/jupyter notebook notebooks/
 
 bench: $(VENV)/.runtime
 	$(BIN)/python benchmarks/run.py --json
