@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..sim.topology import TopologyError, load
+from ..sim.topology import TopologyError, load, warnings
 
 
 def _report(exc: TopologyError) -> int:
@@ -25,6 +25,8 @@ def check(args: argparse.Namespace) -> int:
         topo = load(args.topology)
     except TopologyError as exc:
         return _report(exc)
+    for w in warnings(topo, str(args.topology)):
+        print(f"warning: {w}", file=sys.stderr)
     n = topo["nodes"]
     print(f"{args.topology}: ok ({len(n)} nodes, {len(topo.get('links') or {})} links, "
           f"{len(topo.get('traffic') or {})} flows)")
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out) if getattr(args, "out", None) else Path("out") / sim.name
     quiet = bool(getattr(args, "quiet", False))
+    for w in sim.warnings:  # what the configuration asks for that the run does not model
+        print(f"warning: {w}", file=sys.stderr)
     sim.run(getattr(args, "until", None), progress=not quiet)
     summary = write_all(sim, out)
     if not quiet:

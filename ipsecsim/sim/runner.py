@@ -23,6 +23,7 @@ from .nat import Nat
 from .network import Network
 from .nodes import Node
 from .routing import install_routes
+from .swanctl_nodes import ipsec_blocks
 from .traffic import FlowConfig, make_flow
 
 
@@ -30,8 +31,12 @@ class Simulation:
     """One simulated network built from a validated topology."""
 
     def __init__(self, topo: dict[str, Any], name: str = "topology", seed: int | str | None = None,
-                 trace: Trace | None = None) -> None:
+                 trace: Trace | None = None, source: str = "<dict>") -> None:
         self.topo = topo
+        self.source = source
+        """The topology's file (its folder anchors ``swanctl:`` paths), or ``<dict>``."""
+        self.warnings: list[str] = []
+        """What the topology configures that the simulator does not model (``FILE:LINE: ...``)."""
         self.name = str(topo.get("name") or name)
         self.seed = seed if seed is not None else topo.get("seed", 1)
         self.duration = T.parse_time(topo.get("duration", 10))
@@ -51,7 +56,7 @@ class Simulation:
     def from_file(cls, path: str | Path, seed: int | str | None = None, **kw: Any) -> Simulation:
         """Load, validate (raises :class:`~.topology.TopologyError`) and build."""
         topo = T.load(path)
-        return cls(topo, name=Path(path).stem, seed=seed, **kw)
+        return cls(topo, name=Path(path).stem, seed=seed, source=str(path), **kw)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], seed: int | str | None = None, **kw: Any) -> Simulation:
@@ -74,13 +79,15 @@ class Simulation:
             from ..core.ike.ca import CertificateAuthority
 
             self.ca = CertificateAuthority(net.rng.child("ca"))
+        swanctl, self.warnings = ipsec_blocks(topo, self.source)
         for name, n in topo["nodes"].items():
             role = n["role"]
             addrs = list(n["addresses"])
             if role == "gateway":
                 from .gateway import Gateway
 
-                node: Node = Gateway(net, name, addrs, bool(n.get("forward", True)), n["ipsec"],
+                ipsec = swanctl.get(name) or n["ipsec"]
+                node: Node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
                                      net.rng.child(f"node/{name}"), self.ca)
             elif role == "nat":
                 c = n["nat"]

@@ -24,7 +24,7 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
         if rec[6] != "ike" and rec[4] in ("soft_expired", "hard_expired"):
             sa_events[rec[4]] = sa_events.get(rec[4], 0) + 1
     children = {frozenset((k.spi_in, k.spi_out)) for k in net.child_keys}
-    return {
+    summary: dict[str, Any] = {
         "topology": sim.name,
         "seed": sim.seed,
         "time": round(float(net.env.now), 9),
@@ -61,3 +61,6 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
                   for name, lk in net.links.items()},
         "trace_records": len(net.trace),
     }
+    if sim.warnings:  # only when there are any: what the configuration asks for that is not modelled
+        summary["warnings"] = list(sim.warnings)
+    return summary

@@ -26,7 +26,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ..core.errors import ConfigError
 from ..core.units import parse_rate, parse_time
+from .swanctl_nodes import base_dir, ipsec_blocks, load_node, located
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 _SCHEMA: dict[str, Any] | None = None
@@ -147,6 +149,15 @@ def load(path: str | Path) -> LDict:
     return data  # type: ignore[return-value]  # an LDict: the loader builds every mapping
 
 
+def warnings(data: dict[str, Any], fname: str = "<dict>") -> list[str]:
+    """What a valid topology configures that the simulator does not model (``FILE:LINE:
+    path: ...`` each): keys of its swanctl folders and strongswan.conf files."""
+    try:
+        return ipsec_blocks(data, fname)[1]
+    except ConfigError:
+        return []  # validate() reports it
+
+
 def validate(data: dict[str, Any], fname: str = "<dict>") -> None:
     """Schema + semantic checks; raise :class:`TopologyError` listing every problem."""
     problems = schema_problems(data, fname)
@@ -243,10 +254,26 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             owner[iface.ip] = name
             ifaces[name].append(iface)
         role = n.get("role")
-        if role == "gateway" and not n.get("ipsec"):
-            bad(["nodes", name, "role"], f"nodes.{name}: a gateway needs an ipsec: block")
+        if role == "gateway" and not n.get("ipsec") and not n.get("swanctl"):
+            bad(["nodes", name, "role"], f"nodes.{name}: a gateway needs an ipsec: block "
+                "or a swanctl: folder")
         if n.get("ipsec") and role != "gateway":
             bad(["nodes", name, "ipsec"], f"nodes.{name}: only role: gateway takes an ipsec: block (role is {role})")
+        for key in ("swanctl", "strongswan_conf"):
+            if n.get(key) and role != "gateway":
+                bad(["nodes", name, key], f"nodes.{name}: only role: gateway takes {key}: (role is {role})")
+        if n.get("swanctl") and n.get("ipsec"):
+            bad(["nodes", name, "swanctl"], f"nodes.{name}: give an ipsec: block or a swanctl: "
+                "folder, not both")
+        if n.get("strongswan_conf") and not n.get("swanctl"):
+            bad(["nodes", name, "strongswan_conf"], f"nodes.{name}: strongswan_conf: goes with "
+                "a swanctl: folder")
+        if n.get("swanctl") and role == "gateway" and not n.get("ipsec"):
+            try:
+                load_node(n, d.get("hosts"), base_dir(fname))
+            except ConfigError as exc:
+                f_, line_, msg_ = located(exc, fname, line_of(d, ["nodes", name, "swanctl"]))
+                out.append(Problem(f_, line_, msg_ if f_ != fname else f"nodes.{name}.swanctl: {msg_}"))
         if role == "nat":
             if not n.get("nat"):
                 bad(["nodes", name, "role"], f"nodes.{name}: a nat needs a nat: block with its outside address")

@@ -147,7 +147,7 @@ def test_gateway_without_ipsec_and_ipsec_on_a_host(tmp_path):
     path.write_text(text)
     line = text.splitlines().index("    role: gateway", text.splitlines().index("  host-b:")) + 1
     (msg,) = problems(path)
-    assert msg == f"{path}:{line}: nodes.host-b: a gateway needs an ipsec: block"
+    assert msg == f"{path}:{line}: nodes.host-b: a gateway needs an ipsec: block or a swanctl: folder"
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path):
