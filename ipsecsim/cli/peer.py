@@ -29,6 +29,11 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)
         return 2
+    from ..swanctl.unmodelled import unmodelled
+
+    for path, why in unmodelled(d):  # as run and check warn for a topology's ipsec: block
+        print(f"ipsecsim peer: warning: {args.config}: {'.'.join(path)}: not modelled "
+              f"(ignored): {why}", file=sys.stderr)
 
     from ..peer.runner import PeerRunner
 

@@ -51,14 +51,25 @@ def located(exc: ConfigError, fname: str, line: int) -> tuple[str, int, str]:
 
 
 def ipsec_blocks(topo: dict[str, Any], fname: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Node name -> the ``ipsec:`` dict its swanctl folder stands for, and the warnings.
-    Raises ConfigError for the first folder that cannot be read."""
+    """Node name -> the ``ipsec:`` dict its swanctl folder stands for, and the warnings of
+    every gateway (its swanctl folder's, or its YAML ``ipsec:`` block's: the same keys warn
+    in both spellings). Raises ConfigError for the first folder that cannot be read."""
+    from ..swanctl.unmodelled import unmodelled
+    from .topology import line_of
+
     blocks: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
     base = base_dir(fname)
     for name, n in (topo.get("nodes") or {}).items():
-        if isinstance(n, dict) and n.get("swanctl"):
+        if not isinstance(n, dict):
+            continue
+        if n.get("swanctl"):
             cfg = load_node(n, topo.get("hosts"), base)
             blocks[name] = cfg.data
             warnings += [f"{w} (node {name})" for w in cfg.warnings]
+        elif isinstance(n.get("ipsec"), dict):
+            for path, why in unmodelled(n["ipsec"]):
+                line = line_of(topo, ["nodes", name, "ipsec", *path])
+                warnings.append(f"{fname}:{line}: nodes.{name}.ipsec.{'.'.join(path)}: "
+                                f"not modelled by the simulator (ignored): {why}")
     return blocks, warnings

@@ -54,7 +54,7 @@ CONNECTION: dict[str, str | Unmodelled] = {
     "dscp": Unmodelled("DSCP marking of IKE packets is not modelled", ("000000", "0")),
     "encap": MAPPED,
     "mobike": Unmodelled("MOBIKE (RFC 4555) is not implemented: the simulator neither "
-                         "announces nor uses it", keep=True),
+                         "announces nor uses it", ("no",), keep=True),
     "dpd_delay": MAPPED,
     "dpd_timeout": Unmodelled(_IKEV1, ("0",), keep=True),
     "fragmentation": MAPPED,
@@ -64,7 +64,8 @@ CONNECTION: dict[str, str | Unmodelled] = {
     "ocsp": Unmodelled("OCSP is not modelled"),
     "ppk_id": Unmodelled(_PPK),
     "ppk_required": Unmodelled(_PPK, ("no",)),
-    "keyingtries": Unmodelled("retrying a failed IKE_SA setup is not modelled"),
+    "keyingtries": Unmodelled("retrying a failed IKE_SA setup is not modelled",
+                              ("yes",)),  # 1, as normal() spells it: one try, as the simulator
     "unique": MAPPED,
     "reauth_time": MAPPED,
     "rekey_time": MAPPED,

@@ -32,7 +32,7 @@ def test_the_testbed_runs_from_its_swanctl_folders() -> None:
     assert s["packets"] == {"sent": 5, "delivered": 4, "dropped": {"no_sa": 1}, "in_flight": 0}
     assert s["ike"]["established"] == 1 and s["child_sas"]["installed"] == 1
     [warning] = s["warnings"]
-    assert "moon/etc/swanctl/swanctl.conf:7: connections.gw-gw.mobike: not modelled" in warning
+    assert "moon/etc/swanctl/swanctl.conf:21: connections.gw-gw.children.net-net.updown: not modelled" in warning
     assert sim.node("moon").ike.config.connections[0].remote_addrs == ("192.168.0.2",)
 
 
@@ -63,7 +63,7 @@ def _check(path: Path) -> subprocess.CompletedProcess:
 def test_check_warns_with_the_swanctl_line_and_passes() -> None:
     res = _check(TESTBED)
     assert res.returncode == 0, res.stderr
-    assert "swanctl.conf:7: connections.gw-gw.mobike: not modelled" in res.stderr
+    assert "swanctl.conf:21: connections.gw-gw.children.net-net.updown: not modelled" in res.stderr
 
 
 def test_a_broken_swanctl_folder_is_a_located_error(tmp_path: Path) -> None:
@@ -95,3 +95,31 @@ def test_a_missing_folder_names_the_topology_line(tmp_path: Path) -> None:
         assert p.message.endswith("nowhere/etc/swanctl")
     else:
         raise AssertionError("a missing swanctl folder was accepted")
+
+
+def test_the_yaml_spelling_warns_for_the_same_keys(tmp_path: Path) -> None:
+    """No key accepted and ignored without a word, in the YAML spelling either: an ipsec:
+    block that sets mobike: yes and hw_offload: yes gets the same warnings, at its lines."""
+    from ipsecsim.sim.topology import warnings
+
+    text = (TOPOLOGIES / "site-to-site.yaml").read_text()
+    text = text.replace("          proposals: [aes256gcm16-prfsha384-ecp384]\n          local: {auth: psk, id: gw-a.example}",
+                        "          proposals: [aes256gcm16-prfsha384-ecp384]\n          mobike: yes\n          local: {auth: psk, id: gw-a.example}", 1)
+    text = text.replace("              start_action: start\n",
+                        "              start_action: start\n              hw_offload: yes\n", 1)
+    path = tmp_path / "s2s.yaml"
+    path.write_text(text)
+    topo = load(path)
+    got = warnings(topo, str(path))
+    lines = text.splitlines()
+    mob = next(i for i, line in enumerate(lines, 1) if "mobike: yes" in line)
+    upd = next(i for i, line in enumerate(lines, 1) if "hw_offload:" in line)
+    assert got == [
+        f"{path}:{mob}: nodes.gw-a.ipsec.connections.office-link.mobike: not modelled by the "
+        "simulator (ignored): MOBIKE (RFC 4555) is not implemented: the simulator neither "
+        "announces nor uses it",
+        f"{path}:{upd}: nodes.gw-a.ipsec.connections.office-link.children.lan-lan.hw_offload: "
+        "not modelled by the simulator (ignored): hardware offload is not modelled",
+    ]
+    sim = Simulation.from_file(path)
+    assert sim.warnings == got
