@@ -28,6 +28,7 @@ import yaml
 
 from ..core.errors import ConfigError
 from ..core.units import parse_rate, parse_time
+from .bounds import bounds_problems
 from .swanctl_nodes import base_dir, ipsec_blocks, load_node, located
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -346,6 +347,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             bad(["traffic", fname_, "start"], f"traffic.{fname_}: starts at {start} s, after the run ends ({dur} s)")
         if f.get("type") == "bulk" and not f.get("count"):
             bad(["traffic", fname_], f"traffic.{fname_}: a bulk transfer needs count: (segments to send)")
+    bounds_problems(d, bad)
     return out
 
 

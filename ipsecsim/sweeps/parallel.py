@@ -67,7 +67,7 @@ def run_tasks(tasks: Sequence[Task], *, workers: int | None = None, scheduler: s
 
         n = default_workers(len(tasks)) if workers is None else workers
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                          dashboard_address=None, host="127.0.0.1",
+                          dashboard_address=":0", host="127.0.0.1",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as own:
             return _on(own, tasks, bar)
     finally:

@@ -16,7 +16,7 @@ from tests.sweep.helpers import small
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0",
                       host="127.0.0.1", silence_logs=logging.ERROR) as c:
         yield c
 
