@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     sim.run(getattr(args, "until", None), progress=not quiet)
     summary = write_all(sim, out)
+    for w in summary.get("warnings", [])[len(sim.warnings):]:  # what the run found
+        print(f"warning: {w}", file=sys.stderr)
     if not quiet:
         p = summary["packets"]
         drops = ", ".join(f"{k} {v}" for k, v in p["dropped"].items()) or "none"

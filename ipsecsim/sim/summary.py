@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .unprotected import unprotected, warnings_for
+
 if TYPE_CHECKING:
     from .runner import Simulation
 
@@ -61,6 +63,10 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
                   for name, lk in net.links.items()},
         "trace_records": len(net.trace),
     }
-    if sim.warnings:  # only when there are any: what the configuration asks for that is not modelled
-        summary["warnings"] = list(sim.warnings)
+    gaps = unprotected(sim)
+    if gaps:  # only when there are any: a failed IKE let protected traffic through in clear
+        summary["unprotected"] = gaps
+    warnings = list(sim.warnings) + warnings_for(gaps)
+    if warnings:  # only when there are any: what is not modelled, what went unprotected
+        summary["warnings"] = warnings
     return summary

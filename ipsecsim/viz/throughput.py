@@ -104,8 +104,12 @@ def draw_latency(data: Any, ax: Any = None, *, flows: list[str] | None = None,
     ax.set_xlabel("simulated time (s)")
     ax.set_ylim(bottom=0)
     ax.grid(True, color=GREY, linewidth=0.4, alpha=0.6)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              markerscale=2)
+    if ax.get_legend_handles_labels()[0]:  # nothing delivered: no series, no empty legend
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                  markerscale=2)
+    else:
+        ax.text(0.5, 0.5, "no packet delivered", transform=ax.transAxes, ha="center",
+                va="center", color=GREY)
     if title:
         ax.set_title(title)
     return ax

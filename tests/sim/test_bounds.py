@@ -59,3 +59,30 @@ def test_check_refuses_it_at_its_own_line(tmp_path: Path, what: str, old: str, n
 def test_every_shipped_topology_is_within_bounds() -> None:
     for path in sorted(TOPOLOGIES.rglob("*.yaml")):
         load(path)
+
+
+def test_a_run_says_when_a_failed_ike_left_traffic_in_the_clear(tmp_path: Path) -> None:
+    """IKE proposals that match nothing: no IKE_SA, no CHILD_SA, no policy -- every packet is
+    delivered in the clear, which the summary used to hide behind 'dropped {}'."""
+    import json
+    import subprocess
+    import sys
+
+    i = S2S.index("proposals: [aes256gcm16-prfsha384-ecp384]", S2S.index("  gw-b:"))
+    text = S2S[:i] + "proposals: [aes128-sha256-modp2048]" + S2S[i + len("proposals: [aes256gcm16-prfsha384-ecp384]"):]
+    path = tmp_path / "fail.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "ipsecsim", "run", str(path), "--out", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    gaps = {(g["node"], g["child"]): g["packets"] for g in summary["unprotected"]}
+    assert set(gaps) == {("gw-a", "lan-lan"), ("gw-b", "lan-lan")}
+    # every LAN packet crossed the WAN in the clear: 401 voice, 158 web, 8 pings and their
+    # 8 replies (wan-a's other 2 packets are the refused IKE_SA_INIT and its answer)
+    flows = summary["flows"]
+    assert sum(gaps.values()) == flows["voice"]["sent"] + flows["web"]["sent"] + 2 * flows["ping"]["sent"]
+    assert summary["links"]["wan-a"]["packets"] == sum(gaps.values()) + 2
+    assert "left gw-a unprotected, in the clear" in res.stderr
+    assert "UserWarning" not in res.stderr
