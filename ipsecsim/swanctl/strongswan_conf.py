@@ -36,6 +36,7 @@ DAEMONS = ("charon", "charon-systemd")
 """Sections whose options apply to the simulated daemon (later ones win)."""
 
 TOP = {"cookie_threshold": "cookie_threshold", "keep_alive": "nat_keepalive",
+       "block_threshold": "block_threshold", "init_limit_half_open": "init_limit_half_open",
        "fragment_size": "fragment_size", "fragment_size_v4": "fragment_size"}
 """``charon.*`` options that set IkeConfig's top level."""
 PER_CONNECTION = ("retransmit_timeout", "retransmit_base", "retransmit_tries", "make_before_break")
@@ -44,7 +45,7 @@ PER_CHILD = ("replay_window",)
 """``charon.*`` options IkeConfig takes per CHILD_SA."""
 
 KNOWN = (
-    "accept_private_algs", "accept_unencrypted_mainmode_messages", "block_threshold",
+    "accept_private_algs", "accept_unencrypted_mainmode_messages",
     "cache_crls", "cert_cache", "check_current_path", "cisco_flexvpn", "cisco_unity",
     "close_ike_on_child_failure", "cookie_threshold", "cookie_threshold_ip", "delete_rekeyed",
     "delete_rekeyed_delay", "dh_exponent_ansi_x9_42", "dlopen_use_rtld_now", "dns1", "dns2",
@@ -52,7 +53,7 @@ KNOWN = (
     "fragment_size", "fragment_size_v4", "fragment_size_v6", "group", "half_open_timeout",
     "hash_and_url", "i_dont_care_about_security_and_use_aggressive_mode_psk",
     "ignore_acquire_ts", "ignore_routing_tables", "ikesa_limit", "ikesa_table_segments",
-    "ikesa_table_size", "inactivity_close_ike", "init_limit_half_open", "init_limit_job_load",
+    "ikesa_table_size", "inactivity_close_ike", "init_limit_job_load",
     "initiator_only", "install_routes", "install_virtual_ip", "install_virtual_ip_on",
     "integrity_test", "interfaces_ignore", "interfaces_use", "keep_alive",
     "keep_alive_dpd_margin", "load", "load_modular", "make_before_break", "max_ikev1_exchanges",
@@ -109,7 +110,8 @@ def _number(s: Setting, path: str, kind: type) -> Any:
 
 
 def _value(key: str, s: Setting, path: str) -> Any:
-    if key in ("cookie_threshold", "retransmit_tries", "replay_window",
+    if key in ("cookie_threshold", "block_threshold", "init_limit_half_open", "retransmit_tries",
+               "replay_window",
                "fragment_size", "fragment_size_v4"):
         return _number(s, path, int)
     if key == "retransmit_timeout":

@@ -40,7 +40,7 @@ _CHILD_KEYS = (
     "policies", "hw_offload",
 )
 _TOP_KEYS = ("connections", "secrets", "listen", "inner_addrs", "cookie_threshold", "nat_keepalive",
-             "fragment_size")
+             "fragment_size", "block_threshold", "init_limit_half_open")
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,13 @@ class IkeConfig:
     """All IKE shared secrets."""
     cookie_threshold: int = 10
     """Half-open IKE_SAs above which IKE_SA_INIT requests must carry a COOKIE (§2.6)."""
+    block_threshold: int = 5
+    """Half-open IKE_SAs one peer address may have; its further IKE_SA_INIT requests are
+    dropped unanswered (strongswan.conf ``charon.block_threshold``, default 5): a client that
+    echoes cookies cannot make the responder compute a DH per request without end."""
+    init_limit_half_open: int = 0
+    """Half-open IKE_SAs in all above which IKE_SA_INIT requests are dropped unanswered
+    (``charon.init_limit_half_open``; 0, strongSwan's default: no limit)."""
     nat_keepalive: float = 20.0
     """Seconds between NAT keepalives when behind a NAT (strongSwan's ``keep_alive``)."""
     fragment_size: int = 1280
@@ -238,8 +245,9 @@ class IkeConfig:
         _need_map(secrets_d, "secrets")
         secrets = tuple(_secret(str(n), s, f"secrets.{n}") for n, s in secrets_d.items())
         extra: dict[str, Any] = {}
-        if "cookie_threshold" in d:
-            extra["cookie_threshold"] = _int(d["cookie_threshold"], "cookie_threshold")
+        for key in ("cookie_threshold", "block_threshold", "init_limit_half_open"):
+            if key in d:
+                extra[key] = _int(d[key], key)
         if "nat_keepalive" in d:
             extra["nat_keepalive"] = _time(d["nat_keepalive"], "nat_keepalive")
         if "fragment_size" in d:
