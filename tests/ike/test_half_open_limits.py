@@ -31,7 +31,7 @@ def flood(gw: IkeEndpoint, n: int, src: tuple[str, int] = ("198.51.100.7", 500))
     IKE_SA_INIT responses with a KE payload (a DH computed) the responder sent."""
     cfg = {"connections": {"c": {
         "local_addrs": [src[0]], "remote_addrs": [RESP[0]],
-        "local": {"auth": "psk", "id": f"client"}, "remote": {"auth": "psk", "id": "gw"},
+        "local": {"auth": "psk", "id": "client"}, "remote": {"auth": "psk", "id": "gw"},
         "children": {"net": {"local_ts": ["dynamic"], "remote_ts": ["10.0.0.0/16"],
                              "start_action": "start"}}}},
         "secrets": {"ike-1": {"secret": "a long enough key"}}}
