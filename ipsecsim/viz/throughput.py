@@ -75,7 +75,7 @@ def draw_throughput(data: Any, ax: Any = None, *, bin_s: float = 1.0,
     ax.set_xlabel("simulated time (s)")
     ax.set_ylim(bottom=0)
     ax.grid(True, color=GREY, linewidth=0.4, alpha=0.6)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _legend_or_note(ax, "no packet delivered")
     if title:
         ax.set_title(title)
     return ax
@@ -104,12 +104,7 @@ def draw_latency(data: Any, ax: Any = None, *, flows: list[str] | None = None,
     ax.set_xlabel("simulated time (s)")
     ax.set_ylim(bottom=0)
     ax.grid(True, color=GREY, linewidth=0.4, alpha=0.6)
-    if ax.get_legend_handles_labels()[0]:  # nothing delivered: no series, no empty legend
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  markerscale=2)
-    else:
-        ax.text(0.5, 0.5, "no packet delivered", transform=ax.transAxes, ha="center",
-                va="center", color=GREY)
+    _legend_or_note(ax, "no packet delivered", markerscale=2)
     if title:
         ax.set_title(title)
     return ax
@@ -139,7 +134,7 @@ def draw_drops(data: Any, ax: Any = None, *, bin_s: float = 1.0, mark_rekeys: bo
     ax.set_ylabel("drops per bin")
     ax.set_xlabel("simulated time (s)")
     if not df.empty:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        _legend_or_note(ax, "no drop")
     if title:
         ax.set_title(title)
     return ax
@@ -160,3 +155,12 @@ def throughput_figure(data: Any, *, bin_s: float = 1.0, flows: list[str] | None 
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _legend_or_note(ax: Any, empty: str, **kw: Any) -> None:
+    """A legend of the labelled series, or ``empty`` written in the axes when there are none
+    (matplotlib would warn "No artists with labels found" to the user instead)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, **kw)
+    else:
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color=GREY)
