@@ -35,6 +35,7 @@ from ..core.keys import ChildSaKeys
 from ..core.node_events import Note, SaInstalled, SaRemoved
 from . import charonwords as W
 from .charonwords import payload_tokens, stamp, ts_list
+from .nodeview import NodeView
 
 __all__ = ["CharonLog", "Line", "NodeView"]
 
@@ -107,74 +108,6 @@ class _Child:
         return f"with SPIs {k.spi_in:08x}_i {k.spi_out:08x}_o and TS {ts_list(k.local_ts)} === {ts_list(k.remote_ts)}"
 
 
-class NodeView:
-    """What charon knows that the events do not carry, read from a live node: the schemes
-    that authenticated an IKE_SA, its rekey schedule, an SA's byte counters. Only read when
-    an event is logged; ``node`` is an :class:`~ipsecsim.core.node.IpsecNode`."""
-
-    def __init__(self, node: Any) -> None:
-        self.node = node
-
-    @property
-    def endpoint(self) -> Any:
-        return self.node.ike
-
-    def ike_sa(self, name: str) -> Any:
-        ike = self.node.ike
-        if ike is None:
-            return None
-        return next((sa for sa in list(ike.ike_sas.values()) if sa.name == name), None)
-
-    def auth(self, name: str) -> tuple[str, str] | None:
-        """(how we authenticate, how the peer did) as charon names them, for IKE_SA ``name``."""
-        sa = self.ike_sa(name)
-        if sa is None:
-            return None
-        from ..core.ike import auth as A
-
-        try:
-            cred = self.node.ike.local_credential(sa)
-            if cred.psk is not None or cred.key is None:
-                ours = W.AUTH_METHOD_TEXT[2]
-            else:
-                method, scheme = A.choose_method(cred.key, set(sa.peer_hashes), cred.method, cred.rsa_pss)
-                ours = W.scheme_text(method, scheme.key, scheme.hash_id, scheme.pss)
-        except Exception:  # noqa: BLE001 - a credential we cannot reload: say what the config says
-            ours = ""
-        theirs = W.AUTH_METHOD_TEXT[2]
-        if sa.peer_cert is not None:
-            pub = sa.peer_cert.public_key()
-            try:
-                method, scheme = A.choose_method(pub, set(A.SUPPORTED_HASHES))  # type: ignore[arg-type]
-                theirs = W.scheme_text(method, scheme.key, scheme.hash_id, scheme.pss)
-            except Exception:  # noqa: BLE001
-                theirs = W.AUTH_METHOD_TEXT[14]
-        return ours, theirs
-
-    def schedule(self, name: str, now: float) -> list[str]:
-        """``scheduling rekeying in Ns`` / ``maximum IKE_SA lifetime Ns`` (ike_sa.c ``set_state()``)."""
-        sa = self.ike_sa(name)
-        if sa is None:
-            return []
-        out = []
-        if sa.rekey_at is not None:
-            out.append(f"scheduling rekeying in {int(sa.rekey_at - now)}s")
-        if sa.reauth_at is not None:
-            out.append(f"scheduling reauthentication in {int(sa.reauth_at - now)}s")
-        if sa.expire_at is not None:
-            out.append(f"maximum IKE_SA lifetime {int(sa.expire_at - now)}s")
-        return out
-
-    def sas(self, keys: ChildSaKeys) -> tuple[Any, Any] | None:
-        """The installed inbound and outbound SA objects of ``keys`` (kept for their counters)."""
-        sad = self.node.stack.sad
-        e_in = sad.inbound.get(keys.spi_in)
-        e_out = sad.outbound.get(keys.spi_out)
-        if e_in is None or e_out is None:
-            return None
-        return e_in.sa, e_out.sa
-
-
 @dataclass
 class _Held:
     ike: str
@@ -212,6 +145,7 @@ class CharonLog:
         self._rekeying: _Child | None = None
         self._holes: dict[int, Line] = {}
         self._ike_holes: dict[str, Line] = {}
+        self._filled: tuple[Line, str] | None = None
         self._held: _Held | None = None
         self._deferred: list[Line] = []
         self._reqids: dict[str, int] = {}
@@ -431,20 +365,29 @@ class CharonLog:
     def _adopted(self, ev: E.IkeStateChange, now: float) -> None:
         """``IKE_SA NEW rekeyed between ...`` (ike_rekey.c ``establish_new()``)."""
         m = re.match(r"rekeyed from (.+)$", ev.detail)
-        old = self._ikes.get(m.group(1)) if m else None
         ike = self._ike(ev.ike_sa)
+        redundant = ev.detail.startswith("redundant")
+        if m:
+            old = self._ikes.get(m.group(1))
+        else:  # the one we made in a lost collision: it replaced the SA we were rekeying
+            old = next((o for o in reversed(self._ikes.values()) if o.conn == ike.conn
+                        and o.state in ("REKEYING", "REKEYED") and o is not ike), None)
         if old is not None:
             ike.conn, ike.local, ike.remote, ike.me, ike.peer = old.conn, old.local, old.remote, old.me, old.peer
-            ike.initiator = old.state == "REKEYING"
+            ike.initiator = old.state == "REKEYING" or redundant
             hole = self._ike_holes.pop(old.name, None)
             if hole is not None:
+                self._filled = (hole, hole.text)
                 hole.fill(ike.name)
+            elif redundant and self._filled is not None:  # ours after all: the hole named the peer's
+                line, template = self._filled
+                line.text = template.replace(_HOLE, ike.name)
             elif not ike.initiator:
                 self.log(now, "IKE", f"{ike.remote[0]} is initiating an IKE_SA")
-        self._schedule(ike, now)
-        if ev.detail.startswith("redundant"):
+        if redundant:
             self.log(now, "IKE", f"IKE_SA rekey collision lost, deleting redundant IKE_SA {ike.name}")
         else:
+            self._schedule(ike, now)
             self.log(now, "IKE", f"IKE_SA {ike.name} rekeyed between {ike.between}")
 
     def _ike_up(self, ev: E.IkeSaUp) -> None:
