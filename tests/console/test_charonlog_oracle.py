@@ -2,8 +2,9 @@
 
 Two charons (strongSwan 5.9.8, in network namespaces, as the interop tests run them) load
 the same swanctl-shaped configuration as two simulated gateways on one link with the same
-addresses. Both pairs establish a PSK tunnel, rekey its CHILD_SA, rekey the IKE_SA and
-delete it. On each end, the set of log lines about establishment, authentication, CHILD_SAs
+addresses -- pre-shared keys, or ECDSA / RSA certificates from ipsecsim's CA (charon names
+the signature scheme it verified: ``ECDSA_WITH_SHA256_DER``, ``RSA_EMSA_PKCS1_SHA2_256``).
+Both pairs establish a tunnel, rekey its CHILD_SA, rekey the IKE_SA and delete it. On each end, the set of log lines about establishment, authentication, CHILD_SAs
 established, rekeys and deletes must be the same (each line as often) once what has to differ is masked: SPIs,
 unique ids, reqids, byte counts, ports (charon's kernel-libipsec always encapsulates ESP,
 so its IKE floats to 4500).
@@ -22,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from ipsecsim.core.ike.ca import CertificateAuthority, write_swanctl
+from ipsecsim.core.rng import Rng
 from ipsecsim.sim import Simulation
 from tests.interop.charon import Charon, established_child
 from tests.interop.fixtures import Interop, interop  # noqa: F401 - the fixture
@@ -71,11 +74,28 @@ def charon_messages(log: str) -> list[str]:
     return out
 
 
-def configs(env: Interop) -> tuple[dict[str, Any], dict[str, Any]]:
+def configs(env: Interop, auth: str, charon: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both ends' swanctl-shaped configs; with certificates, charon's name its files relative
+    to its x509/ and x509ca/ folders (``moon/``, ``sun/`` in the work folder), the simulator's
+    by path."""
     left = site_config(env.left.addr, env.right.addr, env.left.inner, env.right.inner, IDS[0], IDS[1],
                        IKE, ESP)
     right = site_config(env.right.addr, env.left.addr, env.right.inner, env.left.inner, IDS[1], IDS[0],
                         IKE, ESP)
+    if auth == "psk":
+        return left, right
+    ca = CertificateAuthority(Rng(11, "charonlog-ca"), "ipsecsim charonlog CA", auth)
+    for conf, me, peer, folder in ((left, IDS[0], IDS[1], "moon"), (right, IDS[1], IDS[0], "sun")):
+        paths = write_swanctl(f"{env.dir}/{folder}", ca, ca.issue(me, auth), folder)
+        c = conf["connections"]["interop"]
+        if charon:
+            c["local"] = {"auth": "pubkey", "id": me, "certs": [paths["x509"].name]}
+            c["remote"] = {"auth": "pubkey", "id": peer, "cacerts": [paths["x509ca"].name]}
+        else:
+            c["local"] = {"auth": "pubkey", "id": me, "certs": [str(paths["x509"])],
+                          "key": str(paths["private"])}
+            c["remote"] = {"auth": "pubkey", "id": peer, "cacerts": [str(paths["x509ca"])]}
+        conf["secrets"] = {}
     return left, right
 
 
@@ -88,10 +108,10 @@ def wait_log(c: Charon, needle: str, count: int = 1, timeout: float = 10.0) -> N
     raise AssertionError(f"charon {c.dir}: {needle!r} x{count} not logged within {timeout} s")
 
 
-def live(env: Interop) -> tuple[list[str], list[str]]:
+def live(env: Interop, auth: str) -> tuple[list[str], list[str]]:
     """Two charons: establish, rekey the CHILD_SA, rekey the IKE_SA, delete it."""
-    left, right = configs(env)
     a, b = env.charon(env.left, "moon"), env.charon(env.right, "sun")
+    left, right = configs(env, auth, charon=True)
     a.load(left)
     b.load(right)
     a.initiate("net", "interop")
@@ -108,9 +128,9 @@ def live(env: Interop) -> tuple[list[str], list[str]]:
     return charon_messages(a.log()), charon_messages(b.log())
 
 
-def simulated(env: Interop) -> tuple[list[str], list[str]]:
+def simulated(env: Interop, auth: str) -> tuple[list[str], list[str]]:
     """The same configurations as two simulated gateways on one link, the same steps."""
-    left, right = configs(env)
+    left, right = configs(env, auth, charon=False)
     net = ".".join(env.left.addr.split(".")[:3]) + ".0/24"
     assert env.right.addr.startswith(net[:-4])
     topo = {
@@ -145,12 +165,16 @@ def simulated(env: Interop) -> tuple[list[str], list[str]]:
             sim.node("sun").charon_log.messages())  # type: ignore[attr-defined]
 
 
-def test_simulated_daemon_log_says_what_charon_says(interop: Interop) -> None:  # noqa: F811
-    real = live(interop)
-    sim = simulated(interop)
+@pytest.mark.parametrize("auth", ["psk", "ecdsa", "rsa"])
+def test_simulated_daemon_log_says_what_charon_says(interop: Interop, auth: str) -> None:  # noqa: F811
+    real = live(interop, auth)
+    sim = simulated(interop, auth)
     for side, got, want in (("initiator", sim[0], real[0]), ("responder", sim[1], real[1])):
         want_lines, got_lines = compared(want), compared(got)
         assert got_lines == want_lines, (
             f"{side}: charon logs but the simulator does not: {sorted((want_lines - got_lines).elements())}\n"
             f"{side}: the simulator logs but charon does not: {sorted((got_lines - want_lines).elements())}")
         assert len(want_lines) >= 15  # establishment, auth, CHILD_SA, both rekeys, the delete
+        if auth != "psk":
+            scheme = "ECDSA_WITH_SHA256_DER" if auth == "ecdsa" else "RSA_EMSA_PKCS1_SHA2_256"
+            assert any(m.endswith(f"with {scheme} successful") for m in want_lines)
