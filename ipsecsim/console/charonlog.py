@@ -15,7 +15,9 @@ The wording follows charon's sources (``sa/ikev2/tasks/*.c``, ``sa/ike_sa.c``,
 ``processing/jobs/process_message_job.c``, ``kernel/kernel_handler.c``). The events are the
 source of truth; where an event does not carry what charon prints (the authentication scheme,
 the rekey schedule, byte counters) an optional :class:`NodeView` reads it from the node, and
-without one the line is written from the configuration, or left out.
+without one the line is written from the configuration, or left out. :meth:`CharonLog.feed`
+only keeps the event (and the few references a view must take at once): the lines are written
+when the log is read, so a run that never reads its logs pays almost nothing for them.
 
 A few lines must name something the events tell only later (``establishing CHILD_SA
 net{2}`` is logged before the request that creates CHILD_SA 2; ``initiating IKE_SA gw[3]``
@@ -43,6 +45,8 @@ VERSION = "5.9.8"
 """The strongSwan release whose wording the log follows (the oracle tests' charon)."""
 
 _HOLE = "\0"
+_RESTART = object()
+"""Marks, among the events fed, where the node's IKE endpoint was replaced (a power cycle)."""
 _QUIET = (E.ChildStateChange, E.ChildSaDown, E.ChildSaRekeyed, E.IkeStateChange, SaRemoved, Note)
 """Events that come with a peer's Delete and must not end the wait for its verdict (was it
 for a CHILD_SA, or for the IKE_SA that takes its CHILD_SAs along?)."""
@@ -83,6 +87,8 @@ class _Ike:
     me: str = ""
     peer: str = ""
     state: str = "CREATED"
+    ispi: bytes = b""
+    """The initiator's SPI, once a message named it."""
 
     @property
     def between(self) -> str:
@@ -123,9 +129,21 @@ class CharonLog:
         self.config = config
         self.view = view
         self._lines: list[Line] = []
+        self._pending: list[tuple[object, float]] = []
+        """Events fed and not yet rendered: :meth:`feed` only keeps them (and what a view must
+        read at once); the lines are written when the log is read."""
         self._endpoint = view.endpoint if view is not None else None
+        self._gen = 0
+        """Incarnation of the daemon being fed (a restart starts the next); keys the snapshots."""
+        self._snap_sa: dict[tuple[int, str], tuple[Any, tuple[Any, Any, Any]]] = {}
+        """(generation, IKE_SA name) -> (the IKE_SA object, its rekey schedule) as it came up."""
+        self._snap_auth: dict[bytes, Any] = {}
+        """Our IKE SPI -> the IKE_SA object, taken when we sent IKE_AUTH (our AUTH's scheme)."""
+        self._snap_child: dict[int, tuple[Any, Any] | None] = {}
+        """Inbound SPI -> the SA objects of an installed CHILD_SA (their byte counters)."""
+        self._render_gen = 0
         self._reset()
-        self.log(start, "DMN", f"Starting IKE charon daemon (strongSwan {VERSION}, Linux, x86_64)")
+        self._log(start, "DMN", f"Starting IKE charon daemon (strongSwan {VERSION}, Linux, x86_64)")
 
     @classmethod
     def for_node(cls, host: str, node: Any) -> CharonLog:
@@ -152,7 +170,12 @@ class CharonLog:
 
     # --- output -------------------------------------------------------------------
     def log(self, now: float, group: str, text: str) -> Line:
-        """Append one line (the console adds its own, e.g. ``vici initiate CHILD_SA 'net'``)."""
+        """Append one line after what was fed so far (the console adds its own, e.g.
+        ``vici initiate CHILD_SA 'net'``)."""
+        self._render()
+        return self._log(now, group, text)
+
+    def _log(self, now: float, group: str, text: str) -> Line:
         return self._append(Line(now, group, text))
 
     def _append(self, line: Line) -> Line:
@@ -164,6 +187,7 @@ class CharonLog:
 
     def lines(self) -> list[str]:
         """The log so far, one syslog line each: ``Jan  1 00:00:03 moon charon: 09[IKE] ...``."""
+        self._render()
         self._flush()
         return [f"{stamp(ln.t)} {self.host} charon: {W.THREADS.get(ln.group, 9):02d}[{ln.group}] "
                 f"{ln.message}" for ln in self._lines]
@@ -175,17 +199,48 @@ class CharonLog:
 
     def messages(self) -> list[str]:
         """The texts alone (what follows ``NN[GRP] ``), for tests and differential checks."""
+        self._render()
         self._flush()
         return [ln.message for ln in self._lines]
 
     # --- input --------------------------------------------------------------------
     def feed(self, ev: object, now: float) -> None:
-        """One event of the node, at simulated time ``now``."""
-        if self.view is not None and self.view.endpoint is not self._endpoint:
-            self._endpoint = self.view.endpoint  # a power cycle: a new daemon, ids from 1
-            self._flush()
-            self._reset()
-            self.log(now, "DMN", f"Starting IKE charon daemon (strongSwan {VERSION}, Linux, x86_64)")
+        """One event of the node, at simulated time ``now``: kept, rendered when the log is read.
+
+        With a view, what the lines need from the live node is taken now, by dictionary
+        lookups: the IKE_SA object as it comes up and as it sends IKE_AUTH, the SA objects of
+        an installed CHILD_SA; a new IKE endpoint (a power cycle) marks a new daemon."""
+        view = self.view
+        if view is not None:
+            if view.endpoint is not self._endpoint:
+                self._endpoint = view.endpoint
+                self._gen += 1
+                self._pending.append((_RESTART, now))
+            if type(ev) is E.IkeMessageEvent:
+                if ev.exchange == "IKE_AUTH" and ev.direction == "out" and not ev.response \
+                        and ev.ispi not in self._snap_auth:
+                    self._snap_auth[ev.ispi] = view.ike_sa(ev.ispi)
+            elif type(ev) is SaInstalled:
+                self._snap_child[ev.keys.spi_in] = view.sas(ev.keys)
+            elif type(ev) is E.IkeSaUp or type(ev) is E.IkeSaRekeyed:
+                up = ev if isinstance(ev, E.IkeSaUp) else ev.new
+                sa = view.ike_sa(up.ispi if up.initiator else up.rspi)
+                if sa is not None:
+                    self._snap_sa[(self._gen, up.ike_sa)] = (sa, view.schedule(sa))
+        self._pending.append((ev, now))
+
+    def _render(self) -> None:
+        pending, self._pending = self._pending, []
+        for ev, now in pending:
+            if ev is _RESTART:  # a power cycle: a new daemon, ids from 1
+                self._flush()
+                self._reset()
+                self._render_gen += 1
+                self._log(now, "DMN", f"Starting IKE charon daemon (strongSwan {VERSION}, Linux, x86_64)")
+            else:
+                self._handle(ev, now)
+
+    def _handle(self, ev: object, now: float) -> None:
         if (self._held is not None or self._deferred) and not isinstance(ev, _QUIET):
             self._flush()
         match ev:
@@ -203,8 +258,9 @@ class CharonLog:
                 self._child_up(ev, now)
             case SaInstalled(keys=keys):
                 c = self._children.get(keys.spi_in)
-                if c is not None and self.view is not None:
-                    c.sas = self.view.sas(keys)
+                counted = self._snap_child.pop(keys.spi_in, None)
+                if c is not None:
+                    c.sas = counted
             case E.ChildSaRekeyed(new=new):
                 c = self._children.get(new.spi_in)
                 if c is not None and c.outbound_due:
@@ -235,27 +291,27 @@ class CharonLog:
             self._last_in = ev
             src, dst = ev.remote, ev.local
             for i, size in enumerate(sizes, 1):
-                self.log(now, "NET", f"received packet: from {_hp(src)} to {_hp(dst)} ({size} bytes)")
+                self._log(now, "NET", f"received packet: from {_hp(src)} to {_hp(dst)} ({size} bytes)")
                 if frags:
-                    self.log(now, "ENC", "parsed " + W.message_text(ev.exchange, ev.response, ev.msg_id,
+                    self._log(now, "ENC", "parsed " + W.message_text(ev.exchange, ev.response, ev.msg_id,
                                                                      [f"EF({i}/{frags})"]))
-                    self.log(now, "ENC", f"received fragment #{i} of {frags}, " + (
+                    self._log(now, "ENC", f"received fragment #{i} of {frags}, " + (
                         "waiting for complete IKE message" if i < frags
                         else f"reassembled fragmented IKE message ({ev.size} bytes)"))
-            self.log(now, "ENC", "parsed " + text)
+            self._log(now, "ENC", "parsed " + text)
             return
         if ev.retransmit:
-            self.log(now, "IKE", f"retransmit {ev.retransmit} of request with message ID {ev.msg_id}")
+            self._log(now, "IKE", f"retransmit {ev.retransmit} of request with message ID {ev.msg_id}")
         else:
             self._before_sending(ev, tokens, now)
-            self.log(now, "ENC", "generating " + text)
+            self._log(now, "ENC", "generating " + text)
             if frags:
-                self.log(now, "ENC", f"splitting IKE message ({ev.size} bytes) into {frags} fragments")
+                self._log(now, "ENC", f"splitting IKE message ({ev.size} bytes) into {frags} fragments")
         for i, size in enumerate(sizes, 1):
             if frags and not ev.retransmit:
-                self.log(now, "ENC", "generating " + W.message_text(ev.exchange, ev.response, ev.msg_id,
+                self._log(now, "ENC", "generating " + W.message_text(ev.exchange, ev.response, ev.msg_id,
                                                                      [f"EF({i}/{frags})"]))
-            self.log(now, "NET", f"sending packet: from {_hp(ev.local)} to {_hp(ev.remote)} ({size} bytes)")
+            self._log(now, "NET", f"sending packet: from {_hp(ev.local)} to {_hp(ev.remote)} ({size} bytes)")
 
     def _before_sending(self, ev: E.IkeMessageEvent, tokens: list[str], now: float) -> None:
         """What charon logs while building a request: the tasks' own lines."""
@@ -268,11 +324,13 @@ class CharonLog:
                 self._pending_init = None
                 pending.local, pending.remote = ev.local, ev.remote
                 self._by_spi[ev.ispi] = ike = pending
+                pending.ispi = ev.ispi
             if ike is not None and ike.initiator:  # every IKE_SA_INIT we start, retries included
-                self.log(now, "IKE", f"initiating IKE_SA {ike.name} to {ev.remote[0]}")
+                self._log(now, "IKE", f"initiating IKE_SA {ike.name} to {ev.remote[0]}")
         elif ev.exchange == "IKE_AUTH" and ike is not None and "AUTH" in tokens:
-            ours = self._auth_texts(ike)[0]
-            self.log(now, "IKE", f"authentication of '{self._my_id(ike)}' (myself) with {ours}"
+            sa = self._snap_auth.pop(ev.ispi, None)
+            ours = self._auth_texts(ike, sa)[0]
+            self._log(now, "IKE", f"authentication of '{self._my_id(ike, sa)}' (myself) with {ours}"
                      + ("" if ours == W.AUTH_METHOD_TEXT[2] else " successful"))
             if "SA" in tokens:
                 self._establishing(ike, now)
@@ -282,22 +340,22 @@ class CharonLog:
                 self._uid += 1
                 name = c.keys.name
                 reqid = self._reqids.setdefault(name, len(self._reqids) + 1)
-                self.log(now, "IKE", f"establishing CHILD_SA {name}{{{self._uid}}} reqid {reqid}")
+                self._log(now, "IKE", f"establishing CHILD_SA {name}{{{self._uid}}} reqid {reqid}")
             elif "TSi" in tokens:
                 self._establishing(ike, now)
             elif "KE" in tokens:  # an IKE_SA rekey: the new IKE_SA is named by its response
                 nxt = f"{ike.conn}[{self._ike_max + 1}]"
-                hole = self.log(now, "IKE", f"initiating IKE_SA {_HOLE} to {ev.remote[0]}")
+                hole = self._log(now, "IKE", f"initiating IKE_SA {_HOLE} to {ev.remote[0]}")
                 hole.hole = nxt
                 self._ike_holes[ike.name] = hole
         elif ev.exchange == "INFORMATIONAL" and not tokens:
-            self.log(now, "IKE", "sending DPD request")
+            self._log(now, "IKE", "sending DPD request")
 
     def _establishing(self, ike: _Ike, now: float) -> None:
         """``establishing CHILD_SA NAME{N}``: N is the node's next unique id; the name comes with
         the CHILD_SA's ChildSaUp (or its refusal)."""
         self._uid += 1
-        line = self.log(now, "IKE", f"establishing CHILD_SA {_HOLE}{{{self._uid}}}")
+        line = self._log(now, "IKE", f"establishing CHILD_SA {_HOLE}{{{self._uid}}}")
         line.hole = self._first_child(ike.conn)
         self._holes[self._uid] = line
 
@@ -321,43 +379,45 @@ class CharonLog:
             if responder and last is not None:
                 ike.local, ike.remote = last.local, last.remote
                 self._by_spi[last.ispi] = ike
-                self.log(now, "IKE", f"{last.remote[0]} is initiating an IKE_SA")
+                ike.ispi = last.ispi
+                self._log(now, "IKE", f"{last.remote[0]} is initiating an IKE_SA")
             else:
                 self._pending_init = ike
         elif new == "ESTABLISHED" and old == "CONNECTING":
             ike = self._ike(ev.ike_sa)
             me, _, peer = detail.partition(" <-> ")
             ike.me, ike.peer = me or ike.me, peer or ike.peer
-            ours, theirs = self._auth_texts(ike)
-            self.log(now, "IKE", f"authentication of '{ike.peer}' with {theirs} successful")
+            sa, when = self._snap_sa.pop((self._render_gen, ev.ike_sa), (None, None))
+            ours, theirs = self._auth_texts(ike, sa)
+            self._log(now, "IKE", f"authentication of '{ike.peer}' with {theirs} successful")
             if not ike.initiator:
-                self.log(now, "IKE", f"authentication of '{ike.me}' (myself) with {ours}"
+                self._log(now, "IKE", f"authentication of '{ike.me}' (myself) with {ours}"
                          + ("" if ours == W.AUTH_METHOD_TEXT[2] else " successful"))
-            self.log(now, "IKE", f"IKE_SA {ike.name} established between {ike.between}")
-            self._schedule(ike, now)
+            self._log(now, "IKE", f"IKE_SA {ike.name} established between {ike.between}")
+            self._schedule(when, now)
         elif old == "CREATED" and new == "ESTABLISHED":  # adopted: made by an IKE_SA rekey
             self._adopted(ev, now)
         elif new == "DELETING":
             ike = self._ike(ev.ike_sa)
             if detail.startswith("reauth"):
-                self.log(now, "IKE", f"reauthenticating IKE_SA {ike.name}")
-            self.log(now, "IKE", f"deleting IKE_SA {ike.name} between {ike.between}")
-            self.log(now, "IKE", f"sending DELETE for IKE_SA {ike.name}")
+                self._log(now, "IKE", f"reauthenticating IKE_SA {ike.name}")
+            self._log(now, "IKE", f"deleting IKE_SA {ike.name} between {ike.between}")
+            self._log(now, "IKE", f"sending DELETE for IKE_SA {ike.name}")
         elif new == "DESTROYED":
             ike = self._ike(ev.ike_sa)
             if detail == "deleted by peer":
                 if self._held is not None and self._held.ike == ev.ike_sa:
                     self._held = None  # its CHILD_SAs went with it: charon logs no closing for them
-                self.log(now, "IKE", f"received DELETE for IKE_SA {ike.name}")
-                self.log(now, "IKE", f"deleting IKE_SA {ike.name} between {ike.between}")
-                self.log(now, "IKE", "IKE_SA deleted")
+                self._log(now, "IKE", f"received DELETE for IKE_SA {ike.name}")
+                self._log(now, "IKE", f"deleting IKE_SA {ike.name} between {ike.between}")
+                self._log(now, "IKE", "IKE_SA deleted")
             elif old == "DELETING":
                 m = re.search(r"after (\d+) retransmissions", detail)
                 if detail.startswith("deleted; ") and m:
-                    self.log(now, "IKE", f"giving up after {m.group(1)} retransmits")
-                    self.log(now, "IKE", "proper IKE_SA delete failed, peer not responding")
+                    self._log(now, "IKE", f"giving up after {m.group(1)} retransmits")
+                    self._log(now, "IKE", "proper IKE_SA delete failed, peer not responding")
                 else:
-                    self.log(now, "IKE", "IKE_SA deleted")
+                    self._log(now, "IKE", "IKE_SA deleted")
         known = self._ikes.get(ev.ike_sa)
         if known is not None:
             known.state = new
@@ -383,12 +443,12 @@ class CharonLog:
                 line, template = self._filled
                 line.text = template.replace(_HOLE, ike.name)
             elif not ike.initiator:
-                self.log(now, "IKE", f"{ike.remote[0]} is initiating an IKE_SA")
+                self._log(now, "IKE", f"{ike.remote[0]} is initiating an IKE_SA")
         if redundant:
-            self.log(now, "IKE", f"IKE_SA rekey collision lost, deleting redundant IKE_SA {ike.name}")
+            self._log(now, "IKE", f"IKE_SA rekey collision lost, deleting redundant IKE_SA {ike.name}")
         else:
-            self._schedule(ike, now)
-            self.log(now, "IKE", f"IKE_SA {ike.name} rekeyed between {ike.between}")
+            self._schedule(self._snap_sa.pop((self._render_gen, ev.ike_sa), (None, None))[1], now)
+            self._log(now, "IKE", f"IKE_SA {ike.name} rekeyed between {ike.between}")
 
     def _ike_up(self, ev: E.IkeSaUp) -> None:
         ike = self._ike(ev.ike_sa, ev.initiator)
@@ -397,11 +457,19 @@ class CharonLog:
             ike.conn, ike.name = ev.connection, f"{ev.connection}[{m.group(2)}]"
         ike.local, ike.remote = ev.local, ev.remote
         self._by_spi[ev.ispi] = ike
+        ike.ispi = ev.ispi
 
-    def _schedule(self, ike: _Ike, now: float) -> None:
-        if self.view is not None:
-            for text in self.view.schedule(ike.name, now):
-                self.log(now, "IKE", text)
+    def _schedule(self, when: tuple[Any, Any, Any] | None, now: float) -> None:
+        """``scheduling rekeying in Ns`` ... (ike_sa.c ``set_state(IKE_ESTABLISHED)``)."""
+        if when is None:
+            return
+        rekey, reauth, end = when
+        if rekey is not None:
+            self._log(now, "IKE", f"scheduling rekeying in {int(rekey - now)}s")
+        if reauth is not None:
+            self._log(now, "IKE", f"scheduling reauthentication in {int(reauth - now)}s")
+        if end is not None:
+            self._log(now, "IKE", f"maximum IKE_SA lifetime {int(end - now)}s")
 
     # --- CHILD_SAs ----------------------------------------------------------------
     def _child_up(self, ev: E.ChildSaUp, now: float) -> None:
@@ -416,7 +484,7 @@ class CharonLog:
                                        for c in self._children.values())
         c = self._children[keys.spi_in] = _Child(keys, outbound_due=rekey)
         self._reqids.setdefault(keys.name, len(self._reqids) + 1)
-        self.log(now, "IKE", f"{'inbound ' if rekey else ''}CHILD_SA {c.label} established {c.spis_ts}")
+        self._log(now, "IKE", f"{'inbound ' if rekey else ''}CHILD_SA {c.label} established {c.spis_ts}")
 
     def _child_state(self, ev: E.ChildStateChange, now: float) -> None:
         c = self._children.get(ev.spi_in)
@@ -427,25 +495,25 @@ class CharonLog:
         proto = c.keys.proto.upper()
         if new == "REKEYING":
             self._rekeying = c
-            self.log(now, "KNL", f"creating rekey job for CHILD_SA {proto}/0x{c.keys.spi_in:08x}/{c.keys.local_addr}")
+            self._log(now, "KNL", f"creating rekey job for CHILD_SA {proto}/0x{c.keys.spi_in:08x}/{c.keys.local_addr}")
         elif new == "DELETING":
             self._closing(c, now, expired=detail.startswith("hard expired"))
-            self.log(now, "IKE", f"sending DELETE for {proto} CHILD_SA with SPI {c.keys.spi_in:08x}")
+            self._log(now, "IKE", f"sending DELETE for {proto} CHILD_SA with SPI {c.keys.spi_in:08x}")
         elif new == "DELETED" and old == "DELETING":
             last = self._last_in
             if last is not None and last.exchange == "INFORMATIONAL" and last.response:
-                self.log(now, "IKE", f"received DELETE for {proto} CHILD_SA with SPI {c.keys.spi_out:08x}")
-                self.log(now, "IKE", "CHILD_SA closed")
+                self._log(now, "IKE", f"received DELETE for {proto} CHILD_SA with SPI {c.keys.spi_out:08x}")
+                self._log(now, "IKE", "CHILD_SA closed")
         elif new == "DELETED":
             last = self._last_in
             if not self._peer_deletes():
                 return  # torn down with its IKE_SA: charon logs nothing for it
             if self._held is None:
                 self._held = _Held(ev.ike_sa)
-            self.log(now, "IKE", f"received DELETE for {proto} CHILD_SA with SPI {c.keys.spi_out:08x}")
+            self._log(now, "IKE", f"received DELETE for {proto} CHILD_SA with SPI {c.keys.spi_out:08x}")
             self._closing(c, now)
-            self.log(now, "IKE", f"sending DELETE for {proto} CHILD_SA with SPI {c.keys.spi_in:08x}")
-            self.log(now, "IKE", "CHILD_SA closed")
+            self._log(now, "IKE", f"sending DELETE for {proto} CHILD_SA with SPI {c.keys.spi_in:08x}")
+            self._log(now, "IKE", "CHILD_SA closed")
             for line in self._deferred:
                 self._append(line)
             self._deferred.clear()
@@ -459,74 +527,28 @@ class CharonLog:
     def _closing(self, c: _Child, now: float, expired: bool = False) -> None:
         """child_delete.c ``log_children()``."""
         if expired:
-            self.log(now, "IKE", f"closing expired CHILD_SA {c.label} {c.spis_ts}")
+            self._log(now, "IKE", f"closing expired CHILD_SA {c.label} {c.spis_ts}")
             return
         b_in, b_out = (c.sas[0].bytes, c.sas[1].bytes) if c.sas is not None else (0, 0)
         k = c.keys
-        self.log(now, "IKE", f"closing CHILD_SA {c.label} with SPIs {k.spi_in:08x}_i ({b_in} bytes) "
+        self._log(now, "IKE", f"closing CHILD_SA {c.label} with SPIs {k.spi_in:08x}_i ({b_in} bytes) "
                              f"{k.spi_out:08x}_o ({b_out} bytes) and TS {ts_list(k.local_ts)} === "
                              f"{ts_list(k.remote_ts)}")
 
     # --- failures -----------------------------------------------------------------
     def _failure(self, ev: E.IkeFailure, now: float) -> None:
-        notify, child = ev.notify, ev.child
-        if child:
+        if ev.child:  # a refused CHILD_SA names the oldest still unnamed "establishing" line
             for uid, line in sorted(self._holes.items()):
-                line.fill(child)
+                line.fill(ev.child)
                 del self._holes[uid]
                 break
-        if not ev.sent_by_us:
-            if notify == "TIMEOUT":
-                m = re.search(r"after (\d+) retransmissions", ev.reason)
-                if m:
-                    self.log(now, "IKE", f"giving up after {m.group(1)} retransmits")
-                ike = self._ikes.get(ev.ike_sa)
-                state = ike.state if ike is not None else ""
-                if ev.reason.startswith("half-open"):
-                    self.log(now, "JOB", "deleting half open IKE_SA with "
-                                         f"{ike.remote[0] if ike else ''} after timeout")
-                elif state == "CONNECTING":
-                    self.log(now, "IKE", "establishing IKE_SA failed, peer not responding")
-                elif state == "REKEYING":
-                    self.log(now, "IKE", "rekeying IKE_SA failed, peer not responding")
-            elif child and notify in W.CHILD_NOTIFIES:
-                self.log(now, "IKE", f"received {notify} notify, no CHILD_SA built")
-                self.log(now, "IKE", "failed to establish CHILD_SA, keeping IKE_SA")
-            elif notify == "TEMPORARY_FAILURE":
-                self.log(now, "IKE", f"received {notify} notify, will retry later")
-            elif notify == "INVALID_KE_PAYLOAD":
-                groups = [W.DH_NAMES.get(g, g) for g in re.findall(r"\b((?:MODP|ECP|CURVE)\w*)", ev.reason)]
-                if len(groups) >= 2:  # "peer wants a KE for X instead of Y"
-                    self.log(now, "IKE", f"peer didn't accept DH group {groups[1]}, it requested {groups[0]}")
-                else:
-                    self.log(now, "IKE", f"received {notify} notify error")
-            else:
-                self.log(now, "IKE", f"received {notify} notify error")
-            return
-        if notify == "NO_PROPOSAL_CHOSEN":
-            m = re.match(r"no connection accepts (\S+) -> (\S+)$", ev.reason)
-            if m:
-                self.log(now, "IKE", f"no IKE config found for {m.group(2)}...{m.group(1)}, "
-                                     "sending NO_PROPOSAL_CHOSEN")
-            else:
-                self.log(now, "IKE", "no acceptable proposal found")
-        elif notify == "AUTHENTICATION_FAILED":
-            m = re.search(r"pre-shared key configured for (\S+)/(\S+)$", ev.reason)
-            if m:
-                self.log(now, "IKE", f"tried 1 shared key for '{m.group(1)}' - '{m.group(2)}', "
-                                     "but MAC mismatched")
-        if child and notify in W.CHILD_NOTIFIES:
-            self.log(now, "IKE", "failed to establish CHILD_SA, keeping IKE_SA")
+        ike = self._ikes.get(ev.ike_sa)
+        for group, text in W.failure_lines(ev, ike.state if ike else "", ike.remote[0] if ike else ""):
+            self._log(now, group, text)
 
     def _drop(self, reason: str, detail: str, now: float) -> None:
-        if reason == "retransmitted_request":
-            m = re.match(r"message ID (\d+): resending", detail)
-            mid = m.group(1) if m else ("0" if detail.startswith("IKE_SA_INIT: resending") else None)
-            if mid is not None:
-                self.log(now, "IKE", f"received retransmit of request with ID {mid}, retransmitting response")
-        elif reason == "integrity":
-            self.log(now, "ENC", "could not decrypt payloads")
-            self.log(now, "IKE", "integrity check failed")
+        for group, text in W.drop_lines(reason, detail):
+            self._log(now, group, text)
 
     # --- helpers ------------------------------------------------------------------
     def _flush(self) -> None:
@@ -545,27 +567,27 @@ class CharonLog:
         cfg = self._conn(conn)
         return cfg.children[0].name if cfg is not None and cfg.children else "?"
 
-    def _my_id(self, ike: _Ike) -> str:
+    def _my_id(self, ike: _Ike, sa: Any) -> str:
         if ike.me:
             return ike.me
-        sa = self.view.ike_sa(ike.name) if self.view is not None else None
         if sa is not None and sa.local_id is not None:
             return str(sa.local_id)
         cfg = self._conn(ike.conn)
         return (cfg.local.id if cfg is not None and cfg.local.id else "") or ike.local[0]
 
-    def _auth_texts(self, ike: _Ike) -> tuple[str, str]:
-        """(ours, the peer's) authentication, as charon names them."""
-        got = self.view.auth(ike.name) if self.view is not None else None
-        if got is not None and got[0]:
-            return got
+    def _auth_texts(self, ike: _Ike, sa: Any) -> tuple[str, str]:
+        """(ours, the peer's) authentication as charon names them: read from the IKE_SA object
+        a view kept, else said from the configuration (a certificate's scheme then guessed)."""
+        ours, theirs = self.view.auth(sa) if self.view is not None and sa is not None else ("", "")
+        if ours and theirs:
+            return ours, theirs
         cfg = self._conn(ike.conn)
         psk = W.AUTH_METHOD_TEXT[2]
-        if cfg is None:
-            return psk, (got[1] if got else psk)
+
         def guess(auth: str) -> str:
             return psk if auth == "psk" else "RSA_EMSA_PKCS1_SHA2_256"
-        return guess(cfg.local.auth), got[1] if got else guess(cfg.remote.auth)
+        return (ours or (guess(cfg.local.auth) if cfg is not None else psk),
+                theirs or (guess(cfg.remote.auth) if cfg is not None else psk))
 
 
 def _hp(addr: tuple[str, int]) -> str:

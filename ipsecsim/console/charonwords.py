@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..core.ike.events import IkeFailure
 
 EPOCH = datetime(2024, 1, 1)
 """Simulated time 0 as syslog prints it (``Jan  1 00:00:00``); syslog has no year."""
@@ -149,3 +153,61 @@ def scheme_text(method: int, key: str = "", hash_id: int = 0, pss: bool = False)
         salt = {"SHA2_256": 32, "SHA2_384": 48, "SHA2_512": 64}.get(h, 32)
         return f"RSA_EMSA_PSS_{h}_SALT_{salt}"
     return f"RSA_EMSA_PKCS1_{h}"
+
+
+# --- failures (ike_init.c, ike_auth.c, child_create.c, ike_sa.c, task_manager_v2.c) -----------
+
+def failure_lines(ev: IkeFailure, state: str, remote: str) -> list[tuple[str, str]]:
+    """(group, text) lines charon logs for a failed exchange; ``state`` is the IKE_SA's state
+    before it (a timeout says what was being done), ``remote`` the peer's address."""
+    notify, child, reason = ev.notify, ev.child, ev.reason
+    out: list[tuple[str, str]] = []
+    if not ev.sent_by_us:
+        if notify == "TIMEOUT":
+            m = re.search(r"after (\d+) retransmissions", reason)
+            if m:
+                out.append(("IKE", f"giving up after {m.group(1)} retransmits"))
+            if reason.startswith("half-open"):
+                out.append(("JOB", f"deleting half open IKE_SA with {remote} after timeout"))
+            elif state == "CONNECTING":
+                out.append(("IKE", "establishing IKE_SA failed, peer not responding"))
+            elif state == "REKEYING":
+                out.append(("IKE", "rekeying IKE_SA failed, peer not responding"))
+        elif child and notify in CHILD_NOTIFIES:
+            out.append(("IKE", f"received {notify} notify, no CHILD_SA built"))
+            out.append(("IKE", "failed to establish CHILD_SA, keeping IKE_SA"))
+        elif notify == "TEMPORARY_FAILURE":
+            out.append(("IKE", f"received {notify} notify, will retry later"))
+        elif notify == "INVALID_KE_PAYLOAD":
+            groups = [DH_NAMES.get(g, g) for g in re.findall(r"\b((?:MODP|ECP|CURVE)\w*)", reason)]
+            if len(groups) >= 2:  # "peer wants a KE for X instead of Y"
+                out.append(("IKE", f"peer didn't accept DH group {groups[1]}, it requested {groups[0]}"))
+            else:
+                out.append(("IKE", f"received {notify} notify error"))
+        else:
+            out.append(("IKE", f"received {notify} notify error"))
+        return out
+    if notify == "NO_PROPOSAL_CHOSEN":
+        m = re.match(r"no connection accepts (\S+) -> (\S+)$", reason)
+        out.append(("IKE", f"no IKE config found for {m.group(2)}...{m.group(1)}, sending "
+                           "NO_PROPOSAL_CHOSEN" if m else "no acceptable proposal found"))
+    elif notify == "AUTHENTICATION_FAILED":
+        m = re.search(r"pre-shared key configured for (\S+)/(\S+)$", reason)
+        if m:
+            out.append(("IKE", f"tried 1 shared key for '{m.group(1)}' - '{m.group(2)}', "
+                               "but MAC mismatched"))
+    if child and notify in CHILD_NOTIFIES:
+        out.append(("IKE", "failed to establish CHILD_SA, keeping IKE_SA"))
+    return out
+
+
+def drop_lines(reason: str, detail: str) -> list[tuple[str, str]]:
+    """(group, text) lines for a datagram the node dropped, where charon logs one."""
+    if reason == "retransmitted_request":
+        m = re.match(r"message ID (\d+): resending", detail)
+        mid = m.group(1) if m else ("0" if detail.startswith("IKE_SA_INIT: resending") else None)
+        if mid is not None:
+            return [("IKE", f"received retransmit of request with ID {mid}, retransmitting response")]
+    elif reason == "integrity":
+        return [("ENC", "could not decrypt payloads"), ("IKE", "integrity check failed")]
+    return []

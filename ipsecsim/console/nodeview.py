@@ -17,9 +17,13 @@ __all__ = ["NodeView"]
 
 
 class NodeView:
-    """What charon knows that the events do not carry, read from a live node: the schemes
-    that authenticated an IKE_SA, its rekey schedule, an SA's byte counters. Only read when
-    an event is logged; ``node`` is an :class:`~ipsecsim.core.node.IpsecNode`."""
+    """What charon knows that the events do not carry, read from a live node
+    (``node``: an :class:`~ipsecsim.core.node.IpsecNode`).
+
+    :meth:`~.charonlog.CharonLog.feed` keeps references while it is fed (an IKE_SA object by
+    SPI, the SA objects of a CHILD_SA, the rekey schedule as the IKE_SA came up: dictionary
+    lookups, no search), and the lines are rendered from them later, when the log is read.
+    """
 
     def __init__(self, node: Any) -> None:
         self.node = node
@@ -28,21 +32,23 @@ class NodeView:
     def endpoint(self) -> Any:
         return self.node.ike
 
-    def ike_sa(self, name: str) -> Any:
+    def ike_sa(self, spi: bytes) -> Any:
+        """The live IKE_SA whose SPI (ours) is ``spi``, or None."""
         ike = self.node.ike
-        if ike is None:
-            return None
-        return next((sa for sa in list(ike.ike_sas.values()) if sa.name == name), None)
+        return ike.ike_sas.get(spi) if ike is not None else None
 
-    def auth(self, name: str) -> tuple[str, str] | None:
-        """(how we authenticate, how the peer did) as charon names them, for IKE_SA ``name``."""
-        sa = self.ike_sa(name)
-        if sa is None:
-            return None
+    def schedule(self, sa: Any) -> tuple[float | None, float | None, float | None]:
+        """(rekey, reauthentication, hard end) times of an IKE_SA, as set when it came up."""
+        return sa.rekey_at, sa.reauth_at, sa.expire_at
+
+    def auth(self, sa: Any) -> tuple[str, str]:
+        """(how we authenticate, how the peer did) as charon names them (``pre-shared key``,
+        ``ECDSA_WITH_SHA256_DER``, ...; "" where it cannot be told)."""
         from ..core.ike import auth as A
 
+        ike = self.node.ike
         try:
-            cred = self.node.ike.local_credential(sa)
+            cred = ike.local_credential(sa)
             if cred.psk is not None or cred.key is None:
                 ours = W.AUTH_METHOD_TEXT[2]
             else:
@@ -50,32 +56,18 @@ class NodeView:
                 ours = W.scheme_text(method, scheme.key, scheme.hash_id, scheme.pss)
         except Exception:  # noqa: BLE001 - a credential we cannot reload: say what the config says
             ours = ""
-        theirs = W.AUTH_METHOD_TEXT[2]
+        theirs = W.AUTH_METHOD_TEXT[2] if sa.peer_id is not None else ""
         if sa.peer_cert is not None:
-            pub = sa.peer_cert.public_key()
+            # the peer signs as we would with its key, given the hashes we announced (RFC 7427)
             try:
-                method, scheme = A.choose_method(pub, set(A.SUPPORTED_HASHES))  # type: ignore[arg-type]
+                method, scheme = A.choose_method(sa.peer_cert.public_key(), set(A.SUPPORTED_HASHES))  # type: ignore[arg-type]
                 theirs = W.scheme_text(method, scheme.key, scheme.hash_id, scheme.pss)
             except Exception:  # noqa: BLE001
                 theirs = W.AUTH_METHOD_TEXT[14]
         return ours, theirs
 
-    def schedule(self, name: str, now: float) -> list[str]:
-        """``scheduling rekeying in Ns`` / ``maximum IKE_SA lifetime Ns`` (ike_sa.c ``set_state()``)."""
-        sa = self.ike_sa(name)
-        if sa is None:
-            return []
-        out = []
-        if sa.rekey_at is not None:
-            out.append(f"scheduling rekeying in {int(sa.rekey_at - now)}s")
-        if sa.reauth_at is not None:
-            out.append(f"scheduling reauthentication in {int(sa.reauth_at - now)}s")
-        if sa.expire_at is not None:
-            out.append(f"maximum IKE_SA lifetime {int(sa.expire_at - now)}s")
-        return out
-
     def sas(self, keys: ChildSaKeys) -> tuple[Any, Any] | None:
-        """The installed inbound and outbound SA objects of ``keys`` (kept for their counters)."""
+        """The installed inbound and outbound SA objects of ``keys`` (for their counters)."""
         sad = self.node.stack.sad
         e_in = sad.inbound.get(keys.spi_in)
         e_out = sad.outbound.get(keys.spi_out)

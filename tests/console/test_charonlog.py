@@ -305,6 +305,15 @@ def test_a_log_fed_by_hand_with_no_node() -> None:
         "(240 bytes)"]
 
 
+def test_console_lines_come_after_what_was_fed() -> None:
+    sim = Simulation.from_dict(topo(duration=1.0)).run()
+    log = sim.node(A).charon_log  # type: ignore[attr-defined]
+    log.log(sim.now, "CFG", "vici initiate CHILD_SA 'lan-lan'")
+    assert log.messages()[-2:] == [log.messages()[-2], "vici initiate CHILD_SA 'lan-lan'"]
+    assert log.messages()[-2].startswith("CHILD_SA lan-lan{1} established")
+    assert log.lines()[-1] == "Jan  1 00:00:01 gw-a charon: 05[CFG] vici initiate CHILD_SA 'lan-lan'"
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in TOPO.glob("*.yaml")))
 def test_every_shipped_topology_logs_without_holes(name: str) -> None:
     sim = Simulation.from_file(TOPO / f"{name}.yaml")
