@@ -34,7 +34,7 @@ from typing import Any
 from ..core.ike import events as E
 from ..core.ike.config import IkeConfig
 from ..core.keys import ChildSaKeys
-from ..core.node_events import Note, SaInstalled, SaRemoved
+from ..core.node_events import Note, SaInstalled, SaInstallFailed, SaRemoved
 from . import charonwords as W
 from .charonwords import payload_tokens, stamp, ts_list
 from .nodeview import NodeView
@@ -270,6 +270,9 @@ class CharonLog:
                         self._deferred.append(line)
                     else:
                         self._append(line)
+            case SaInstallFailed():
+                self._log(now, "IKE", W.SAD_FAILED)
+                self._log(now, "IKE", "failed to establish CHILD_SA, keeping IKE_SA")
             case E.IkeFailure():
                 self._failure(ev, now)
             case E.IkeDrop(reason=reason, detail=detail):

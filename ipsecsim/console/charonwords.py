@@ -157,6 +157,10 @@ def scheme_text(method: int, key: str = "", hash_id: int = 0, pss: bool = False)
 
 # --- failures (ike_init.c, ike_auth.c, child_create.c, ike_sa.c, task_manager_v2.c) -----------
 
+SAD_FAILED = "unable to install inbound and outbound IPsec SA (SAD) in kernel"
+"""child_create.c ``select_and_install()`` when the kernel refuses both SAs."""
+
+
 def failure_lines(ev: IkeFailure, state: str, remote: str) -> list[tuple[str, str]]:
     """(group, text) lines charon logs for a failed exchange; ``state`` is the IKE_SA's state
     before it (a timeout says what was being done), ``remote`` the peer's address."""
@@ -187,6 +191,8 @@ def failure_lines(ev: IkeFailure, state: str, remote: str) -> list[tuple[str, st
         else:
             out.append(("IKE", f"received {notify} notify error"))
         return out
+    if "AH cannot cross a NAT" in reason:  # Linux refuses AH with UDP encapsulation
+        return [("IKE", SAD_FAILED), ("IKE", "failed to establish CHILD_SA, keeping IKE_SA")]
     if notify == "NO_PROPOSAL_CHOSEN":
         m = re.match(r"no connection accepts (\S+) -> (\S+)$", reason)
         out.append(("IKE", f"no IKE config found for {m.group(2)}...{m.group(1)}, sending "

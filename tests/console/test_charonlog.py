@@ -187,6 +187,15 @@ def test_a_refused_child_keeps_the_ike_sa() -> None:
     assert not any(" established with SPIs " in m for m in a + b)
 
 
+def test_ah_behind_a_nat_is_refused_as_the_kernel_refuses_it() -> None:
+    sim = Simulation.from_file(TOPO / "nat-traversal.yaml")
+    sim.run(1.0)
+    a = messages(sim, "gw-a")
+    i = a.index("unable to install inbound and outbound IPsec SA (SAD) in kernel")
+    assert a[i + 1] == "failed to establish CHILD_SA, keeping IKE_SA"
+    assert "no acceptable proposal found" not in a
+
+
 def test_authentication_failure_on_both_ends() -> None:
     t = topo()
     t["nodes"][B]["ipsec"]["secrets"]["ike-1"]["secret"] = "not the same key"
