@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
+from ..console.charonlog import CharonLog
 from ..core import algorithms as A
 from ..core.errors import PacketDrop
 from ..core.ip import ipv4 as P
@@ -80,6 +81,7 @@ class Gateway(Node):
         self.node = IpsecNode(name, rng, [i.name for i in self.ifaces], config, ca,
                               ident=self.next_ident)
         """The sans-IO IPsec node: its stack, its IKE endpoint and what joins them."""
+        self.charon_log = CharonLog.for_node(name, self.node)  # its daemon.log: every event, in charon's words
         self.stack = self.node.stack
         self._events = self.node.events
         self._cleartext = self.node.cleartext_verdicts  # Node.receive's inline check
@@ -264,6 +266,7 @@ class Gateway(Node):
         while (ev := node.next_event()) is not None:
             try:
                 record_event(self, ev, now)
+                self.charon_log.feed(ev, now)
             except Exception as exc:  # noqa: BLE001 - recorded, never ends the run
                 net.trace.emit(now, "note", self.name, f"IKE event {type(ev).__name__} failed: {exc!r}")
         for pkt, _tag in node.packets_to_send():

@@ -1,4 +1,4 @@
-"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, figures/.
+"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, logs/, figures/.
 
 Everything is read from the trace and from the keys the run installed; nothing
 reaches into node internals. The pcap and Wireshark writers of the data-plane
@@ -27,6 +27,7 @@ def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[st
         sim.trace.write_jsonl(fp)
     write_pcaps(sim, out / "pcap")
     write_wireshark(sim, out / "wireshark")
+    write_logs(sim, out / "logs")
     if figures:
         from .figures import write_figures
 
@@ -52,6 +53,21 @@ def write_pcaps(sim: Simulation, folder: Path) -> list[Path]:
         path = folder / f"{name}.pcap"
         write_pcap(path, [(t, d) for t, _, d in pkts])
         paths.append(path)
+    return paths
+
+
+# --- logs -------------------------------------------------------------------------------------
+def write_logs(sim: Simulation, folder: Path) -> list[Path]:
+    """``NODE.log`` for every gateway: its IKE daemon's log in charon's wording
+    (:class:`~ipsecsim.console.charonlog.CharonLog`), what ``cat /var/log/daemon.log`` shows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, node in sim.net.nodes.items():
+        log = getattr(node, "charon_log", None)
+        if log is not None:
+            path = folder / f"{name}.log"
+            path.write_text(log.text(), encoding="utf-8")
+            paths.append(path)
     return paths
 
 
