@@ -1,4 +1,4 @@
-"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, figures/.
+"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, figures/, console/.
 
 Everything is read from the trace and from the keys the run installed; nothing
 reaches into node internals. The pcap and Wireshark writers of the data-plane
@@ -27,6 +27,7 @@ def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[st
         sim.trace.write_jsonl(fp)
     write_pcaps(sim, out / "pcap")
     write_wireshark(sim, out / "wireshark")
+    sim.console.write(out / "console")  # NODE.txt per node a command was typed on (if any)
     if figures:
         from .figures import write_figures
 
