@@ -1,2 +1,1 @@
-"""The node console: commands typed on a simulated node, answered as the real tools answer
-(``swanctl``, ``ping``, ``ip xfrm``, ``cat /var/log/daemon.log``), and the charon log."""
+"""The node console: what an administrator types on a simulated gateway, and what it prints."""

@@ -287,9 +287,22 @@ def version(ctx: Ctx, o: _Opts) -> None:
 
 
 # --- control --------------------------------------------------------------------------------
-def _log_mark(gw: Any) -> int:
+def _log_lines(gw: Any) -> list[str]:
     log = getattr(gw, "charon_log", None)
-    return len(log.text()) if log is not None else 0
+    if log is None:
+        return []
+    return list(log.lines()) if hasattr(log, "lines") else log.text().splitlines()
+
+
+def _log_mark(gw: Any) -> int:
+    return len(_log_lines(gw))
+
+
+def _vici_log(ctx: Ctx, text: str) -> None:
+    """The line charon logs when a vici request arrives (``vici_control.c``, DBG1 CFG)."""
+    log = getattr(ctx.node, "charon_log", None)
+    if log is not None and hasattr(log, "log"):
+        log.log(ctx.now, "CFG", text)
 
 
 _LOG_LINE = re.compile(r"\b\d+\[([A-Z]{3})\] (.*)$")
@@ -297,11 +310,8 @@ _LOG_LINE = re.compile(r"\b\d+\[([A-Z]{3})\] (.*)$")
 
 def _log_since(gw: Any, mark: int) -> str:
     """charon's log lines written since ``mark`` as swanctl's ``log_cb`` shows them."""
-    log = getattr(gw, "charon_log", None)
-    if log is None:
-        return ""
     out = []
-    for line in log.text()[mark:].splitlines():
+    for line in _log_lines(gw)[mark:]:
         m = _LOG_LINE.search(line)
         if m:
             out.append(f"[{m.group(1)}] {m.group(2)}\n")
@@ -383,8 +393,10 @@ def initiate(ctx: Ctx, o: _Opts) -> Job | None:
                  and (child is None or any(ch.name == child for ch in c.children))), None)
     if conn is None:
         what = f"CHILD_SA config '{child}'" if child else f"IKE_SA config '{ike}'"
+        _vici_log(ctx, f"vici initiate {'CHILD_SA' if child else 'IKE_SA'} '{child or ike}'")
         _reply(ctx, o, "initiate", f"{what} not found")
         return None
+    _vici_log(ctx, f"vici initiate {'CHILD_SA' if child else 'IKE_SA'} '{child or ike}'")
     installed = {c.unique_id for sa in ep.ike_sas.values() for c in sa.children
                  if c.cfg.name == child and c.state == S.C_INSTALLED}
     job = _Initiate(ctx, o, conn.name, child, "", set())
@@ -455,12 +467,25 @@ class _Terminate(_Waiting):
         return msg, {"matches": n, "terminated": 0}
 
 
+def _selector_log(ctx: Ctx, o: _Opts, what: str) -> None:
+    """``vici terminate IKE_SA #1`` ... in the order ``vici_control.c`` logs them."""
+    if o.num("I"):
+        _vici_log(ctx, f"vici {what} IKE_SA #{o.num('I')}")
+    if o.num("C"):
+        _vici_log(ctx, f"vici {what} CHILD_SA #{o.num('C')}")
+    if o.text("i"):
+        _vici_log(ctx, f"vici {what} IKE_SA '{o.text('i')}'")
+    if o.text("c"):
+        _vici_log(ctx, f"vici {what} CHILD_SA '{o.text('c')}'")
+
+
 def terminate(ctx: Ctx, o: _Opts) -> Job | None:
     """``vici_control.c`` ``terminate()``: by child (within ``--ike``) or by IKE_SA."""
     if not (o.text("c") or o.text("i") or o.num("I") or o.num("C")):
         _reply(ctx, o, "terminate", "missing terminate selector")
         return None
     gw = _gw(ctx)
+    _selector_log(ctx, o, "terminate")
     by_child = bool(o.text("c") or o.num("C"))
     pairs = _select_children(ctx, o) if by_child else []
     ikes = [] if by_child else _select_ikes(ctx, o)
@@ -488,6 +513,7 @@ def rekey(ctx: Ctx, o: _Opts) -> None:
         _reply(ctx, o, "rekey", "missing rekey selector")
         return None
     gw = _gw(ctx)
+    _selector_log(ctx, o, "rekey")
     by_child = bool(o.text("c") or o.num("C"))
     pairs = _select_children(ctx, o) if by_child else []
     ikes = [] if by_child else _select_ikes(ctx, o)
