@@ -276,13 +276,13 @@ class Ping(Job):
         self.last_send = ctx.now
         self.exit_at: float | None = None
         self.gen = 0
-        ends = [t for t in (ctx.now + deadline if deadline else None,) if t is not None]
+        ends = [ctx.now + deadline + 1e-6] if deadline else []
         if count and not deadline:
             ends.append(ctx.now + (count - 1) * interval + max(linger, MAXWAIT, interval) + 1)
         if not ends:
             sim = ctx.console.sim
             ends.append(max(float(sim.duration), ctx.now + interval))
-        self.deadline = min(ends) + 1e-9
+        self.deadline = min(ends)
 
     # --- driving -----------------------------------------------------------------------
     def start(self) -> None:

@@ -71,7 +71,8 @@ class Job:
         self.out = ctx.out
         self.done = False
         self.deadline = ctx.now + SH_LIMIT
-        """When :meth:`Console.sh` stops running the simulation for this job."""
+        """When :meth:`Console.sh` stops running the simulation for this job (events at that
+        very time do not run, as at the end of :meth:`Simulation.run`)."""
 
     def finish(self) -> None:
         self.done = True
@@ -384,12 +385,14 @@ class Console:
             was = gc.isenabled()
             gc.disable()
             try:
-                while not job.done and env.peek() <= job.deadline:
+                while not job.done and env.peek() < job.deadline:
                     env.step()
             finally:
                 if was:
                     gc.enable()
-            job.stop(float(env.now))
+            if not job.done:  # what is due before the deadline runs, as in a script's run
+                self.sim.run(job.deadline)
+                job.stop(float(env.now))
         return entry.text(float(self.sim.net.env.now))
 
     # --- reading --------------------------------------------------------------------------

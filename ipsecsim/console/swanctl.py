@@ -329,7 +329,7 @@ class _Waiting(Job):
         t = o.num("t")
         self.timeout = ctx.now + t if t > 0 else None
         if self.timeout is not None:
-            self.deadline = self.timeout + POLL
+            self.deadline = self.timeout + 2 * POLL
 
     def check(self, now: float) -> bool:
         result = self.result(now)

@@ -36,6 +36,12 @@ PRIO_BASE = 200000
 """``kernel_netlink_ipsec.c``: PASS policies start here, DEFAULT/ROUTED at twice, FALLBACK at
 three times."""
 
+_IP_OBJECTS = ("address", "addrlabel", "amt", "fou", "help", "ila", "ioam", "l2tp", "link",
+               "macsec", "maddress", "monitor", "mptcp", "mroute", "mrule", "neighbor",
+               "neighbour", "netconf", "netns", "nexthop", "ntable", "ntbl", "route", "rule",
+               "sr", "stats", "tap", "tcpmetrics", "token", "tunnel", "tuntap", "vrf")
+"""iproute2 6.1's other objects (``ip/ip.c``): known to ip, not modelled here."""
+
 USAGE = ("Usage: ip xfrm XFRM-OBJECT { COMMAND | help }\n"
          "where  XFRM-OBJECT := state | policy | monitor\n")
 
@@ -45,10 +51,14 @@ def main(ctx: Ctx, argv: list[str]) -> None:
     args = argv[1:]
     while args and args[0].startswith("-"):
         args = args[1:]  # -4, -s, -d ... (statistics are not shown)
-    if not args or args[0] != "xfrm":
+    if not args or not "xfrm".startswith(args[0]):
         obj = args[0] if args else ""
-        ctx.out.err(f'Object "{obj}" is unknown, try "ip help".\n' if obj else
-                    "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n")
+        if not obj:
+            ctx.out.err("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n")
+        elif any(o.startswith(obj) for o in _IP_OBJECTS):
+            ctx.out.err(f"ipsecsim console: ip {obj} is not modelled (only ip xfrm)\n")
+        else:
+            ctx.out.err(f'Object "{obj}" is unknown, try "ip help".\n')
         return None
     rest = args[1:]
     if not rest:
