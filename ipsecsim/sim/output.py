@@ -1,4 +1,4 @@
-"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, figures/, console/.
+"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, figures/.
 
 Everything is read from the trace and from the keys the run installed; nothing
 reaches into node internals. The pcap and Wireshark writers of the data-plane
@@ -25,9 +25,9 @@ def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[st
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
     with open(out / "trace.jsonl", "w", encoding="utf-8") as fp:
         sim.trace.write_jsonl(fp)
+    sim.console.write(out / "console")  # console/NODE.txt per node a command was typed on
     write_pcaps(sim, out / "pcap")
     write_wireshark(sim, out / "wireshark")
-    sim.console.write(out / "console")  # NODE.txt per node a command was typed on (if any)
     if figures:
         from .figures import write_figures
 
