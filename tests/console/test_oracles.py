@@ -35,7 +35,7 @@ from tests.interop.fixtures import interop  # noqa: F401 - the fixture
 from tests.interop.netns import NetnsPair, run
 from tests.interop.swanctl import site_config
 
-from .topos import site_to_site
+from .topos import reply, site_to_site
 from .vicidump import flat, parse
 
 pytestmark = pytest.mark.oracle
@@ -68,8 +68,8 @@ def _simulated(ike: str, esp: str) -> Simulation:
                    "10.1.0.0/16", "gw-b.example", "gw-a.example")},
         "links": {"wan": {"a": "gw-a", "b": "gw-b", "delay": "1ms"}}}
     sim = Simulation.from_dict(topo).run(0.5)
-    assert sim.node("gw-a").sh("swanctl --initiate --child lan-lan --ike office-link") == \
-        "initiate completed successfully\n"
+    out = sim.node("gw-a").sh("swanctl --initiate --child lan-lan --ike office-link")
+    assert reply(out) == "initiate completed successfully\n"
     return sim
 
 

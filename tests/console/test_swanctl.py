@@ -15,7 +15,7 @@ import pytest
 
 from ipsecsim.sim import Simulation
 
-from .topos import site_to_site, up
+from .topos import reply, site_to_site, up
 from .vicidump import flat, parse
 
 
@@ -147,12 +147,12 @@ def test_initiate_runs_the_handshake_in_simulated_time() -> None:
     sim = Simulation.from_dict(_manual_start()).run(1.0)
     gw = sim.node("gw-a")
     assert gw.sh("swanctl --list-sas") == ""
-    assert gw.sh("swanctl --initiate --child lan-lan") == "initiate completed successfully\n"
+    assert reply(gw.sh("swanctl --initiate --child lan-lan")) == "initiate completed successfully\n"
     assert 1.04 < sim.now < 1.1  # IKE_SA_INIT + IKE_AUTH over 2 x 20 ms round trips
     assert "lan-lan: #1, reqid 1, INSTALLED" in gw.sh("swanctl --list-sas")
     # already up: the simulator makes no duplicate, the command returns at once
     t = sim.now
-    assert gw.sh("swanctl --initiate --child lan-lan --ike office-link") == \
+    assert reply(gw.sh("swanctl --initiate --child lan-lan --ike office-link")) == \
         "initiate completed successfully\n"
     assert sim.now == t
     assert gw.sh("swanctl --initiate --child lan-lan --raw") == "initiate reply {success=yes}\n"
@@ -166,14 +166,14 @@ def test_initiate_runs_the_handshake_in_simulated_time() -> None:
 ])
 def test_initiate_errors_as_vici_words_them(args: str, err: str) -> None:
     sim = Simulation.from_dict(_manual_start()).run(0.5)
-    assert sim.node("gw-a").sh(f"swanctl --initiate {args}") == err + "\n"
+    assert reply(sim.node("gw-a").sh(f"swanctl --initiate {args}")) == err + "\n"
 
 
 def test_initiate_fails_when_authentication_fails() -> None:
     d = _manual_start()
     d["nodes"]["gw-b"]["ipsec"]["secrets"]["ike-1"]["secret"] = "another key"
     sim = Simulation.from_dict(d).run(0.5)
-    out = sim.node("gw-a").sh("swanctl --initiate --child lan-lan")
+    out = reply(sim.node("gw-a").sh("swanctl --initiate --child lan-lan"))
     assert out == "initiate failed: establishing CHILD_SA 'lan-lan' failed\n"
     assert sim.node("gw-a").sh("swanctl --list-sas") == ""
 
@@ -183,7 +183,7 @@ def test_initiate_fails_when_the_child_is_refused_but_the_ike_sa_stays() -> None
     d["nodes"]["gw-b"]["ipsec"]["connections"]["office-link"]["children"]["lan-lan"]["remote_ts"] = \
         ["10.9.0.0/16"]
     sim = Simulation.from_dict(d).run(0.5)
-    out = sim.node("gw-a").sh("swanctl --initiate --child lan-lan")
+    out = reply(sim.node("gw-a").sh("swanctl --initiate --child lan-lan"))
     assert out == "initiate failed: establishing CHILD_SA 'lan-lan' failed\n"
     listing = sim.node("gw-a").sh("swanctl --list-sas")
     assert listing.startswith("office-link: #1, ESTABLISHED") and "lan-lan" not in listing
@@ -193,7 +193,7 @@ def test_initiate_timeout() -> None:
     d = _manual_start()
     d["links"]["wan-b"]["down"] = [[0, 100]]
     sim = Simulation.from_dict(d).run(0.5)
-    out = sim.node("gw-a").sh("swanctl --initiate --child lan-lan --timeout 2")
+    out = reply(sim.node("gw-a").sh("swanctl --initiate --child lan-lan --timeout 2"))
     assert out == "initiate failed: CHILD_SA 'lan-lan' not established after 2000ms\n"
     assert 2.5 <= sim.now < 2.6
 
@@ -211,10 +211,10 @@ def test_rekey_and_terminate() -> None:
     assert gw.sh("swanctl --rekey --ike nope") == "rekey failed: no matching SAs to rekey found\n"
     assert gw.sh("swanctl --rekey") == "rekey failed: missing rekey selector\n"
 
-    assert gw.sh("swanctl --terminate --child lan-lan") == "terminate completed successfully\n"
+    assert reply(gw.sh("swanctl --terminate --child lan-lan")) == "terminate completed successfully\n"
     listing = gw.sh("swanctl --list-sas")
     assert listing.startswith("office-link: #2, ESTABLISHED") and "lan-lan:" not in listing
-    assert gw.sh("swanctl --terminate --child lan-lan") == \
+    assert reply(gw.sh("swanctl --terminate --child lan-lan")) == \
         "terminate failed: no matching SAs to terminate found\n"
     assert gw.sh("swanctl --terminate --ike office-link --raw") == \
         "terminate reply {success=yes matches=1 terminated=1}\n"

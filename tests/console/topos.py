@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import yaml
@@ -27,3 +28,16 @@ def site_to_site(**top: Any) -> dict[str, Any]:
 def up(until: float = 1.0, **top: Any) -> Simulation:
     """site-to-site (IKE from t=0, no traffic) run to ``until``."""
     return Simulation.from_dict(site_to_site(**top)).run(until)
+
+
+_LOG = re.compile(r"\[[A-Z]{3}\] \S.*")
+
+
+def reply(out: str) -> str:
+    """A control command's output without the charon log lines swanctl streams before its
+    reply (``[IKE] ...``; present when the gateway keeps a charon log), checking their form."""
+    lines = out.splitlines(keepends=True)
+    k = 0
+    while k < len(lines) and _LOG.fullmatch(lines[k].rstrip("\n")):
+        k += 1
+    return "".join(lines[k:])
