@@ -32,6 +32,8 @@ SCRIPT = [
 def _topology(tmp_path: Path, script: list[dict[str, Any]], **top: Any) -> Path:
     top.setdefault("hosts", {"host-b.example": "10.2.0.10"})
     d = site_to_site(duration=8, script=script, **top)
+    d["traffic"] = {"bg": {"type": "ping", "from": "host-b", "to": "10.1.0.10", "start": 6,
+                           "count": 1}}  # a flow for the run's figures to draw
     del d["nodes"]["gw-a"]["ipsec"]["connections"]["office-link"]["children"]["lan-lan"]["start_action"]
     path = tmp_path / "scripted.yaml"
     path.write_text(yaml.safe_dump(d, sort_keys=False))
