@@ -71,6 +71,11 @@ class Node:
     """A host (``forwarding=False``) or router (``forwarding=True``)."""
 
     role = "host"
+    console: Any = None
+    """The simulation's :class:`~ipsecsim.console.shell.Console` (set by the Simulation)."""
+    echo_listener: Any = None
+    """``fn(packet, pkt_id)`` for ICMP echo replies and errors that belong to no traffic flow
+    (a console ``ping``); None: such packets are ignored as before."""
 
     def __init__(self, net: Network, name: str, addrs: list[str], forwarding: bool = False) -> None:
         self.net = net
@@ -258,7 +263,8 @@ class Node:
                            self.next_ident(), P.has_df(data))
             self.output(reply, pkt_id)
         elif t == P.ICMP_ECHO_REPLY:
-            net.app_deliver(self, data, pkt_id)
+            if net.app_deliver(self, data, pkt_id) is None and self.echo_listener is not None:
+                self.echo_listener(data, pkt_id)
         elif t == P.ICMP_DEST_UNREACH and code == P.ICMP_FRAG_NEEDED:
             mtu = (data[h + 6] << 8) | data[h + 7]
             inner = data[h + 8:]
@@ -269,6 +275,8 @@ class Node:
             if net.trace.enabled:
                 net.trace.emit(net.env.now, "note", self.name,
                                f"PMTU to {P.ntoa(dst)} is now {self.pmtu.get(dst)} (ICMP from {P.ntoa(data[12:16])})")
+            if self.echo_listener is not None:
+                self.echo_listener(data, pkt_id)
         else:
             net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, f"icmp type {t} code {code}")
 
@@ -341,3 +349,13 @@ class Node:
     def send_packet(self, data: bytes, pkt_id: int) -> None:
         """Originate a packet (traffic generators, IKE)."""
         self.output(data, pkt_id)
+
+    # --- console ---------------------------------------------------------------------
+    def sh(self, line: str) -> str:
+        """Type ``line`` on this node's console at the current simulated time and return what
+        it prints (``swanctl --list-sas``, ``ping -c 3 10.2.0.10``, ``ip xfrm state``, ...).
+        A command that takes simulated time -- ``ping``, ``swanctl --initiate`` -- runs the
+        simulation forward until it completes; see :mod:`ipsecsim.console.shell`."""
+        if self.console is None:
+            raise RuntimeError(f"node {self.name} has no console (build it with a Simulation)")
+        return self.console.sh(self.name, line)  # type: ignore[no-any-return]

@@ -25,6 +25,7 @@ def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[st
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
     with open(out / "trace.jsonl", "w", encoding="utf-8") as fp:
         sim.trace.write_jsonl(fp)
+    sim.console.write(out / "console")  # console/NODE.txt per node a command was typed on
     write_pcaps(sim, out / "pcap")
     write_wireshark(sim, out / "wireshark")
     write_logs(sim, out / "logs")

@@ -5,8 +5,11 @@
 >>> sim.summary()["packets"]                                      # doctest: +SKIP
 >>> sim.dataframes()["drops"]                                     # doctest: +SKIP
 >>> sim.node("gw-a").stack                                        # doctest: +SKIP
+>>> print(sim.node("gw-a").sh("swanctl --list-sas"))               # doctest: +SKIP
 
-``run`` may be called repeatedly with increasing times to step the simulation.
+``run`` may be called repeatedly with increasing times to step the simulation; ``sh`` types a
+command on a node's console at the current time (a ``ping`` runs the simulation forward until
+it completes, see :mod:`ipsecsim.console.shell`).
 """
 
 from __future__ import annotations
@@ -124,6 +127,13 @@ class Simulation:
         for node in net.nodes.values():
             if hasattr(node, "start"):
                 node.start()
+        from ..console.shell import Console
+
+        self.console = Console(self, topo.get("hosts"))
+        """The nodes' consoles: ``script:`` entries and :meth:`Node.sh` (:mod:`ipsecsim.console`)."""
+        for node in net.nodes.values():
+            node.console = self.console
+        self.console.schedule(topo.get("script") or [])
 
     # --- running -------------------------------------------------------------------------
     @property

@@ -348,7 +348,28 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
         if f.get("type") == "bulk" and not f.get("count"):
             bad(["traffic", fname_], f"traffic.{fname_}: a bulk transfer needs count: (segments to send)")
     bounds_problems(d, bad)
+    _console_problems(d, nodes, bad)
     return out
+
+
+def _console_problems(d: dict[str, Any], nodes: dict[str, Any], bad: Any) -> None:
+    """``hosts:`` names an IP address each; every ``script:`` entry types on an existing node
+    while the run lasts."""
+    for name, addr in (d.get("hosts") or {}).items():
+        try:
+            ipaddress.ip_address(addr)
+        except ValueError:
+            bad(["hosts", name], f"hosts.{name}: {addr!r} is not an IPv4 or IPv6 address")
+    end = parse_time(d.get("duration", 10))
+    for j, item in enumerate(d.get("script") or []):
+        node = item.get("node")
+        if node not in nodes:
+            bad(["script", j, "node"],
+                f"script.{j}.node: no node named {node!r}{did_you_mean(node, nodes)}")
+        at = parse_time(item["at"])
+        if at >= end:
+            bad(["script", j, "at"],
+                f"script.{j}.at: {item['at']} is not before the run ends ({end:g} s)")
 
 
 def _check_num(bad: Any, path: list[Any], value: Any, parse: Any, where: str) -> None:
