@@ -28,6 +28,7 @@ from . import taskmanager as tm
 from .auth import LocalCredential, PeerCredential
 from .config import ConnectionConfig, IkeConfig
 from .context import Address
+from .halfopen import HalfOpen
 from .ids import Identity
 from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
 from .sk import IntegrityError
@@ -70,9 +71,7 @@ class IkeEndpoint:
         self.drops: Counter[str] = Counter()
         self.ike_sas: dict[bytes, IkeSa] = {}
         """Our IKE SPI -> IKE_SA (every SA not yet destroyed)."""
-        self._half_open: dict[tuple[bytes, Address], IkeSa] = {}
-        self._half_open_by_ip: Counter[str] = Counter()
-        """Half-open IKE_SAs per peer address (for ``block_threshold``)."""
+        self._half_open = HalfOpen()
         """Responder IKE_SAs still in IKE_SA_INIT/IKE_AUTH, by (SPIi, peer address)."""
         self._inits: dict[tuple[bytes, Address], IkeSa] = {}
         """Every responder IKE_SA by the (SPIi, peer address) of its IKE_SA_INIT (duplicates)."""
@@ -362,7 +361,9 @@ class IkeEndpoint:
                     and got.data == want):
                 self._stateless(msg, src, dst, M.COOKIE, want, "", now)
                 return
-        if self._over_half_open_limits(src):
+        refused = self._half_open.refusal(src, self.config)  # after the cookie, before any DH
+        if refused is not None:
+            self.drop(*refused)
             return
         err: IkeError | None = None
         for conn in conns:
@@ -376,8 +377,8 @@ class IkeEndpoint:
                 del self.ike_sas[sa.our_spi]
                 err = err or exc
                 continue
-            self._half_open[(h.spi_i, src)] = self._inits[(h.spi_i, src)] = sa
-            self._half_open_by_ip[src[0]] += 1
+            self._half_open.add((h.spi_i, src), sa)
+            self._inits[(h.spi_i, src)] = sa
             sa.expire_at = now + HALF_OPEN_TIMEOUT
             resp = M.IkeMessage(sa.spi_i, sa.spi_r, M.IKE_SA_INIT, 0, False, True, payloads)
             out = M.encode(resp)
@@ -390,32 +391,6 @@ class IkeEndpoint:
         assert err is not None
         self._stateless(msg, src, dst, err.notify, err.data, err.sentence, now,
                         conn=conns[0].name)
-
-    def _over_half_open_limits(self, src: Address) -> bool:
-        """strongSwan's receiver.c ``drop_ike_sa_init()``, after the cookie check and before
-        any DH: an IKE_SA_INIT from an address with ``block_threshold`` half-open IKE_SAs, or
-        beyond ``init_limit_half_open`` in all, is dropped unanswered (its lines there)."""
-        cfg = self.config
-        n = self._half_open_by_ip.get(src[0], 0)
-        if cfg.block_threshold and n >= cfg.block_threshold:
-            self.drop("block_threshold", f"ignoring IKE_SA setup from {src[0]}, per-IP "
-                      f"half-open IKE_SA limit of {cfg.block_threshold} reached")
-            return True
-        total = len(self._half_open)
-        if cfg.init_limit_half_open and total >= cfg.init_limit_half_open:
-            self.drop("half_open_limit", f"ignoring IKE_SA setup from {src[0]}, half open "
-                      f"IKE_SA count of {total} exceeds limit of {cfg.init_limit_half_open}")
-            return True
-        return False
-
-    def _unindex_half_open(self, sa: IkeSa) -> None:
-        for key in [k for k, v in self._half_open.items() if v is sa]:
-            del self._half_open[key]
-            left = self._half_open_by_ip[key[1][0]] - 1
-            if left > 0:
-                self._half_open_by_ip[key[1][0]] = left
-            else:
-                del self._half_open_by_ip[key[1][0]]
 
     def _stateless(self, req: M.IkeMessage, src: Address, dst: Address,
                    notify: int, data: bytes, sentence: str, now: float, conn: str = "") -> None:
@@ -543,12 +518,12 @@ class IkeEndpoint:
     def forget(self, sa: IkeSa) -> None:
         """Drop every reference the endpoint holds to a destroyed IKE_SA."""
         self.ike_sas.pop(sa.our_spi, None)
-        self._unindex_half_open(sa)
+        self._half_open.discard(sa)
         _unindex(self._inits, sa)
 
     def establish(self, sa: IkeSa, now: float) -> None:
         sa.move(self, "authenticated", now, f"{id_text(sa.local_id)} <-> {id_text(sa.peer_id)}")
-        self._unindex_half_open(sa)  # by its value: the peer may have floated to 4500 meanwhile
+        self._half_open.discard(sa)  # by its value: the peer may have floated to 4500 meanwhile
         sa.established_at = now
         ike_reauth.schedule(self, sa, now)  # first: the rekey schedule bounds the end by it
         ike_rekey.schedule(self, sa, now)
