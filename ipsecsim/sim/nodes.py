@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import FRAG_TIMEOUT, MALFORMED, DecodeError, PacketDrop
 from ..core.ip import Reassembler
 from ..core.ip import ipv4 as P
+from ..core.ip.ipv4_frag import fragment
 
 if TYPE_CHECKING:
     from .link import Link
@@ -326,7 +327,7 @@ class Node:
         if df:
             self.too_big(data, pkt_id, mtu - overhead, icmp_to)
             return
-        frags = P.fragment(data, mtu, ignore_df=True)  # DF was cleared or overridden just above
+        frags = fragment(data, mtu, ignore_df=True)  # DF was cleared or overridden just above
         if net.trace.enabled:
             net.trace.emit(net.env.now, "fragment", self.name, pkt_id, len(data), len(frags), mtu)
         for f in frags:

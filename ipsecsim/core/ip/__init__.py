@@ -2,7 +2,7 @@
 
 * :mod:`.inet` -- what every family shares: protocol numbers, the Internet checksum.
 * :mod:`.ipv4` -- IPv4, UDP and ICMP: checked codecs (``parse_*``, ``build_*``), the fast
-  slice helpers of the per-packet path, fragmentation.
+  slice helpers of the per-packet path; :mod:`.ipv4_frag` -- its fragmentation.
 * :mod:`.reassembly` -- one bounded :class:`Reassembler` for every family (IPv4 today;
   IPv6 adds an ``ipv6`` module and one entry in :data:`.reassembly.FAMILIES`).
 
@@ -13,7 +13,7 @@ imports the family module itself (``from ipsecsim.core.ip import ipv4 as P``).
 
 from __future__ import annotations
 
-from . import inet, ipv4, reassembly
+from . import inet, ipv4, ipv4_frag, reassembly
 from .inet import (
     IPPROTO_AH,
     IPPROTO_ESP,
@@ -48,8 +48,6 @@ from .ipv4 import (
     echo_reply_for,
     fix_l4_checksum,
     flags_offset,
-    fragment,
-    fragment_info,
     has_df,
     header_checksum,
     header_len,
@@ -70,13 +68,13 @@ from .ipv4 import (
     parse_ipv4,
     parse_udp,
     ports,
-    reassembled,
     rewrite,
     set_ipv4_checksum,
     udp,
     udp_packet,
     udp_parts,
 )
+from .ipv4_frag import fragment, fragment_info, reassembled
 from .reassembly import Reassembler
 
 __all__ = [
@@ -122,6 +120,7 @@ __all__ = [
     "icmp_frag_needed",
     "inet",
     "ipv4",
+    "ipv4_frag",
     "ipv4_dst",
     "ipv4_header",
     "ipv4_ports",

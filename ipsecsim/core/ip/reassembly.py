@@ -1,8 +1,8 @@
 """Reassembly of IP fragments into whole datagrams (RFC 791 §3.2), bounded, for any IP family.
 
 One :class:`Reassembler` per receiving node. It asks the packet's family (its version
-nibble, :data:`FAMILIES`) where a fragment goes -- :func:`.ipv4.fragment_info` and
-:func:`.ipv4.reassembled` for IPv4; IPv6's Fragment header (RFC 8200 §4.5) adds an entry
+nibble, :data:`FAMILIES`) where a fragment goes -- :func:`.ipv4_frag.fragment_info` and
+:func:`.ipv4_frag.reassembled` for IPv4; IPv6's Fragment header (RFC 8200 §4.5) adds an entry
 -- and keeps the rest family-agnostic: datagrams keyed by what the family says, pieces
 held in offset order, a datagram handed back once its pieces cover it from 0 to the end
 the last fragment gave.
@@ -39,7 +39,7 @@ from ..errors import (
     DecodeError,
     PacketDrop,
 )
-from . import ipv4
+from . import ipv4_frag
 
 FragmentInfo = tuple[Hashable, int, bool, bytes, int]
 """(datagram key, offset in bytes, more fragments follow, payload, header length)."""
@@ -55,7 +55,7 @@ class Family:
     """(first fragment's first ``header length`` bytes, joined payload) -> the whole datagram."""
 
 
-FAMILIES: dict[int, Family] = {4: Family(ipv4.fragment_info, ipv4.reassembled)}
+FAMILIES: dict[int, Family] = {4: Family(ipv4_frag.fragment_info, ipv4_frag.reassembled)}
 """IP version (a packet's first nibble) -> its fragment format."""
 
 MAX_DATAGRAMS = 256
