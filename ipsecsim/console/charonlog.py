@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.ike import events as E
 from ..core.ike.config import IkeConfig
-from ..core.keys import ChildSaKeys
 from ..core.node_events import Note, SaInstalled, SaInstallFailed, SaRemoved
 from . import charonwords as W
+from .charonrecords import HOLE, ChildRec, Held, IkeRec, Line, hp, split_sizes
 from .charonwords import payload_tokens, stamp, ts_list
 from .nodeview import NodeView
 
@@ -44,80 +43,12 @@ __all__ = ["CharonLog", "Line", "NodeView"]
 VERSION = "5.9.8"
 """The strongSwan release whose wording the log follows (the oracle tests' charon)."""
 
-_HOLE = "\0"
 _RESTART = object()
 """Marks, among the events fed, where the node's IKE endpoint was replaced (a power cycle)."""
 _QUIET = (E.ChildStateChange, E.ChildSaDown, E.ChildSaRekeyed, E.IkeStateChange, SaRemoved, Note)
 """Events that come with a peer's Delete and must not end the wait for its verdict (was it
 for a CHILD_SA, or for the IKE_SA that takes its CHILD_SAs along?)."""
 _NUM = re.compile(r"^(.*)\[(\d+)\]$")
-
-
-class Line:
-    """One daemon.log line: time, group and text (maybe with a hole still to be filled)."""
-
-    __slots__ = ("group", "hole", "t", "text")
-
-    def __init__(self, t: float, group: str, text: str, hole: str | None = None) -> None:
-        self.t = t
-        self.group = group
-        self.text = text
-        self.hole = hole
-        """What fills the hole if no later event does (None: the text has no hole)."""
-
-    def fill(self, value: str) -> None:
-        if self.hole is not None:
-            self.text = self.text.replace(_HOLE, value)
-            self.hole = None
-
-    @property
-    def message(self) -> str:
-        """The text after ``NN[GRP] ``."""
-        return self.text.replace(_HOLE, self.hole) if self.hole is not None else self.text
-
-
-@dataclass
-class _Ike:
-    name: str
-    """As charon prints it: ``connection[uniqueid]``."""
-    conn: str
-    initiator: bool
-    local: tuple[str, int] = ("", 0)
-    remote: tuple[str, int] = ("", 0)
-    me: str = ""
-    peer: str = ""
-    state: str = "CREATED"
-    ispi: bytes = b""
-    """The initiator's SPI, once a message named it."""
-
-    @property
-    def between(self) -> str:
-        return f"{self.local[0]}[{self.me}]...{self.remote[0]}[{self.peer}]"
-
-
-@dataclass
-class _Child:
-    keys: ChildSaKeys
-    state: str = "INSTALLED"
-    outbound_due: bool = False
-    """Installed inbound only (a rekey): "outbound CHILD_SA ... established" is still to come."""
-    sas: tuple[Any, Any] | None = None
-    """The data plane's inbound and outbound SA objects (their byte counters), if a view gave them."""
-
-    @property
-    def label(self) -> str:
-        return f"{self.keys.name}{{{self.keys.unique_id}}}"
-
-    @property
-    def spis_ts(self) -> str:
-        k = self.keys
-        return f"with SPIs {k.spi_in:08x}_i {k.spi_out:08x}_o and TS {ts_list(k.local_ts)} === {ts_list(k.remote_ts)}"
-
-
-@dataclass
-class _Held:
-    ike: str
-    lines: list[Line] = field(default_factory=list)
 
 
 class CharonLog:
@@ -153,18 +84,18 @@ class CharonLog:
         return cls(host, ike.config if ike is not None else None, NodeView(node))
 
     def _reset(self) -> None:
-        self._ikes: dict[str, _Ike] = {}
-        self._by_spi: dict[bytes, _Ike] = {}
-        self._children: dict[int, _Child] = {}
+        self._ikes: dict[str, IkeRec] = {}
+        self._by_spi: dict[bytes, IkeRec] = {}
+        self._children: dict[int, ChildRec] = {}
         self._uid = 0
         self._ike_max = 0
         self._last_in: E.IkeMessageEvent | None = None
-        self._pending_init: _Ike | None = None
-        self._rekeying: _Child | None = None
+        self._pending_init: IkeRec | None = None
+        self._rekeying: ChildRec | None = None
         self._holes: dict[int, Line] = {}
         self._ike_holes: dict[str, Line] = {}
         self._filled: tuple[Line, str] | None = None
-        self._held: _Held | None = None
+        self._held: Held | None = None
         self._deferred: list[Line] = []
         self._reqids: dict[str, int] = {}
 
@@ -289,12 +220,12 @@ class CharonLog:
     def _message(self, ev: E.IkeMessageEvent, now: float) -> None:
         tokens, frags = payload_tokens(ev.payloads)
         text = W.message_text(ev.exchange, ev.response, ev.msg_id, tokens)
-        sizes = _split(ev.size, frags)
+        sizes = split_sizes(ev.size, frags)
         if ev.direction == "in":
             self._last_in = ev
             src, dst = ev.remote, ev.local
             for i, size in enumerate(sizes, 1):
-                self._log(now, "NET", f"received packet: from {_hp(src)} to {_hp(dst)} ({size} bytes)")
+                self._log(now, "NET", f"received packet: from {hp(src)} to {hp(dst)} ({size} bytes)")
                 if frags:
                     self._log(now, "ENC", "parsed " + W.message_text(ev.exchange, ev.response, ev.msg_id,
                                                                      [f"EF({i}/{frags})"]))
@@ -314,7 +245,7 @@ class CharonLog:
             if frags and not ev.retransmit:
                 self._log(now, "ENC", "generating " + W.message_text(ev.exchange, ev.response, ev.msg_id,
                                                                      [f"EF({i}/{frags})"]))
-            self._log(now, "NET", f"sending packet: from {_hp(ev.local)} to {_hp(ev.remote)} ({size} bytes)")
+            self._log(now, "NET", f"sending packet: from {hp(ev.local)} to {hp(ev.remote)} ({size} bytes)")
 
     def _before_sending(self, ev: E.IkeMessageEvent, tokens: list[str], now: float) -> None:
         """What charon logs while building a request: the tasks' own lines."""
@@ -348,29 +279,29 @@ class CharonLog:
                 self._establishing(ike, now)
             elif "KE" in tokens:  # an IKE_SA rekey: the new IKE_SA is named by its response
                 nxt = f"{ike.conn}[{self._ike_max + 1}]"
-                hole = self._log(now, "IKE", f"initiating IKE_SA {_HOLE} to {ev.remote[0]}")
+                hole = self._log(now, "IKE", f"initiating IKE_SA {HOLE} to {ev.remote[0]}")
                 hole.hole = nxt
                 self._ike_holes[ike.name] = hole
         elif ev.exchange == "INFORMATIONAL" and not tokens:
             self._log(now, "IKE", "sending DPD request")
 
-    def _establishing(self, ike: _Ike, now: float) -> None:
+    def _establishing(self, ike: IkeRec, now: float) -> None:
         """``establishing CHILD_SA NAME{N}``: N is the node's next unique id; the name comes with
         the CHILD_SA's ChildSaUp (or its refusal)."""
         self._uid += 1
-        line = self._log(now, "IKE", f"establishing CHILD_SA {_HOLE}{{{self._uid}}}")
+        line = self._log(now, "IKE", f"establishing CHILD_SA {HOLE}{{{self._uid}}}")
         line.hole = self._first_child(ike.conn)
         self._holes[self._uid] = line
 
     # --- IKE_SAs ------------------------------------------------------------------
-    def _ike(self, name: str, initiator: bool = True) -> _Ike:
+    def _ike(self, name: str, initiator: bool = True) -> IkeRec:
         ike = self._ikes.get(name)
         if ike is None:
             m = _NUM.match(name)
             conn = m.group(1) if m else name
             if m:
                 self._ike_max = max(self._ike_max, int(m.group(2)))
-            ike = self._ikes[name] = _Ike(name, conn, initiator)
+            ike = self._ikes[name] = IkeRec(name, conn, initiator)
         return ike
 
     def _ike_state(self, ev: E.IkeStateChange, now: float) -> None:
@@ -444,7 +375,7 @@ class CharonLog:
                 hole.fill(ike.name)
             elif redundant and self._filled is not None:  # ours after all: the hole named the peer's
                 line, template = self._filled
-                line.text = template.replace(_HOLE, ike.name)
+                line.text = template.replace(HOLE, ike.name)
             elif not ike.initiator:
                 self._log(now, "IKE", f"{ike.remote[0]} is initiating an IKE_SA")
         if redundant:
@@ -485,7 +416,7 @@ class CharonLog:
         # old SA (ChildSaUp.outbound False), the initiator's follows at once (ChildSaRekeyed)
         rekey = not ev.outbound or any(c.state == "REKEYING" and c.keys.name == keys.name
                                        for c in self._children.values())
-        c = self._children[keys.spi_in] = _Child(keys, outbound_due=rekey)
+        c = self._children[keys.spi_in] = ChildRec(keys, outbound_due=rekey)
         self._reqids.setdefault(keys.name, len(self._reqids) + 1)
         self._log(now, "IKE", f"{'inbound ' if rekey else ''}CHILD_SA {c.label} established {c.spis_ts}")
 
@@ -512,7 +443,7 @@ class CharonLog:
             if not self._peer_deletes():
                 return  # torn down with its IKE_SA: charon logs nothing for it
             if self._held is None:
-                self._held = _Held(ev.ike_sa)
+                self._held = Held(ev.ike_sa)
             self._log(now, "IKE", f"received DELETE for {proto} CHILD_SA with SPI {c.keys.spi_out:08x}")
             self._closing(c, now)
             self._log(now, "IKE", f"sending DELETE for {proto} CHILD_SA with SPI {c.keys.spi_in:08x}")
@@ -527,7 +458,7 @@ class CharonLog:
         return (last is not None and last.exchange == "INFORMATIONAL" and not last.response
                 and "D" in payload_tokens(last.payloads)[0])
 
-    def _closing(self, c: _Child, now: float, expired: bool = False) -> None:
+    def _closing(self, c: ChildRec, now: float, expired: bool = False) -> None:
         """child_delete.c ``log_children()``."""
         if expired:
             self._log(now, "IKE", f"closing expired CHILD_SA {c.label} {c.spis_ts}")
@@ -570,7 +501,7 @@ class CharonLog:
         cfg = self._conn(conn)
         return cfg.children[0].name if cfg is not None and cfg.children else "?"
 
-    def _my_id(self, ike: _Ike, sa: Any) -> str:
+    def _my_id(self, ike: IkeRec, sa: Any) -> str:
         if ike.me:
             return ike.me
         if sa is not None and sa.local_id is not None:
@@ -578,7 +509,7 @@ class CharonLog:
         cfg = self._conn(ike.conn)
         return (cfg.local.id if cfg is not None and cfg.local.id else "") or ike.local[0]
 
-    def _auth_texts(self, ike: _Ike, sa: Any) -> tuple[str, str]:
+    def _auth_texts(self, ike: IkeRec, sa: Any) -> tuple[str, str]:
         """(ours, the peer's) authentication as charon names them: read from the IKE_SA object
         a view kept, else said from the configuration (a certificate's scheme then guessed)."""
         ours, theirs = self.view.auth(sa) if self.view is not None and sa is not None else ("", "")
@@ -591,19 +522,6 @@ class CharonLog:
             return psk if auth == "psk" else "RSA_EMSA_PKCS1_SHA2_256"
         return (ours or (guess(cfg.local.auth) if cfg is not None else psk),
                 theirs or (guess(cfg.remote.auth) if cfg is not None else psk))
-
-
-def _hp(addr: tuple[str, int]) -> str:
-    """``%#H``: ``192.168.0.1[500]``."""
-    return f"{addr[0]}[{addr[1]}]"
-
-
-def _split(size: int, frags: int) -> list[int]:
-    """Datagram sizes of a message: one, or its fragments (the event has only their sum)."""
-    if frags <= 1:
-        return [size]
-    each = size // frags
-    return [each] * (frags - 1) + [size - each * (frags - 1)]
 
 
 def render(host: str, events: Iterable[tuple[object, float]], config: IkeConfig | None = None) -> str:
