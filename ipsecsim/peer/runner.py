@@ -310,8 +310,9 @@ class PeerRunner:
 
 def _describe(pkt: bytes) -> str:
     from ..core import ip
+    from ..core.errors import DecodeError
 
     try:
         return f"{ip.ntoa(pkt[12:16])} > {ip.ntoa(pkt[16:20])} proto {pkt[9]}"
-    except IndexError:
+    except (IndexError, DecodeError):  # ntoa refuses a short slice with DecodeError
         return "(truncated)"
