@@ -484,16 +484,26 @@ def _selector_log(ctx: Ctx, o: _Opts, what: str) -> None:
         _vici_log(ctx, f"vici {what} CHILD_SA '{o.text('c')}'")
 
 
+def _selected(ctx: Ctx, o: _Opts, what: str) -> tuple[list[tuple[Any, Any]], list[Any]] | None:
+    """The CHILD_SAs (by ``--child``/``--child-id``, within ``--ike``) or else the IKE_SAs a
+    terminate or rekey names, logged as charon's vici does; None after the reply when the
+    command names no selector (``vici_control.c``)."""
+    if not (o.text("c") or o.text("i") or o.num("I") or o.num("C")):
+        _reply(ctx, o, what, f"missing {what} selector")
+        return None
+    _selector_log(ctx, o, what)
+    by_child = bool(o.text("c") or o.num("C"))
+    return (_select_children(ctx, o) if by_child else [],
+            [] if by_child else _select_ikes(ctx, o))
+
+
 def terminate(ctx: Ctx, o: _Opts) -> Job | None:
     """``vici_control.c`` ``terminate()``: by child (within ``--ike``) or by IKE_SA."""
-    if not (o.text("c") or o.text("i") or o.num("I") or o.num("C")):
-        _reply(ctx, o, "terminate", "missing terminate selector")
+    chosen = _selected(ctx, o, "terminate")
+    if chosen is None:
         return None
     gw = _gw(ctx)
-    _selector_log(ctx, o, "terminate")
-    by_child = bool(o.text("c") or o.num("C"))
-    pairs = _select_children(ctx, o) if by_child else []
-    ikes = [] if by_child else _select_ikes(ctx, o)
+    pairs, ikes = chosen
     if not pairs and not ikes:
         _reply(ctx, o, "terminate", "no matching SAs to terminate found", matches=0, terminated=0)
         return None
@@ -514,14 +524,11 @@ def terminate(ctx: Ctx, o: _Opts) -> Job | None:
 
 def rekey(ctx: Ctx, o: _Opts) -> None:
     """``vici_control.c`` ``rekey()``: queued at once, the reply does not wait."""
-    if not (o.text("c") or o.text("i") or o.num("I") or o.num("C")):
-        _reply(ctx, o, "rekey", "missing rekey selector")
+    chosen = _selected(ctx, o, "rekey")
+    if chosen is None:
         return None
     gw = _gw(ctx)
-    _selector_log(ctx, o, "rekey")
-    by_child = bool(o.text("c") or o.num("C"))
-    pairs = _select_children(ctx, o) if by_child else []
-    ikes = [] if by_child else _select_ikes(ctx, o)
+    pairs, ikes = chosen
     if not pairs and not ikes:
         _reply(ctx, o, "rekey", "no matching SAs to rekey found", matches=0)
         return None
