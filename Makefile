@@ -42,8 +42,8 @@ oracles:
 	apt-get update -qq
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    tshark strongswan-charon strongswan-swanctl libcharon-extra-plugins \
-	    libstrongswan-standard-plugins iproute2 util-linux iputils-ping procps openssl
+	    tshark strongswan-charon strongswan-swanctl libcharon-extra-plugins libcharon-extauth-plugins \
+	    libstrongswan-standard-plugins iproute2 util-linux iputils-ping procps openssl chromium
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
