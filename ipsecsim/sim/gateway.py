@@ -34,6 +34,7 @@ from ..console.charonlog import CharonLog
 from ..core import algorithms as A
 from ..core.errors import PacketDrop
 from ..core.ip import ipv4 as P
+from ..core.ip.tcp import clamp_mss
 from ..core.keys import ChildSaKeys
 from ..core.natt import KIND_ESP, KIND_KEEPALIVE, classify
 from ..core.node import Block, IpsecNode
@@ -90,6 +91,8 @@ class Gateway(Node):
         self.udp_listeners[IKE_PORT] = _IkePort(self)
         self.udp_listeners[NATT_PORT] = _IkePort(self)
         self.manual = [manual_keys(m, net.seed) for m in ipsec.get("manual", [])]
+        self.mss_clamp = 0
+        """``mss_clamp: N``: the MSS option of TCP SYNs it sends on lowered to N (0: off)."""
 
     @property
     def ike(self) -> Any:
@@ -145,6 +148,11 @@ class Gateway(Node):
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         net = self.net
         now = net.env.now
+        if self.mss_clamp and data[9] == 6:
+            # what strongSwan's documentation sets with iptables' TCPMSS target for the
+            # traffic of its tunnels: SYNs (both ways) lowered to an MSS that fits the
+            # ESP-wrapped packet into the path MTU, so TCP never sends too big (RFC 4459 §3.2)
+            data = clamp_mss(data, self.mss_clamp)
         try:
             res = self.node.protect(data, now)
         except PacketDrop as exc:

@@ -92,6 +92,7 @@ class Simulation:
                 ipsec = swanctl.get(name) or n["ipsec"]
                 node: Node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
                                      net.rng.child(f"node/{name}"), self.ca)
+                node.mss_clamp = int(n.get("mss_clamp", 0))  # type: ignore[attr-defined]
             elif role == "nat":
                 c = n["nat"]
                 node = Nat(net, name, addrs, c["outside"], c.get("behaviour", "port_restricted"),
@@ -121,8 +122,10 @@ class Simulation:
                 stop=T.parse_time(f["stop"]) if "stop" in f else None,
                 size=int(f.get("size", 84 if f["type"] == "ping" else 1000)),
                 rate=float(f.get("rate", 1.0 if f["type"] == "ping" else 10.0)),
-                count=int(f.get("count", 0)), df=bool(f.get("df", False)),
-                window=int(f.get("window", 16)), ack_size=int(f.get("ack_size", 40)))
+                count=int(f.get("count", 0)), df=bool(f.get("df", f["type"] == "tcp")),
+                window=int(f.get("window", 16)), ack_size=int(f.get("ack_size", 40)),
+                bytes=int(f.get("bytes", 0)), mss=int(f.get("mss", 0)),
+                rwnd=int(f.get("rwnd", 262144)), min_rto=T.parse_time(f.get("min_rto", 1.0)))
             make_flow(net, cfg, i).start()
         for node in net.nodes.values():
             if hasattr(node, "start"):
