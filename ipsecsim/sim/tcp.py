@@ -310,7 +310,8 @@ class TcpFlow(Flow):
         self.dupacks = 0
         if self.una >= self.nxt:
             self.deadline = None
-            if self.source.available() is not None and self.una >= self.source.available():
+            if getattr(self.source, "finite", True) and self.source.available() is not None \
+                    and self.una >= self.source.available():
                 if self.completed_at is None:
                     self.completed_at = now
                 return

@@ -255,7 +255,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             owner[iface.ip] = name
             ifaces[name].append(iface)
         role = n.get("role")
-        if role == "gateway" and not n.get("ipsec") and not n.get("swanctl"):
+        if role == "gateway" and not n.get("ipsec") and not n.get("swanctl") and not n.get("tlsvpn"):
             bad(["nodes", name, "role"], f"nodes.{name}: a gateway needs an ipsec: block "
                 "or a swanctl: folder")
         if n.get("ipsec") and role != "gateway":
@@ -330,6 +330,18 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
     duration = d.get("duration")
     dur = parse_time(duration) if duration is not None else None
     for nname, n in nodes.items():
+        tv = n.get("tlsvpn") if isinstance(n, dict) else None
+        if tv:
+            if n.get("role") != "gateway" or n.get("ipsec") or n.get("swanctl"):
+                bad(["nodes", nname, "tlsvpn"], f"nodes.{nname}.tlsvpn: a TLS VPN is a gateway's "
+                    "tunnel instead of IPsec (role: gateway, no ipsec: or swanctl:)")
+            try:
+                peer = owner.get(ipaddress.IPv4Address(tv.get("peer")))
+            except ValueError:
+                peer = None
+            if peer is None or not (nodes.get(peer) or {}).get("tlsvpn"):
+                bad(["nodes", nname, "tlsvpn", "peer"], f"nodes.{nname}.tlsvpn.peer: "
+                    f"{tv.get('peer')} is not the address of another tlsvpn gateway")
         if isinstance(n, dict) and "mss_clamp" in n and n.get("role") != "gateway":
             bad(["nodes", nname, "mss_clamp"], f"nodes.{nname}.mss_clamp: only a gateway clamps "
                 "the MSS of the TCP it tunnels")
