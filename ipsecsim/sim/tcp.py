@@ -310,8 +310,8 @@ class TcpFlow(Flow):
         self.dupacks = 0
         if self.una >= self.nxt:
             self.deadline = None
-            if getattr(self.source, "finite", True) and self.source.available() is not None \
-                    and self.una >= self.source.available():
+            total = self.source.available() if getattr(self.source, "finite", True) else None
+            if total is not None and self.una >= total:
                 if self.completed_at is None:
                     self.completed_at = now
                 return
@@ -467,6 +467,12 @@ class _TcpAcks(Flow):
         d = super().summary()
         d["type"] = "ack"
         return d
+
+
+def tls_vpn_summary(net: Network) -> dict[str, Any]:
+    """Per TLS-VPN gateway (:mod:`.tlsvpn`): records sent and received, what waits."""
+    return {name: n.summary() for name, n in net.nodes.items()  # type: ignore[attr-defined]
+            if hasattr(n, "tls_cfg")}
 
 
 def make_tcp_flow(net: Network, cfg: FlowConfig, index: int) -> TcpFlow:

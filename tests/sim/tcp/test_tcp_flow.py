@@ -8,7 +8,8 @@ import math
 import pytest
 
 from ipsecsim.sim.runner import Simulation
-from ipsecsim.sim.topology import TopologyError, load as load_topology
+from ipsecsim.sim.topology import TopologyError
+from ipsecsim.sim.topology import load as load_topology
 from tests.helpers.sim_topos import assert_conserved, plain_chain
 
 DELAY = 0.020  # one way, on the lossy link; the other link adds 1 ms each way
