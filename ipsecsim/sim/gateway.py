@@ -94,6 +94,20 @@ class Gateway(Node):
         self.mss_clamp = 0
         """``mss_clamp: N``: the MSS option of TCP SYNs it sends on lowered to N (0: off)."""
 
+    def set_mss_clamp(self, mss: int) -> None:
+        """Clamp the MSS of every TCP SYN this gateway sends on to ``mss`` (0: off): what
+        strongSwan's documentation sets with iptables' TCPMSS target for its tunnels' traffic
+        (both ways), so TCP never sends a segment the ESP-wrapped packet can't fit
+        (RFC 4459 §3.2). Only a clamping gateway pays for the check on its packet path."""
+        self.mss_clamp = mss
+        if mss:
+            self.output = self._clamped_output  # type: ignore[method-assign]
+
+    def _clamped_output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
+        if data[9] == 6:
+            data = clamp_mss(data, self.mss_clamp)
+        Gateway.output(self, data, pkt_id, forwarded)
+
     @property
     def ike(self) -> Any:
         """The node's IKE endpoint (None when manually keyed)."""
@@ -148,11 +162,6 @@ class Gateway(Node):
     def output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
         net = self.net
         now = net.env.now
-        if self.mss_clamp and data[9] == 6:
-            # what strongSwan's documentation sets with iptables' TCPMSS target for the
-            # traffic of its tunnels: SYNs (both ways) lowered to an MSS that fits the
-            # ESP-wrapped packet into the path MTU, so TCP never sends too big (RFC 4459 §3.2)
-            data = clamp_mss(data, self.mss_clamp)
         try:
             res = self.node.protect(data, now)
         except PacketDrop as exc:

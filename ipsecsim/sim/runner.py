@@ -96,7 +96,7 @@ class Simulation:
                 ipsec = swanctl.get(name) or n["ipsec"]
                 node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
                                      net.rng.child(f"node/{name}"), self.ca)
-                node.mss_clamp = int(n.get("mss_clamp", 0))  # type: ignore[attr-defined]
+                node.set_mss_clamp(int(n.get("mss_clamp", 0)))
             elif role == "nat":
                 c = n["nat"]
                 node = Nat(net, name, addrs, c["outside"], c.get("behaviour", "port_restricted"),
