@@ -29,6 +29,7 @@ NOTEBOOKS: dict[str, str] = {
     "nb05_lifecycle": "05-sa-lifecycle.ipynb",
     "nb06_nat": "06-nat-traversal.ipynb",
     "nb09_replay_markers": "09-anti-replay-and-nat-t-bytes.ipynb",
+    "nb10_router_setup": "10-router-setup-and-logs.ipynb",
 }
 
 def build(module: str) -> nbformat.NotebookNode:
