@@ -1,0 +1,85 @@
+"""EAP in IKE_AUTH (RFC 7296 §2.16) against strongSwan 5.9.8's eap-md5 and eap-mschapv2 plugins.
+
+Both roles: charon as the EAP server (IKE responder, ``remote { auth = eap-... eap_id = %any }``)
+with ``ipsecsim peer`` as the EAP client, and ``ipsecsim peer`` as the EAP server with charon as
+the client. The responder authenticates itself with a PSK; the client's EAP password is an
+``eap-carol`` secret on both sides. A wrong password and a method the server does not offer
+must fail with a sentence on our side and no CHILD_SA on charon's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.interop.charon import established_child
+from tests.interop.fixtures import interop  # noqa: F401 - the fixture
+from tests.interop.tunnel import CHARON_ID, PEER_ID, start_tunnel
+
+PASSWORD = "tuxmux for interop"
+
+
+def _eap(client: str, server_method: str, client_method: str, pw_server: str = PASSWORD):
+    """edit_charon / edit_peer: ``client`` ('charon' or 'ipsecsim') asks for EAP."""
+    def edit(side: str):
+        def f(conf: dict[str, Any]) -> None:
+            conn = conf["connections"]["interop"]
+            me = PEER_ID if side == "ipsecsim" else CHARON_ID
+            eap_user = PEER_ID if client == "ipsecsim" else CHARON_ID
+            if side == client:
+                conn["local"] = {"auth": client_method, "id": me}
+            else:
+                conn["remote"] = {"auth": server_method, "id": eap_user, "eap_id": "%any"}
+            pw = PASSWORD if side == client else pw_server
+            conf["secrets"]["eap-carol"] = {"id": eap_user, "secret": pw}
+        return f
+    return edit("charon"), edit("ipsecsim")
+
+
+@pytest.mark.parametrize("method", ["eap-md5", "eap-mschapv2"])
+@pytest.mark.parametrize("client", ["ipsecsim", "charon"])
+def test_eap_with_charon_both_roles(interop, method, client) -> None:  # noqa: F811
+    edit_charon, edit_peer = _eap(client, method, method)
+    charon, peer = start_tunnel(interop, client, ["aes256-sha256-x25519"], ["aes256gcm16"],
+                                edit_charon=edit_charon, edit_peer=edit_peer)
+    sa = charon.wait_for(lambda sas: sas[0] if sas else None)
+    assert sa["state"] == "ESTABLISHED"
+    log = charon.log()
+    name = method.upper().replace("-", "_")
+    if client == "ipsecsim":  # charon is the EAP server
+        assert f"initiating {name} method" in log
+        assert f"EAP method {name} succeeded, {'no ' if method == 'eap-md5' else ''}MSK established" in log
+        assert f"authentication of '{PEER_ID}' with EAP successful" in log
+    else:
+        assert f"server requested {name} authentication" in log
+        assert f"authentication of '{PEER_ID}' with pre-shared key successful" in log
+        assert f"authentication of '{CHARON_ID}' (myself) with EAP" in log
+    sent, received, out = interop.left.ping(interop.right.inner[0], src=interop.left.inner[0])
+    assert received == sent, out
+
+
+@pytest.mark.parametrize("client", ["ipsecsim", "charon"])
+def test_wrong_eap_password_fails_with_a_sentence(interop, client) -> None:  # noqa: F811
+    edit_charon, edit_peer = _eap(client, "eap-mschapv2", "eap-mschapv2", pw_server="not it")
+    charon, peer = start_tunnel(interop, client, ["aes256-sha256-x25519"], ["aes256gcm16"],
+                                edit_charon=edit_charon, edit_peer=edit_peer, expect_up=False)
+    if client == "charon":
+        charon.initiate("net", "interop", check=False, timeout=10)
+    assert peer.wait_log("IkeFailure", timeout=15)
+    log = peer.log()
+    if client == "ipsecsim":  # charon refused our NT-Response
+        assert "EAP" in log and "AUTHENTICATION_FAILED" in log
+    else:
+        assert "does not match its EAP secret (wrong password)" in log
+    assert established_child(charon.list_sas(), "net") is None
+
+
+def test_eap_method_the_server_does_not_offer(interop) -> None:  # noqa: F811
+    """charon serves EAP-MD5; we insist on EAP-MSCHAPv2: our EAP-Nak, its EAP-Failure."""
+    edit_charon, edit_peer = _eap("ipsecsim", "eap-md5", "eap-mschapv2")
+    charon, peer = start_tunnel(interop, "ipsecsim", ["aes256-sha256-x25519"], ["aes256gcm16"],
+                                edit_charon=edit_charon, edit_peer=edit_peer, expect_up=False)
+    assert peer.wait_log("IkeFailure", timeout=15)
+    assert "does not offer EAP_MSCHAPV2" in peer.log()
+    assert "received EAP_NAK, sending EAP_FAILURE" in charon.log()
