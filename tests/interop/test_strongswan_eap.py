@@ -83,3 +83,7 @@ def test_eap_method_the_server_does_not_offer(interop) -> None:  # noqa: F811
     assert peer.wait_log("IkeFailure", timeout=15)
     assert "does not offer EAP_MSCHAPV2" in peer.log()
     assert "received EAP_NAK, sending EAP_FAILURE" in charon.log()
+
+
+def _ike_lines(log: str) -> list[str]:
+    return [ln.split("[IKE] ", 1)[1] for ln in log.splitlines() if "[IKE] " in ln]

@@ -35,7 +35,9 @@ class Step:
     kind: str
     """``identity_requested``, ``method_requested``, ``nak_sent``, ``client_succeeded``,
     ``initiating``, ``identity_received``, ``nak_received``, ``server_succeeded``,
-    ``server_failed``, ``failure_received``, ``method_failed``, ``mschapv2_succeeded``."""
+    ``server_failed``, ``failure_received``, ``method_failed``, ``mschapv2_succeeded``; and
+    from the IKE side (``ikeauth``): ``peer_authed`` / ``self_authed`` (the certificate or PSK
+    round), ``auth_ok`` / ``auth_self`` (the AUTH after EAP)."""
     method: str = ""
     """charon's name of the EAP type (``EAP_MD5``)."""
     ident: int = 0

@@ -219,6 +219,7 @@ class RoundsAuth(IA.IkeAuth):
             assert idr is not None
             st.r_id_body = idr.body
             st.responder_authed = True
+            _emit(ep, sa, [Step("peer_authed")], id_text(Identity.from_body(idr.body)))
             if not conn.local.auth.startswith("eap"):
                 st.local_done = 1  # our certificate/PSK round went with the first request
         elif st.eap_auth_sent:
@@ -374,10 +375,15 @@ def _first(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Pa
     except AuthError as exc:
         raise IkeError(M.AUTHENTICATION_FAILED, str(exc)) from None
     st.r_id_body = out[0].body
+    if not eap_asked:
+        _emit(ep, sa, [Step("peer_authed")], id_text(Identity.from_body(idp.body)))
     if multi_auth(sa.conn) and msg.notify(M.MULTIPLE_AUTH_SUPPORTED) is not None:
         out.append(M.Notify(M.MULTIPLE_AUTH_SUPPORTED))
-    if eap_asked:
-        return [*out, _start_server(ep, sa, st, rounds[0])]
+    first_eap = _start_server(ep, sa, st, rounds[0]) if eap_asked else None
+    # charon logs its own AUTH after "initiating EAP_... method" (process_r, then build_r)
+    _emit(ep, sa, [Step("self_authed")], id_text(Identity.from_body(st.r_id_body)))
+    if first_eap is not None:
+        return [*out, first_eap]
     if msg.notify(M.ANOTHER_AUTH_FOLLOWS) is None:
         if st.remote_done < len(rounds):
             check_rounds_done(sa)
