@@ -32,7 +32,6 @@ from typing import Any
 
 from ..core.ike import events as E
 from ..core.ike.config import IkeConfig
-from ..core.ike.eap.ikeauth import EapStep
 from ..core.node_events import Note, SaInstalled, SaInstallFailed, SaRemoved
 from . import charoneap
 from . import charonwords as W
@@ -210,7 +209,7 @@ class CharonLog:
                 self._failure(ev, now)
             case E.IkeDrop(reason=reason, detail=detail):
                 self._drop(reason, detail, now)
-            case EapStep():
+            case E.EapStep():
                 self._eap(ev, now)
             case _:
                 pass  # SaRemoved, blocks, notes, packet drops: nothing charon logs at level 1
@@ -494,7 +493,7 @@ class CharonLog:
         for group, text in W.drop_lines(reason, detail):
             self._log(now, group, text)
 
-    def _eap(self, ev: EapStep, now: float) -> None:
+    def _eap(self, ev: E.EapStep, now: float) -> None:
         """An EAP step (``charoneap.py``); the IKE_SA then logs its authentication from these."""
         ike = self._ike(ev.ike_sa)
         ike.eap = True

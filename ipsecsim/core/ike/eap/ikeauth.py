@@ -23,6 +23,7 @@ Modelled: the first round psk, pubkey or EAP, further rounds EAP; the responder 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ from .. import message as M
 from .. import taskmanager as _tm
 from ..auth import SHARED_KEY_MIC, AuthError, psk_auth, signed_octets
 from ..config import AuthConfig, ConnectionConfig
+from ..events import EapStep
 from ..ids import ID_FQDN, ID_KEY_ID, ID_RFC822_ADDR, Identity
 from ..ikesa import IkeError, IkeSa, id_text, ident
 from ..payloads import EapPayload
@@ -41,18 +43,6 @@ from .packet import EapError
 if TYPE_CHECKING:
     from ..context import TaskContext
     from ..payloads import Payload
-
-
-@dataclass(frozen=True, slots=True)
-class EapStep:
-    """An EAP step of an IKE_SA, in the words charon logs (``console/charoneap.py``)."""
-
-    ike_sa: str
-    """Name of the IKE_SA."""
-    step: Step
-    """What happened (``conversation.Step``)."""
-    identity: str = ""
-    """The IKE identity concerned (AUTH lines: ours or the peer's)."""
 
 
 def local_rounds(conn: ConnectionConfig) -> tuple[AuthConfig, ...]:
@@ -103,13 +93,20 @@ def _eap_identity(cfg: AuthConfig, idn: Identity) -> bytes:
     return id_text(idn).encode()
 
 
+def _id_body(payloads: list[Payload]) -> bytes:
+    """The body of the ID payload that leads our [ID, CERT*, AUTH]."""
+    idp = payloads[0]
+    assert isinstance(idp, M.ID)
+    return idp.body
+
+
 def _method(cfg: AuthConfig) -> int:
     return P.METHODS.get(cfg.auth, 0)
 
 
 def _emit(ep: TaskContext, sa: IkeSa, steps: list[Step], identity: str = "") -> None:
     for st in steps:
-        ep.emit(EapStep(sa.name, st, identity))  # type: ignore[arg-type]
+        ep.emit(EapStep(sa.name, st, identity))
     steps.clear()
 
 
@@ -145,7 +142,9 @@ def _check_eap_auth(sa: IkeSa, msg: M.IkeMessage, msk: bytes | None, of_initiato
                         "failed: the peer did not key its AUTH with what EAP established")
 
 
-def _secret_for(ep: TaskContext, other: str) -> P.EapPacket | object:
+def _secret_for(ep: TaskContext, other: str) -> Callable[[bytes], bytes | None]:
+    """The EAP password lookup of one side: by the EAP identity and ``other`` (our or the
+    peer's IKE identity), as charon's ``get_shared(SHARED_EAP, me, other)``."""
     return lambda identity: ep.config.eap_secret(identity.decode(errors="replace"), other)
 
 
@@ -170,7 +169,7 @@ class RoundsAuth(IA.IkeAuth):
             me = ident(first.id or sa.local[0])
             sa.local_id = me
             out = [M.ID(True, me.id_type, me.data)]
-        st.i_id_body = out[0].body
+        st.i_id_body = _id_body(out)
         if multi_auth(conn):
             st.extra.append(M.Notify(M.MULTIPLE_AUTH_SUPPORTED))
             if conn.local_rounds and not first.auth.startswith("eap"):
@@ -179,8 +178,8 @@ class RoundsAuth(IA.IkeAuth):
 
     def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         if self.next is not None:
-            out, self.next = self.next, None
-            return out
+            nxt, self.next = self.next, None
+            return nxt
         out = super().build(ep, sa, now)
         st = sa.auth_rounds
         if out is not None and st is not None:
@@ -247,7 +246,7 @@ class RoundsAuth(IA.IkeAuth):
             me = Identity.from_body(st.i_id_body)
             server = id_text(sa.peer_id) if sa.peer_id else sa.remote[0]
             st.client = EapClient(_method(cfg), _eap_identity(cfg, me),
-                                  _secret_for(ep, server), ep.rng.bytes)  # type: ignore[arg-type]
+                                  _secret_for(ep, server), ep.rng.bytes)
         client = st.client
         out = client.receive(pkt)
         _emit(ep, sa, client.steps)
@@ -300,7 +299,7 @@ def _start_server(ep: TaskContext, sa: IkeSa, st: Rounds, cfg: AuthConfig) -> Pa
     peer = Identity.from_body(st.i_id_body)
     me = id_text(sa.local_id) if sa.local_id else sa.local[0]
     st.server = EapServer(method, _eap_identity(cfg, peer), bool(cfg.eap_id),
-                          _secret_for(ep, me), ep.rng.bytes)  # type: ignore[arg-type]
+                          _secret_for(ep, me), ep.rng.bytes)
     try:
         first = st.server.initiate()
     except EapError as exc:
@@ -346,7 +345,7 @@ def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[P
     me = Identity.from_body(st.r_id_body)
     _emit(ep, sa, [Step("auth_self")], id_text(me))
     out_auth: list[Payload] = [_auth_payload(sa, server.msk, False, st.r_id_body)]
-    st.server = None
+    st.msk, st.server = server.msk, None
     st.remote_done += 1
     if msg.notify(M.ANOTHER_AUTH_FOLLOWS) is not None or st.remote_done < len(rounds):
         return out_auth
@@ -374,7 +373,7 @@ def _first(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Pa
         out = IA._our_payloads(ep, sa, False)
     except AuthError as exc:
         raise IkeError(M.AUTHENTICATION_FAILED, str(exc)) from None
-    st.r_id_body = out[0].body
+    st.r_id_body = _id_body(out)
     if not eap_asked:
         _emit(ep, sa, [Step("peer_authed")], id_text(Identity.from_body(idp.body)))
     if multi_auth(sa.conn) and msg.notify(M.MULTIPLE_AUTH_SUPPORTED) is not None:

@@ -180,8 +180,8 @@ class IkeAuth:
         except AuthError as exc:
             ep.fail(sa, "AUTHENTICATION_FAILED", f"cannot authenticate ourselves: {exc}", True, now)
             return None
-        auth = [p for p in ours if isinstance(p, M.Auth)]
-        out = [p for p in ours if not isinstance(p, M.Auth)]
+        auth: list[Payload] = [p for p in ours if isinstance(p, M.Auth)]
+        out: list[Payload] = [p for p in ours if not isinstance(p, M.Auth)]
         if wants_initial_contact(ep, sa):  # after IDi and CERT, as strongSwan's message.c
             out.append(M.Notify(M.INITIAL_CONTACT))
         if conn.remote.auth == "pubkey":
