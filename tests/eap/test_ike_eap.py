@@ -185,7 +185,7 @@ def test_wrong_eap_password(method: str, why: str) -> None:
      "payload instead of asking for EAP"),
     ({"local": {"auth": "eap-md5"}}, {"remote": {"auth": "eap"}},
      "connection 'site': remote auth = eap names no EAP method to ask the peer for (give "
-     "eap-md5 or eap-mschapv2)"),
+     "eap-md5, eap-mschapv2 or eap-tls)"),
 ])
 def test_mismatched_authentication_is_refused_with_a_sentence(a, b, why) -> None:
     if not a:
@@ -251,3 +251,45 @@ def test_charon_log_lines_of_both_sides() -> None:
         f"authentication of '{CAROL}' with EAP successful",
         f"authentication of '{MOON}' (myself) with EAP",
     ]
+
+
+def test_eap_tls_between_two_endpoints_with_the_run_ca() -> None:
+    """EAP-TLS (RFC 5216) with certificates from one CA: both ends derive the same 64-octet MSK
+    (§2.3) and key their AUTH with it (tests/interop: charon accepts it both ways)."""
+    from ipsecsim.core.ike.ca import CertificateAuthority
+    from ipsecsim.core.rng import Rng
+
+    p0 = pair({"local": {"auth": "eap-tls"}, "remote": {"auth": "pubkey"}},
+              {"local": {"auth": "pubkey"}, "remote": {"auth": "eap-tls", "id": CAROL}})
+    p = run(Pair(p0.a.config, p0.b.config, ca=CertificateAuthority(Rng(7))))
+    lad = ladder(p)
+    assert lad[1] == "<-- IKE_AUTH response { IDr, CERT, AUTH, EAP/REQ/TLS }"
+    assert lad[-3:] == ["<-- IKE_AUTH response { EAP/SUCC }", "--> IKE_AUTH request { AUTH }",
+                        "<-- IKE_AUTH response { AUTH, SA, TSi, TSr }"]
+    sa_a, sa_b = (next(iter(ep.ike_sas.values())) for ep in (p.a, p.b))
+    assert sa_a.state == sa_b.state == S.ESTABLISHED
+    assert len(sa_a.auth_rounds.msk) == 64 and sa_a.auth_rounds.msk == sa_b.auth_rounds.msk
+    auth, = wire_auth_payloads(p)
+    assert auth.data == expected_initiator_auth(p, lambda sa: sa_a.auth_rounds.msk)
+
+
+def test_eap_tls_server_refuses_a_client_certificate_from_another_ca() -> None:
+    """The TLS handshake itself fails (the peer's certificate chain does not verify): an
+    EapError with OpenSSL's reason, which the authenticator answers with EAP-Failure."""
+    from ipsecsim.core.ike.ca import CertificateAuthority
+    from ipsecsim.core.ike.eap import packet as P
+    from ipsecsim.core.ike.eap.tls import TlsPeer, TlsServer, ca_pem, pem_chain
+    from ipsecsim.core.rng import Rng
+
+    ours, theirs = CertificateAuthority(Rng(7)), CertificateAuthority(Rng(8), "another CA")
+    srv_cert, cli_cert = ours.issue("moon.example", "ecdsa"), theirs.issue("carol", "ecdsa")
+    server = TlsServer(pem_chain((srv_cert.cert_der,), srv_cert.key), ca_pem((ours.cert_der,)),
+                       Rng(1).bytes)
+    peer = TlsPeer(pem_chain((cli_cert.cert_der,), cli_cert.key),
+                   ca_pem((ours.cert_der, theirs.cert_der)))
+    msg = server.initiate()
+    with pytest.raises(P.EapError, match="EAP-TLS handshake failed: .*CERTIFICATE"):
+        for _ in range(10):
+            out = server.process(peer.process(msg))
+            assert out is not None
+            msg = out

@@ -9,6 +9,7 @@ must fail with a sentence on our side and no CHILD_SA on charon's.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -87,3 +88,53 @@ def test_eap_method_the_server_does_not_offer(interop) -> None:  # noqa: F811
 
 def _ike_lines(log: str) -> list[str]:
     return [ln.split("[IKE] ", 1)[1] for ln in log.splitlines() if "[IKE] " in ln]
+
+
+@pytest.mark.parametrize("client", ["ipsecsim", "charon"])
+def test_eap_tls_with_charon(interop, client) -> None:  # noqa: F811
+    """EAP-TLS (RFC 5216): TLS 1.2 from Python's ssl on memory BIOs against charon's libtls; the
+    MSK from the TLS PRF keys both AUTH payloads, so charon accepting ours proves it."""
+    from ipsecsim.core.ike.ca import CertificateAuthority, write_swanctl
+    from ipsecsim.core.rng import Rng
+
+    ca = CertificateAuthority(Rng(11, "interop-ca"), "ipsecsim interop CA", "ecdsa")
+    creds = {}
+    for who, ident, folder in (("charon", CHARON_ID, "charon"), ("peer", PEER_ID, "peer-creds")):
+        paths = write_swanctl(os.path.join(interop.dir, folder), ca, ca.issue(ident, "ecdsa"), who)
+        creds[who] = {k: str(v) for k, v in paths.items()}
+    server_auth = "pubkey"
+
+    def charon_auth(conf: dict[str, Any]) -> None:
+        c = conf["connections"]["interop"]
+        cert = {"certs": [os.path.basename(creds["charon"]["x509"])]}
+        cas = {"cacerts": [os.path.basename(creds["charon"]["x509ca"])]}
+        if client == "charon":
+            c["local"] = {"auth": "eap-tls", "id": CHARON_ID, **cert}
+            c["remote"] = {"auth": server_auth, "id": PEER_ID, **cas}
+        else:
+            c["local"] = {"auth": server_auth, "id": CHARON_ID, **cert}
+            c["remote"] = {"auth": "eap-tls", "id": PEER_ID, **cas}
+        c["send_cert"] = "always"
+        conf["secrets"] = {}
+
+    def peer_auth(conf: dict[str, Any]) -> None:
+        c = conf["connections"]["interop"]
+        mine = {"certs": [creds["peer"]["x509"]], "key": creds["peer"]["private"]}
+        cas = {"cacerts": [creds["peer"]["x509ca"]]}
+        if client == "ipsecsim":
+            c["local"] = {"auth": "eap-tls", "id": PEER_ID, **mine}
+            c["remote"] = {"auth": server_auth, "id": CHARON_ID, **cas}
+        else:
+            c["local"] = {"auth": server_auth, "id": PEER_ID, **mine}
+            c["remote"] = {"auth": "eap-tls", "id": CHARON_ID, **cas}
+        conf["secrets"] = {}
+
+    charon, peer = start_tunnel(interop, client, ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"],
+                                edit_charon=charon_auth, edit_peer=peer_auth)
+    log = charon.log()
+    assert "EAP method EAP_TLS succeeded, MSK established" in log
+    who = PEER_ID if client == "ipsecsim" else CHARON_ID
+    if client == "ipsecsim":
+        assert f"authentication of '{who}' with EAP successful" in log
+    sent, received, out = interop.left.ping(interop.right.inner[0], count=2, src=interop.left.inner[0])
+    assert (sent, received) == (2, 2), out

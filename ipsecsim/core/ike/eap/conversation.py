@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from . import methods as Mt
 from . import packet as P
 from .packet import EapError, EapPacket
+from .tls import TlsPeer, TlsServer
 
 Secret = Callable[[bytes], "bytes | None"]
 
@@ -48,26 +49,33 @@ class Step:
     """Whether the method established an MSK (``succeeded`` steps)."""
 
 
-def _new_peer(t: int, identity: bytes, secret: bytes, rand: Mt.Rand) -> Mt.Md5Peer | Mt.MsChapV2Peer:
+PeerMethod = Mt.Md5Peer | Mt.MsChapV2Peer | TlsPeer
+ServerMethod = Mt.IdentityServer | Mt.Md5Server | Mt.MsChapV2Server | TlsServer
+
+
+def _new_peer(t: int, identity: bytes, secret: bytes, rand: Mt.Rand) -> PeerMethod:
     if t == P.MD5:
         return Mt.Md5Peer(secret)
     return Mt.MsChapV2Peer(identity, secret, rand)
 
 
 PEER_TYPES = (P.MD5, P.MSCHAPV2)
-"""Methods the client answers (EAP-TLS: see ``tls.py``)."""
+"""Password methods the client answers; EAP-TLS when it was given a ``tls`` factory."""
 
 
 class EapClient:
     """The EAP peer of one authentication round."""
 
-    def __init__(self, wanted: int, identity: bytes, secret: Secret, rand: Mt.Rand) -> None:
+    def __init__(self, wanted: int, identity: bytes, secret: Secret, rand: Mt.Rand,
+                 tls: Callable[[], TlsPeer] | None = None) -> None:
+        self.tls = tls
+        """Makes our EAP-TLS peer (certificate, key, trusted CAs), when we have them."""
         self.wanted = wanted
         """The configured type (0: ``auth = eap``, any we know)."""
         self.identity = identity
         self.secret = secret
         self.rand = rand
-        self.method: Mt.Md5Peer | Mt.MsChapV2Peer | None = None
+        self.method: PeerMethod | None = None
         self.steps: list[Step] = []
         self.msk: bytes | None = None
         self.done = False
@@ -105,16 +113,20 @@ class EapClient:
             return Mt.IdentityPeer(self.identity).process(pkt)
         if self.method is None:
             self.steps.append(Step("method_requested", pkt.name, pkt.ident))
-            if pkt.type not in PEER_TYPES or (self.wanted and pkt.type != self.wanted):
+            known = PEER_TYPES + ((P.TLS,) if self.tls else ())
+            if pkt.type not in known or (self.wanted and pkt.type != self.wanted):
                 ours = self.wanted or P.MD5
                 self.steps.append(Step("nak_sent", P.type_name(ours)))
                 self.refused = pkt.name
                 return P.nak(pkt.ident, ours)
-            secret = self.secret(self.identity)
-            if secret is None:
-                raise EapError(f"no EAP secret for '{self.identity.decode(errors='replace')}' "
-                               "in secrets")
-            self.method = _new_peer(pkt.type, self.identity, secret, self.rand)
+            if pkt.type == P.TLS and self.tls is not None:
+                self.method = self.tls()
+            else:
+                secret = self.secret(self.identity)
+                if secret is None:
+                    raise EapError(f"no EAP secret for '{self.identity.decode(errors='replace')}' "
+                                   "in secrets")
+                self.method = _new_peer(pkt.type, self.identity, secret, self.rand)
         if pkt.type != self.method.type:
             raise EapError(f"the EAP server switched from {self.type_name} to {pkt.name}")
         try:
@@ -131,13 +143,14 @@ class EapServer:
     """The EAP authenticator of one round of the peer's."""
 
     def __init__(self, method: int, identity: bytes, ask_identity: bool, secret: Secret,
-                 rand: Mt.Rand) -> None:
+                 rand: Mt.Rand, tls: Callable[[], TlsServer] | None = None) -> None:
+        self.tls = tls
         self.type = method
         self.identity = identity
         """The peer's EAP identity (its IKE identity, until EAP-Identity tells another)."""
         self.secret = secret
         self.rand = rand
-        self.method: Mt.IdentityServer | Mt.Md5Server | Mt.MsChapV2Server | None = None
+        self.method: ServerMethod | None = None
         self.ask_identity = ask_identity
         self.steps: list[Step] = []
         self.msk: bytes | None = None
@@ -148,8 +161,11 @@ class EapServer:
             self.method = Mt.Md5Server(self.identity, self.secret, self.rand)
         elif self.type == P.MSCHAPV2:
             self.method = Mt.MsChapV2Server(self.identity, self.secret, self.rand)
+        elif self.type == P.TLS and self.tls is not None:
+            self.method = self.tls()
         else:
-            raise EapError(f"{P.type_name(self.type)} is not modelled as an EAP server method")
+            raise EapError(f"{P.type_name(self.type)} is not modelled as an EAP server method "
+                           "(EAP-TLS needs our certificate and key)")
         out = self.method.initiate()
         self.steps.append(Step("initiating", P.type_name(self.type), out.ident))
         return out

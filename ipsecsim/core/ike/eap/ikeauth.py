@@ -39,6 +39,7 @@ from ..tasks import ike_auth as IA
 from . import packet as P
 from .conversation import EapClient, EapServer, Step
 from .packet import EapError
+from .tls import TlsPeer, TlsServer, ca_pem, pem_chain
 
 if TYPE_CHECKING:
     from ..context import TaskContext
@@ -148,6 +149,27 @@ def _secret_for(ep: TaskContext, other: str) -> Callable[[bytes], bytes | None]:
     return lambda identity: ep.config.eap_secret(identity.decode(errors="replace"), other)
 
 
+def _tls_peer(ep: TaskContext, sa: IkeSa, cfg: AuthConfig) -> Callable[[], TlsPeer] | None:
+    """EAP-TLS as the client: our round's certificate and key (``certs``/``key`` or the CA's),
+    the CAs we trust for the server."""
+    if cfg.auth not in ("eap", "eap-tls"):
+        return None
+
+    def make() -> TlsPeer:
+        cred = ep.local_credential(sa)
+        peer = ep.peer_credential(sa, sa.peer_id or Identity.from_body(b"\x00\x00\x00\x00"))
+        return TlsPeer(pem_chain(cred.certs, cred.key), ca_pem(peer.anchors))
+    return make
+
+
+def _tls_server(ep: TaskContext, sa: IkeSa, peer: Identity) -> Callable[[], TlsServer] | None:
+    def make() -> TlsServer:
+        cred = ep.local_credential(sa)
+        return TlsServer(pem_chain(cred.certs, cred.key),
+                         ca_pem(ep.peer_credential(sa, peer).anchors), ep.rng.bytes)
+    return make
+
+
 # ===================================================================== initiator
 
 
@@ -246,7 +268,7 @@ class RoundsAuth(IA.IkeAuth):
             me = Identity.from_body(st.i_id_body)
             server = id_text(sa.peer_id) if sa.peer_id else sa.remote[0]
             st.client = EapClient(_method(cfg), _eap_identity(cfg, me),
-                                  _secret_for(ep, server), ep.rng.bytes)
+                                  _secret_for(ep, server), ep.rng.bytes, _tls_peer(ep, sa, cfg))
         client = st.client
         out = client.receive(pkt)
         _emit(ep, sa, client.steps)
@@ -294,12 +316,12 @@ def _start_server(ep: TaskContext, sa: IkeSa, st: Rounds, cfg: AuthConfig) -> Pa
     method = _method(cfg)
     if not method:
         raise IkeError(M.AUTHENTICATION_FAILED, f"connection {sa.conn.name!r}: remote auth = "
-                       f"{cfg.auth} names no EAP method to ask the peer for (give eap-md5 or "
-                       "eap-mschapv2)")
+                       f"{cfg.auth} names no EAP method to ask the peer for (give eap-md5, "
+                       "eap-mschapv2 or eap-tls)")
     peer = Identity.from_body(st.i_id_body)
     me = id_text(sa.local_id) if sa.local_id else sa.local[0]
     st.server = EapServer(method, _eap_identity(cfg, peer), bool(cfg.eap_id),
-                          _secret_for(ep, me), ep.rng.bytes)
+                          _secret_for(ep, me), ep.rng.bytes, _tls_server(ep, sa, peer))
     try:
         first = st.server.initiate()
     except EapError as exc:
