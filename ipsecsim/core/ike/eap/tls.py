@@ -18,7 +18,6 @@ TLS randoms itself, so an EAP-TLS run is not reproducible byte for byte from the
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import ssl
