@@ -58,6 +58,41 @@ def test_eap_with_charon_both_roles(interop, method, client) -> None:  # noqa: F
         assert f"authentication of '{CHARON_ID}' (myself) with EAP" in log
     sent, received, out = interop.left.ping(interop.right.inner[0], src=interop.left.inner[0])
     assert received == sent, out
+    # differential: charon's EAP lines in its role = the console's for a simulated node in it
+    charon_lines = _eap_lines(log, CHARON_ID, PEER_ID)
+    assert len(charon_lines) >= 6 and charon_lines == _simulated_lines(method, client)
+
+
+_EAP_PREFIXES = ("authentication of", "server requested", "EAP method", "initiating EAP",
+                 "received EAP", "requesting", "EAP-MS-CHAPv2 succeeded")
+
+
+def _eap_lines(log: str, me: str, other: str) -> list[str]:
+    """charon's (or the console's) EAP lines, identities and EAP identifiers masked."""
+    import re
+
+    out = []
+    for ln in log.splitlines():
+        text = ln.split("[IKE] ", 1)[1] if "[IKE] " in ln else ln
+        if text.startswith(_EAP_PREFIXES):
+            text = re.sub(r"\(id 0x[0-9A-F]{2}\)", "(id 0x..)", text)
+            out.append(text.replace(me, "<me>").replace(other, "<other>"))
+    return out
+
+
+def _simulated_lines(method: str, client: str) -> list[str]:
+    """The same roles between two simulated endpoints (tests/eap/test_ike_eap.py's pair: B is
+    the PSK + EAP server, A the client), rendered by the console's CharonLog."""
+    from ipsecsim.console.charonlog import CharonLog
+    from tests.eap.test_ike_eap import CAROL, MOON, pair, run
+
+    p = run(pair({"local": {"auth": method}}, {"remote": {"auth": method, "eap_id": "%any"}}))
+    side, ep = ("b", p.b) if client == "ipsecsim" else ("a", p.a)
+    log = CharonLog(side, ep.config)
+    for ev in p.events[side]:
+        log.feed(ev, 1.0)
+    me, other = (MOON, CAROL) if side == "b" else (CAROL, MOON)
+    return _eap_lines("\n".join(log.messages()), me, other)
 
 
 @pytest.mark.parametrize("client", ["ipsecsim", "charon"])
@@ -84,10 +119,6 @@ def test_eap_method_the_server_does_not_offer(interop) -> None:  # noqa: F811
     assert peer.wait_log("IkeFailure", timeout=15)
     assert "does not offer EAP_MSCHAPV2" in peer.log()
     assert "received EAP_NAK, sending EAP_FAILURE" in charon.log()
-
-
-def _ike_lines(log: str) -> list[str]:
-    return [ln.split("[IKE] ", 1)[1] for ln in log.splitlines() if "[IKE] " in ln]
 
 
 @pytest.mark.parametrize("client", ["ipsecsim", "charon"])
