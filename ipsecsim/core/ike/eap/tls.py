@@ -76,6 +76,15 @@ class _Tls:
         self.server_random = b""
         self._seen = b""
 
+    def close(self) -> None:
+        """Close the key log's read end (once); the context closes its own write end."""
+        if self._r >= 0:
+            os.close(self._r)
+            self._r = -1
+
+    def __del__(self) -> None:  # a conversation that failed half-way must not leak the pipe
+        self.close()
+
     def feed(self, data: bytes) -> bytes:
         """Records in, records out (the handshake advanced as far as it goes)."""
         if data:
@@ -115,7 +124,7 @@ class _Tls:
         except BlockingIOError:
             log = ""
         finally:
-            os.close(self._r)
+            self.close()
         line = next((ln.split() for ln in log.splitlines() if ln.startswith("CLIENT_RANDOM")), None)
         if line is None or not self.server_random:
             raise EapError("EAP-TLS: the TLS key log gave no master secret (MSK not derived)")
