@@ -33,6 +33,7 @@ from typing import Any
 from ..core.ike import events as E
 from ..core.ike.config import IkeConfig
 from ..core.node_events import Note, SaInstalled, SaInstallFailed, SaRemoved
+from . import charoneap
 from . import charonwords as W
 from .charonrecords import HOLE, ChildRec, Held, IkeRec, Line, hp, split_sizes
 from .charonwords import payload_tokens, stamp, ts_list
@@ -208,6 +209,8 @@ class CharonLog:
                 self._failure(ev, now)
             case E.IkeDrop(reason=reason, detail=detail):
                 self._drop(reason, detail, now)
+            case E.EapStep():
+                self._eap(ev, now)
             case _:
                 pass  # SaRemoved, blocks, notes, packet drops: nothing charon logs at level 1
 
@@ -261,6 +264,11 @@ class CharonLog:
                 pending.ispi = ev.ispi
             if ike is not None and ike.initiator:  # every IKE_SA_INIT we start, retries included
                 self._log(now, "IKE", f"initiating IKE_SA {ike.name} to {ev.remote[0]}")
+        elif ev.exchange == "IKE_AUTH" and ike is not None and "SA" in tokens \
+                and "AUTH" not in tokens:  # asking for EAP (eap/ikeauth.py)
+            self._establishing(ike, now)
+        elif ev.exchange == "IKE_AUTH" and ike is not None and "AUTH" in tokens and ike.eap:
+            pass  # the AUTH after EAP: charoneap.py logged it
         elif ev.exchange == "IKE_AUTH" and ike is not None and "AUTH" in tokens:
             sa = self._snap_auth.pop(ev.ispi, None)
             ours = self._auth_texts(ike, sa)[0]
@@ -323,8 +331,9 @@ class CharonLog:
             ike.me, ike.peer = me or ike.me, peer or ike.peer
             sa, when = self._snap_sa.pop((self._render_gen, ev.ike_sa), (None, None))
             ours, theirs = self._auth_texts(ike, sa)
-            self._log(now, "IKE", f"authentication of '{ike.peer}' with {theirs} successful")
-            if not ike.initiator:
+            if not ike.eap:  # an EAP IKE_SA logged them step by step (charoneap.py)
+                self._log(now, "IKE", f"authentication of '{ike.peer}' with {theirs} successful")
+            if not ike.initiator and not ike.eap:
                 self._log(now, "IKE", f"authentication of '{ike.me}' (myself) with {ours}"
                          + ("" if ours == W.AUTH_METHOD_TEXT[2] else " successful"))
             self._log(now, "IKE", f"IKE_SA {ike.name} established between {ike.between}")
@@ -483,6 +492,15 @@ class CharonLog:
     def _drop(self, reason: str, detail: str, now: float) -> None:
         for group, text in W.drop_lines(reason, detail):
             self._log(now, group, text)
+
+    def _eap(self, ev: E.EapStep, now: float) -> None:
+        """An EAP step (``charoneap.py``); the IKE_SA then logs its authentication from these."""
+        ike = self._ike(ev.ike_sa)
+        ike.eap = True
+        ours, theirs = self._auth_texts(ike, None)
+        text = charoneap.line(ev.step, ev.identity, ours, theirs)
+        if text is not None:
+            self._log(now, "IKE", text)
 
     # --- helpers ------------------------------------------------------------------
     def _flush(self) -> None:

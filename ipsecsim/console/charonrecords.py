@@ -51,6 +51,8 @@ class IkeRec:
     state: str = "CREATED"
     ispi: bytes = b""
     """The initiator's SPI, once a message named it."""
+    eap: bool = False
+    """It authenticated with EAP: its authentication lines come from EapStep events."""
 
     @property
     def between(self) -> str:

@@ -106,6 +106,9 @@ def record_event(gw: Gateway, ev: Any, now: float) -> None:
             tr.emit(now, "drop", name, 0, f"ike_{ev.reason}", ev.detail)
         case Note(text=text):
             tr.emit(now, "note", name, text)
+        case E.EapStep(step=st):  # EAP in IKE_AUTH (core/ike/eap/): one note per step
+            tr.emit(now, "note", name, f"{ev.ike_sa}: EAP {st.kind} {st.method} "
+                    f"{st.text or ev.identity}".rstrip())
         case BlockAdded() | BlockLifted():
             pass  # the trace shows a block by the drops it causes (no_sa, policy_discard)
         case PacketDropped():

@@ -142,9 +142,14 @@ class _Run:
             if side:
                 if sub is rounds[side][0]:
                     out[side] = self.auth(sub, f"{path}.{name}", side, sec.where, out)
-                else:
-                    self.warn(sub.where, f"{path}.{name}", "not modelled by the simulator "
-                              "(ignored): a second authentication round (RFC 4739)")
+                else:  # RFC 4739: further rounds as local-2, local-3 ... (core/ike/eap/)
+                    more = self.auth(sub, f"{path}.{name}", side, sec.where, out)
+                    if more["auth"].startswith("eap"):
+                        out[f"{side}-{rounds[side].index(sub) + 1}"] = more
+                    else:
+                        self.warn(sub.where, f"{path}.{name}", "not modelled by the simulator "
+                                  "(ignored): a further authentication round other than EAP "
+                                  "(RFC 4739)")
                 continue
             if name != "children":
                 raise self.fail(sub.where, f"{path}.{name}", "unknown section"
@@ -185,6 +190,8 @@ class _Run:
         out: dict[str, Any] = {"auth": self.auth_method(settings.get("auth"), path, side, where)}
         if "id" in settings:
             out["id"] = settings["id"].value
+        if "eap_id" in settings:
+            out["eap_id"] = settings["eap_id"].value
         if out["auth"] != "pubkey":
             for key in ("certs", "cacerts"):
                 if key in settings:
@@ -216,12 +223,16 @@ class _Run:
             self.warn(s.where, f"{path}.auth", f"not modelled by the simulator: the constraints "
                       f"of {s.value!r} (signature scheme, key strength) are ignored; taken as pubkey")
             return "pubkey"
-        if v.startswith(("eap", "xauth")):
+        if v in _EAP_METHODS:
+            return v
+        if v.startswith("eap-") and v[4:] in _EAP_UNMODELLED:
             raise self.fail(s.where, f"{path}.auth", f"{s.value!r} is not modelled by the "
-                            "simulator: EAP and XAuth authentication are not implemented "
-                            "(only psk and pubkey)")
+                            "simulator: its EAP methods are eap-md5, eap-mschapv2 and eap-tls")
+        if v.startswith("xauth"):
+            raise self.fail(s.where, f"{path}.auth", f"{s.value!r} is not modelled by the "
+                            "simulator: XAuth is IKEv1 (only psk, pubkey and eap-*)")
         raise self.fail(s.where, f"{path}.auth", f"{s.value!r} is not an authentication method"
-                        f"{_hint(v, ['psk', 'pubkey', 'eap', 'xauth'])}")
+                        f"{_hint(v, ['psk', 'pubkey', *_EAP_METHODS, 'xauth'])}")
 
     def _usable_cert(self, cert: CertFile, where: str, path: str) -> str:
         if not cert.pem:
@@ -401,6 +412,12 @@ def _check_pool_addrs(s: Setting, path: str) -> None:
         if item.lower() in ("dhcp", "radius") or _is_address_spec(item):
             continue
         raise ConfigError(f"{s.where}: {path}: {item!r} is not a subnet or an address range")
+
+
+_EAP_METHODS = ("eap", "eap-md5", "eap-mschapv2", "eap-tls")
+"""swanctl ``auth`` values of EAP the simulator models (``core/ike/eap/``)."""
+_EAP_UNMODELLED = ("radius", "ttls", "peap", "gtc", "aka", "sim", "tnc", "dynamic", "identity")
+"""strongSwan's other EAP plugins (``auth = eap-NAME``)."""
 
 
 def _round_prefix(name: str) -> str:

@@ -38,7 +38,7 @@ _MED = "IKEv2 mediation is not modelled"
 _PPK = "postquantum preshared keys (RFC 8784) are not modelled"
 _IFID = "XFRM interface IDs are not modelled"
 _MARK = "XFRM marks are not modelled"
-_EAP = "EAP and XAuth are not modelled (only psk and pubkey authentication)"
+_EAP = "XAuth and EAP-RADIUS are not modelled (psk, pubkey and eap-md5/-mschapv2/-tls are)"
 _PKCS11 = "certificates and keys on tokens (PKCS#11) are not modelled"
 
 CONNECTION: dict[str, str | Unmodelled] = {
@@ -95,7 +95,7 @@ AUTH: dict[str, str | Unmodelled] = {
     "certs": MAPPED,
     "cacerts": MAPPED,
     "pubkeys": Unmodelled("raw public key authentication is not modelled"),
-    "eap_id": Unmodelled(_EAP),
+    "eap_id": MAPPED,
     "aaa_id": Unmodelled(_EAP),
     "xauth_id": Unmodelled(_EAP),
     "groups": Unmodelled("authorization groups are not modelled"),
@@ -183,7 +183,8 @@ SECRET_TYPES = ("eap", "xauth", "ntlm", "ike", "ppk", "private", "rsa", "ecdsa",
 """Prefixes of ``secrets`` sections (swanctl.conf(5))."""
 
 SECRET_UNMODELLED = {
-    "eap": _EAP, "xauth": _EAP, "ntlm": _EAP, "ppk": _PPK,
+    "xauth": _EAP, "ntlm": "NTLM hashes for EAP-MSCHAPv2 are not modelled (give the password "
+    "as an eap secret)", "ppk": _PPK,
     "pkcs12": "PKCS#12 containers are not modelled", "token": _PKCS11,
 }
 """Secret types the simulator does not use."""

@@ -33,6 +33,7 @@ from ipsecsim.core.ike.message import (
     Cert,
     CertReq,
     Delete,
+    EapPayload,
     Encrypted,
     IkeMessage,
     IntegrityError,
@@ -88,7 +89,7 @@ def _every_payload() -> list:
            others=[struct.pack(">BBHHH", M.TS_IPV6_ADDR_RANGE, 0, 40, 0, 65535) + bytes(32)]),
         CP(M.CFG_REQUEST, [(M.INTERNAL_IP4_ADDRESS, b""), (M.INTERNAL_IP4_DNS, b"")]),
         CP(M.CFG_REPLY, [(M.INTERNAL_IP4_ADDRESS, bytes([10, 0, 0, 7]))]),
-        Unknown(M.PT_EAP, False, b"\x01\x02\x00\x05\x01"),
+        EapPayload(b"\x01\x02\x00\x05\x01"),  # RFC 7296 §3.16: a Request/Identity
     ]
 
 

@@ -71,7 +71,9 @@ def test_byte_and_packet_life_default_to_110_percent():
     ({"children": {"lan-lan": {"local_ts": ["10.1.0.0/33"]}}},
      "connections.office-link.children.lan-lan.local_ts: traffic selector '10.1.0.0/33'"),
     ({"dpd_delay": "soon"}, "connections.office-link.dpd_delay: expected a time"),
-    ({"local": {"auth": "eap"}}, "connections.office-link.local.auth: 'eap' is not one of psk"),
+    ({"local": {"auth": "eap-md6"}},
+     "connections.office-link.local.auth: 'eap-md6' is not one of psk, pubkey, eap, eap-md5, "
+     "eap-mschapv2, eap-tls (did you mean 'eap-md5'"),
     ({"children": {"lan-lan": {"life_time": 100}}},
      "connections.office-link.children.lan-lan.life_time: 100 s is shorter than rekey_time"),
     ({"version": 1}, "connections.office-link.version: only IKEv2"),

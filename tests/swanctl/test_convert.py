@@ -182,15 +182,18 @@ def test_authentication_rounds_by_round_then_position():
     d, warnings = conv(text)
     assert d["connections"]["gw"]["local"] == {"auth": "psk", "id": "first"}
     assert warnings == [f"{F}:2: connections.gw.local-b: not modelled by the simulator (ignored): "
-                        "a second authentication round (RFC 4739)"]
+                        "a further authentication round other than EAP (RFC 4739)"]
     tree, _ = parse(text, F)
     assert locate(tree, "connections.gw.local.id") == f"{F}:5"
 
 
-def test_eap_is_refused_and_auth_constraints_are_warned():
-    assert error("connections { gw { local { auth = psk }\n remote {\n auth = eap-md5 } } }") == (
-        f"{F}:3: connections.gw.remote.auth: 'eap-md5' is not modelled by the simulator: EAP and "
-        "XAuth authentication are not implemented (only psk and pubkey)")
+def test_unmodelled_eap_methods_are_refused_and_auth_constraints_are_warned():
+    assert error("connections { gw { local { auth = psk }\n remote {\n auth = eap-radius } } }") == (
+        f"{F}:3: connections.gw.remote.auth: 'eap-radius' is not modelled by the simulator: its "
+        "EAP methods are eap-md5, eap-mschapv2 and eap-tls")
+    assert error("connections { gw { local { auth = psk }\n remote {\n auth = eap-md6 } } }") == (
+        f"{F}:3: connections.gw.remote.auth: 'eap-md6' is not an authentication method (did you "
+        "mean 'eap-md5' or 'eap'?)")
     assert error("connections { gw { local {\n auth = pks } } }") == (
         f"{F}:2: connections.gw.local.auth: 'pks' is not an authentication method (did you mean "
         "'psk'?)")
@@ -213,15 +216,15 @@ def test_secrets_hex_base64_and_other_types():
     d, warnings = conv(text)
     assert d["secrets"] == {"ike-1": {"id": "a", "secret": "0x0102ff"},
                             "ike-2": {"secret": "0x010203"},
-                            "ike-plain": {"secret": "a long pre-shared key"}}
+                            "ike-plain": {"secret": "a long pre-shared key"},
+                            "eap-carol": {"id": "carol", "secret": "Ar3etTnp"}}
     assert warnings == [
         f"{F}:6: secrets.ike-empty: no secret (ignored, as swanctl does)",
-        f"{F}:7: secrets.eap-carol: not modelled by the simulator (ignored): EAP and XAuth are "
-        "not modelled (only psk and pubkey authentication)",
         f"{F}:11: secrets.token-x: not modelled by the simulator (ignored): certificates and keys "
         "on tokens (PKCS#11) are not modelled"]
     cfg = IkeConfig.from_dict(d)
     assert cfg.psk("a") == b"\x01\x02\xff"
+    assert cfg.eap_secret("carol") == b"Ar3etTnp" and cfg.psk("carol") != b"Ar3etTnp"
 
 
 @pytest.mark.parametrize("text, message", [

@@ -16,6 +16,7 @@ Every error is a :class:`ConfigError` naming the key path, e.g.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,9 @@ _CONN_KEYS = (
 )
 UNIQUE_POLICIES = ("no", "never", "keep", "replace")
 """swanctl.conf(5) ``connections.<conn>.unique`` values (default ``no``)."""
-_AUTH_KEYS = ("auth", "id", "certs", "key", "cacerts", "pubkeys", "round")
+_AUTH_KEYS = ("auth", "id", "certs", "key", "cacerts", "pubkeys", "round", "eap_id")
+AUTH_METHODS = ("psk", "pubkey", "eap", "eap-md5", "eap-mschapv2", "eap-tls")
+"""swanctl ``auth`` values modelled (``eap`` alone: whichever method the EAP server asks)."""
 _CHILD_KEYS = (
     "mode", "local_ts", "remote_ts", "esp_proposals", "ah_proposals", "rekey_time", "life_time",
     "rand_time", "rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets", "life_packets",
@@ -48,7 +51,8 @@ class AuthConfig:
     """One side's authentication round (swanctl ``local``/``remote``)."""
 
     auth: str = "psk"
-    """``psk`` or ``pubkey``."""
+    """``psk``, ``pubkey``, or EAP (RFC 7296 §2.16): ``eap``, ``eap-md5``, ``eap-mschapv2``,
+    ``eap-tls`` (``core/ike/eap/``)."""
     id: str = ""
     """Identity (IKE ID); empty means the IP address of that side."""
     certs: tuple[str, ...] = ()
@@ -57,6 +61,9 @@ class AuthConfig:
     """PEM private key file (``pubkey``, local side)."""
     cacerts: tuple[str, ...] = ()
     """PEM CA certificates to trust for the peer (``pubkey``, remote side)."""
+    eap_id: str = ""
+    """swanctl ``eap_id``: the EAP identity (default: the IKE identity); on the remote side
+    of an EAP server any value (``%any``) makes it ask the peer with EAP-Identity first."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,11 @@ class ConnectionConfig:
     """How the peer must authenticate."""
     children: tuple[ChildConfig, ...] = ()
     """CHILD_SA configurations."""
+    local_rounds: tuple[AuthConfig, ...] = ()
+    """Our further authentication rounds after ``local`` (RFC 4739; swanctl ``local-2 {...}``,
+    in round order)."""
+    remote_rounds: tuple[AuthConfig, ...] = ()
+    """The peer's further rounds after ``remote``."""
     local_port: int = 500
     """Our IKE port."""
     remote_port: int = 500
@@ -184,6 +196,8 @@ class Secret:
     """Identities this secret belongs to (empty: any)."""
     secret: bytes
     """The key itself (``0x``-prefixed hex is decoded)."""
+    kind: str = "ike"
+    """``ike`` (a pre-shared key) or ``eap`` (swanctl ``secrets.eap<suffix>``: an EAP password)."""
 
 
 @dataclass(frozen=True)
@@ -220,8 +234,17 @@ class IkeConfig:
 
     def psk(self, *ids: str) -> bytes | None:
         """The best secret for these identities: all ids listed beats one listed beats none."""
+        return self._secret("ike", ids)
+
+    def eap_secret(self, *ids: str) -> bytes | None:
+        """The EAP password (``eap<suffix>`` secrets) for these identities, chosen as :meth:`psk`."""
+        return self._secret("eap", ids)
+
+    def _secret(self, kind: str, ids: tuple[str, ...]) -> bytes | None:
         best, score = None, -1
         for s in self.secrets:
+            if s.kind != kind:
+                continue
             if not s.ids:
                 hit = 0
             else:
@@ -375,12 +398,32 @@ def _auth(d: Any, path: str) -> AuthConfig:
     _need_map(d, path)
     _check_keys(d, _AUTH_KEYS, path)
     return AuthConfig(
-        auth=_choice(d.get("auth", "psk"), ("psk", "pubkey"), f"{path}.auth"),
+        auth=_choice(d.get("auth", "psk"), AUTH_METHODS, f"{path}.auth"),
         id=str(d.get("id", "") or ""),
         certs=_list(d.get("certs"), f"{path}.certs"),
         key=str(d.get("key", "") or ""),
         cacerts=_list(d.get("cacerts"), f"{path}.cacerts"),
+        eap_id=str(d.get("eap_id", "") or ""),
     )
+
+
+def _round_keys(d: dict, side: str) -> list[str]:
+    """The connection's ``local``/``local-N`` (``remote``...) keys, in round order (swanctl:
+    by the ``round`` setting, then in file order)."""
+    keys = [k for k in d if k == side or re.fullmatch(side + r"(-[\w-]+|\d+)", str(k))]
+    return sorted(keys, key=lambda k: int((d[k] or {}).get("round", 0) or 0)
+                  if isinstance(d[k], dict) else 0)
+
+
+def _rounds(d: dict, side: str, path: str) -> tuple[AuthConfig, tuple[AuthConfig, ...]]:
+    keys = _round_keys(d, side)
+    rounds = [_auth(d[k], f"{path}.{k}") for k in keys] or [AuthConfig()]
+    for k, r in zip(keys[1:], rounds[1:], strict=True):
+        if not r.auth.startswith("eap"):
+            raise ConfigError(f"{path}.{k}.auth: a further authentication round must be EAP "
+                              f"(eap, eap-md5, eap-mschapv2, eap-tls); {r.auth} is only modelled "
+                              "in the first round")
+    return rounds[0], tuple(rounds[1:])
 
 
 def _child(name: str, d: Any, path: str) -> ChildConfig:
@@ -430,7 +473,8 @@ def _child(name: str, d: Any, path: str) -> ChildConfig:
 def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
     d = d or {}
     _need_map(d, path)
-    _check_keys(d, _CONN_KEYS, path)
+    _check_keys({k: v for k, v in d.items() if k not in
+                 _round_keys(d, "local") + _round_keys(d, "remote")}, _CONN_KEYS, path)
     version = _int(d.get("version", 2), f"{path}.version")
     if version not in (0, 2):
         raise ConfigError(f"{path}.version: only IKEv2 is implemented (got {version})")
@@ -449,6 +493,8 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
     else:
         base = min(rekey, reauth) if rekey and reauth else max(rekey, reauth)
         rand = min(over, round(base / 2, 6))
+    local, local_rounds = _rounds(d, "local", path)
+    remote, remote_rounds = _rounds(d, "remote", path)
     remote_addrs = tuple(a for a in _list(d.get("remote_addrs"), f"{path}.remote_addrs")
                          if a.lower() not in ("%any", "0.0.0.0/0"))
     conn = ConnectionConfig(
@@ -456,9 +502,11 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         local_addrs=_list(d.get("local_addrs"), f"{path}.local_addrs"),
         remote_addrs=remote_addrs,
         proposals=_proposals(d.get("proposals"), "ike", f"{path}.proposals"),
-        local=_auth(d.get("local"), f"{path}.local"),
-        remote=_auth(d.get("remote"), f"{path}.remote"),
+        local=local,
+        remote=remote,
         children=children,
+        local_rounds=local_rounds,
+        remote_rounds=remote_rounds,
         local_port=_int(d.get("local_port", 500), f"{path}.local_port"),
         remote_port=_int(d.get("remote_port", 500), f"{path}.remote_port"),
         rekey_time=rekey,
@@ -508,6 +556,7 @@ def _secret(name: str, d: Any, path: str) -> Secret:
             )
     if secret is None:
         raise ConfigError(f"{path}: missing 'secret'")
+    kind = "eap" if name.lower().startswith("eap") else "ike"
     if secret.startswith("0x"):
         try:
             raw = bytes.fromhex(secret[2:])
@@ -515,4 +564,4 @@ def _secret(name: str, d: Any, path: str) -> Secret:
             raise ConfigError(f"{path}.secret: 0x... must be hex") from None
     else:
         raw = secret.encode()
-    return Secret(name, tuple(ids), raw)
+    return Secret(name, tuple(ids), raw, kind)

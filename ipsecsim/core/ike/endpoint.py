@@ -115,7 +115,7 @@ class IkeEndpoint:
         sa.first_child = child
         sa.last_heard = now
         sa.tasks.append(ike_init.IkeInit())
-        sa.tasks.append(ike_auth.IkeAuth())
+        sa.tasks.append(ike_auth.new_task(sa))
         tm.kick(self, sa, now)
         return sa.name
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..keys import ChildSaKeys
+from .eap.conversation import Step
 from .states import ChildState, IkeState
 
 
@@ -200,5 +201,18 @@ class IkeDrop:
     """The sentence saying what was wrong."""
 
 
+@dataclass(frozen=True, slots=True)
+class EapStep:
+    """A step of EAP in IKE_AUTH (``eap/ikeauth.py``), said as charon logs it by
+    ``console/charoneap.py``."""
+
+    ike_sa: str
+    """Name of the IKE_SA."""
+    step: Step
+    """What happened (``eap.conversation.Step``)."""
+    identity: str = ""
+    """The IKE identity concerned (AUTH lines: ours or the peer's)."""
+
+
 Event = (IkeMessageEvent | IkeStateChange | ChildStateChange | IkeSaUp | IkeSaDown | IkeSaRekeyed | IkeFailure
-         | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop)
+         | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop | EapStep)

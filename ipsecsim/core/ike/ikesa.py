@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IpsecSimError
 from ..keys import ChildSaKeys
@@ -178,6 +178,8 @@ class IkeSa:
     """The peer announced IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 §2.3)."""
     reassembly: dict[bool, Reassembly] = field(default_factory=dict)
     """Response flag -> ``fragments.Reassembly``: the message being reassembled each way."""
+    auth_rounds: Any = None
+    """The IKE_AUTH conversation when EAP or several rounds are involved (``eap.ikeauth.Rounds``)."""
 
     @property
     def our_spi(self) -> bytes:

@@ -170,6 +170,7 @@ from .payloads import (  # noqa: F401 -- re-exported
     Cert,
     CertReq,
     Delete,
+    EapPayload,
     Encrypted,
     Nonce,
     Notify,
@@ -313,6 +314,8 @@ class IkeMessage:
                 out.append("Nr" if self.response else "Ni")
             elif t is Unknown:
                 out.append(PAYLOAD_NAMES.get(p.ptype, f"UNKNOWN({p.ptype})"))
+            elif t is EapPayload:
+                out.append(p.label())
             else:
                 out.append(PAYLOAD_NAMES[p.ptype])
         return out

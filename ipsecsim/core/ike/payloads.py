@@ -492,6 +492,28 @@ def _dec_cp(body: bytes) -> CP:
     return CP(body[0], attrs)
 
 
+# ---------------------------------------------------------------- EAP (§3.16)
+@dataclass(slots=True)
+class EapPayload:
+    """EAP payload (RFC 7296 §3.16): one whole EAP packet (RFC 3748 §4), ``eap/packet.py``."""
+
+    ptype: ClassVar[int] = C.EAP
+    data: bytes
+    """The EAP packet: Code, Identifier, Length, [Type, Type-Data]."""
+
+    def _body(self) -> bytes:
+        return self.data
+
+    def label(self) -> str:
+        """charon's ``EAP/REQ/MD5``, ``EAP/RES/ID``, ``EAP/SUCC`` (``encoding/message.c``)."""
+        d = self.data
+        code = {1: "REQ", 2: "RES", 3: "SUCC", 4: "FAIL"}.get(d[0] if d else 0, "?")
+        if code in ("SUCC", "FAIL") or len(d) < 5:
+            return f"EAP/{code}"
+        short = {1: "ID", 2: "NTF", 3: "NAK", 4: "MD5", 13: "TLS", 26: "MSCHAPV2"}
+        return f"EAP/{code}/{short.get(d[4], str(d[4]))}"
+
+
 # ---------------------------------------------------------------- SK placeholder, unknown
 @dataclass(slots=True)
 class Encrypted:
@@ -521,7 +543,7 @@ class Unknown:
 
 
 Payload = SA | KE | Nonce | ID | Cert | CertReq | Auth | Notify | Delete | VendorID | TS | CP | \
-    Encrypted | Unknown
+    EapPayload | Encrypted | Unknown
 
 DECODERS: dict[int, Callable[[bytes], Payload]] = {
     C.SA: _dec_sa,
@@ -538,5 +560,6 @@ DECODERS: dict[int, Callable[[bytes], Payload]] = {
     C.TSi: partial(_dec_ts, initiator=True),
     C.TSr: partial(_dec_ts, initiator=False),
     C.CP: _dec_cp,
+    C.EAP: EapPayload,
 }
 """Payload type -> function(body bytes) -> payload object."""

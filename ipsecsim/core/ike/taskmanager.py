@@ -102,7 +102,7 @@ def handle_request(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, raw: bytes, no
     try:
         payloads = respond(ep, sa, msg, now)
     except IkeError as err:
-        payloads = [M.Notify(err.notify, data=err.data)]
+        payloads = getattr(err, "payloads", None) or [M.Notify(err.notify, data=err.data)]
         ep.failure(sa, M.NOTIFY_NAMES.get(err.notify, str(err.notify)), err.sentence, True,
                    fatal=err.fatal, child=err.child)
         if err.fatal:

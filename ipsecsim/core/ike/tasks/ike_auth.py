@@ -153,6 +153,14 @@ def check_uniqueness(ep: TaskContext, sa: IkeSa, force_replace: bool, now: float
     return cancel
 
 
+def new_task(sa: IkeSa) -> IkeAuth:
+    """The initiator's IKE_AUTH task: :class:`IkeAuth`, or ``eap.ikeauth.RoundsAuth`` when
+    ``sa``'s connection authenticates with EAP or in several rounds."""
+    from ..eap import ikeauth
+
+    return ikeauth.RoundsAuth() if ikeauth.uses_rounds(sa.conn) else IkeAuth()
+
+
 class IkeAuth:
     """Initiator side of IKE_AUTH."""
 
@@ -161,14 +169,19 @@ class IkeAuth:
     def __init__(self) -> None:
         self.child: ChildSa | None = None
 
+    def ours(self, ep: TaskContext, sa: IkeSa) -> list[Payload]:
+        """[IDi, CERT*, AUTH] (``eap/ikeauth.py`` leaves AUTH out to ask for EAP)."""
+        return _our_payloads(ep, sa, True)
+
     def build(self, ep: TaskContext, sa: IkeSa, now: float) -> list[Payload] | None:
         conn = sa.conn
         try:
-            ours = _our_payloads(ep, sa, True)
+            ours = self.ours(ep, sa)
         except AuthError as exc:
             ep.fail(sa, "AUTHENTICATION_FAILED", f"cannot authenticate ourselves: {exc}", True, now)
             return None
-        out = ours[:-1]
+        auth: list[Payload] = [p for p in ours if isinstance(p, M.Auth)]
+        out: list[Payload] = [p for p in ours if not isinstance(p, M.Auth)]
         if wants_initial_contact(ep, sa):  # after IDi and CERT, as strongSwan's message.c
             out.append(M.Notify(M.INITIAL_CONTACT))
         if conn.remote.auth == "pubkey":
@@ -178,7 +191,7 @@ class IkeAuth:
         if conn.remote.id and not ident(conn.remote.id).is_any:
             rid = ident(conn.remote.id)
             out.append(M.ID(False, rid.id_type, rid.data))
-        out.append(ours[-1])
+        out += auth
         if sa.first_child:
             cfg = conn.child(sa.first_child)
             if cfg.protocol == "ah" and sa.encap:
@@ -204,6 +217,10 @@ class IkeAuth:
             send_auth_failed(ep, sa)
             ep.fail(sa, "AUTHENTICATION_FAILED", str(exc), True, now)
             return
+        self.finish(ep, sa, msg, now)
+
+    def finish(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
+        """Authentication is done: the IKE_SA is up; take the first CHILD_SA from ``msg``."""
         ep.establish(sa, now)
         child = self.child
         if child is None:
@@ -237,15 +254,27 @@ def send_auth_failed(ep: TaskContext, sa: IkeSa) -> None:
 
 def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[Payload]:
     """Responder side: verify the initiator, authenticate ourselves, set up the first child."""
+    from ..eap import ikeauth  # it builds on this module
+
+    if ikeauth.takes(sa, msg):  # EAP (RFC 7296 §2.16) or several rounds (RFC 4739)
+        return ikeauth.respond(ep, sa, msg, now)
     idp = msg.find_id(True)
     if idp is None or msg.find(M.Auth) is None:
         raise IkeError(M.INVALID_SYNTAX, "IKE_AUTH request lacks IDi or AUTH")
     ep.pick_conn_for_id(sa, Identity(idp.id_type, bytes(idp.data)))
+    ikeauth.check_rounds_done(sa)
     try:
         _verify_peer(ep, sa, msg, True)
         out = _our_payloads(ep, sa, False)
     except AuthError as exc:
         raise IkeError(M.AUTHENTICATION_FAILED, str(exc)) from None
+    return finish_respond(ep, sa, msg, out, now)
+
+
+def finish_respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, out: list[Payload],
+                   now: float) -> list[Payload]:
+    """The peer is authenticated (``out``: our last payloads): apply ``unique``, bring the
+    IKE_SA up and answer the first CHILD_SA of ``msg`` (the first IKE_AUTH request)."""
     if msg.msg_id == 1 and msg.notify(M.INITIAL_CONTACT) is not None:
         check_uniqueness(ep, sa, True, now)
     if check_uniqueness(ep, sa, False, now):

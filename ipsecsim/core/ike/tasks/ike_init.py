@@ -120,6 +120,8 @@ class IkeInit:
         if conn.fragmentation != "no":  # RFC 7383 §2.3
             payloads.append(M.Notify(M.IKEV2_FRAGMENTATION_SUPPORTED))
         payloads.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
+        if conn.local_rounds or conn.remote_rounds:  # RFC 4739 §3 (eap/ikeauth.py)
+            payloads.append(M.Notify(M.MULTIPLE_AUTH_SUPPORTED))
         if sa.state == S.CREATED:
             sa.move(ep, "send_init", now)
         return payloads
@@ -254,6 +256,9 @@ def respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> list[P
     if sa.peer_fragmentation:  # only in answer to the initiator's (strongSwan ike_init.c)
         out.append(M.Notify(M.IKEV2_FRAGMENTATION_SUPPORTED))
     out.append(M.Notify(M.SIGNATURE_HASH_ALGORITHMS, data=_HASH_ALGS))
+    if msg.notify(M.MULTIPLE_AUTH_SUPPORTED) is not None and any(  # RFC 4739 §3
+            c.local_rounds or c.remote_rounds for c in ep.config.connections):
+        out.append(M.Notify(M.MULTIPLE_AUTH_SUPPORTED))
     if sa.conn.remote.auth == "pubkey":
         req = ep.certreq(sa.conn)
         if req is not None:

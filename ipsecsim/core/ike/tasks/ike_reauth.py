@@ -92,7 +92,7 @@ def reestablish(ep: TaskContext, old: IkeSa, cfgs: list[ChildConfig], queued: li
     new.last_heard = now
     new.first_child = cfgs[0].name if cfgs else None
     new.tasks.append(ike_init.IkeInit())
-    new.tasks.append(ike_auth.IkeAuth())
+    new.tasks.append(ike_auth.new_task(new))
     new.tasks.extend(ChildCreate(c) for c in cfgs[1:])
     new.tasks.extend(t for t in queued if not (cfgs and t.cfg.name == cfgs[0].name))
     if then is not None:
