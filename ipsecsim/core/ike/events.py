@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..keys import ChildSaKeys
+from .cp_events import CpEvent
 from .states import ChildState, IkeState
 
 
@@ -201,4 +202,4 @@ class IkeDrop:
 
 
 Event = (IkeMessageEvent | IkeStateChange | ChildStateChange | IkeSaUp | IkeSaDown | IkeSaRekeyed | IkeFailure
-         | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop)
+         | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop | CpEvent)

@@ -178,6 +178,10 @@ class IkeSa:
     """The peer announced IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 §2.3)."""
     reassembly: dict[bool, Reassembly] = field(default_factory=dict)
     """Response flag -> ``fragments.Reassembly``: the message being reassembled each way."""
+    local_vips: list[str] = field(default_factory=list)
+    """Virtual IPs the peer assigned us in a CFG_REPLY (``cp.py``)."""
+    remote_vips: list[str] = field(default_factory=list)
+    """Virtual IPs we leased the peer from our pools (``cp.py``)."""
 
     @property
     def our_spi(self) -> bytes:
