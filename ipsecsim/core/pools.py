@@ -82,6 +82,7 @@ def parse_addrs(text: str, path: str) -> tuple[int, int, int]:
     """(base, size, version) of a pool's ``addrs`` as ``mem_pool_create()`` and
     ``mem_pool_create_range()`` read it; ConfigError naming ``path`` when it is not one."""
     text = str(text).strip()
+    rng: tuple[Any, Any] | None = None
     try:
         if "/" in text:
             net = ipaddress.ip_network(text, strict=False)
@@ -106,13 +107,17 @@ def parse_addrs(text: str, path: str) -> tuple[int, int, int]:
         if "-" in text:
             lo_t, hi_t = (x.strip() for x in text.split("-", 1))
             lo, hi = ipaddress.ip_address(lo_t), ipaddress.ip_address(hi_t)
+            rng = (lo, hi)
+    except ValueError:
+        rng = None
+    else:
+        if rng is not None:
+            lo, hi = rng
             if lo.version != hi.version or int(lo) > int(hi):
                 raise ConfigError(f"{path}: invalid IP address range: {text}")
             if (int(hi) >> 32) != (int(lo) >> 32):
                 raise ConfigError(f"{path}: IP address range too large: {text}")
             return int(lo), int(hi) - int(lo) + 1, lo.version
-    except ValueError:
-        pass
     raise ConfigError(f"{path}: {text!r} is not a subnet (10.3.0.0/28) or a range "
                       "(10.3.0.1-10.3.0.20)")
 

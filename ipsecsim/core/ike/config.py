@@ -489,7 +489,7 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         vips=_vips(d.get("vips"), f"{path}.vips"),
         pools=_list(d.get("pools"), f"{path}.pools"),
     )
-    if not conn.local_addrs:
+    if not conn.local_addrs and not conn.vips:  # with vips, dynamic is the virtual IP
         for child in children:
             if any(t.lower() == "dynamic" for t in child.local_ts):
                 raise ConfigError(
