@@ -74,6 +74,9 @@ class Node:
     role = "host"
     console: Any = None
     """The simulation's :class:`~ipsecsim.console.shell.Console` (set by the Simulation)."""
+    vip_src: Any = None
+    """Destination -> virtual IP to send from (``roadwarrior.VipSources``), once a CFG_REPLY
+    gave this node one; None on every other node (the packet path checks only that)."""
     echo_listener: Any = None
     """``fn(packet, pkt_id)`` for ICMP echo replies and errors that belong to no traffic flow
     (a console ``ping``); None: such packets are ignored as before."""

@@ -86,12 +86,13 @@ class Simulation:
         for name, n in topo["nodes"].items():
             role = n["role"]
             addrs = list(n["addresses"])
-            if role == "gateway":
+            if role == "gateway" or (role == "host" and n.get("ipsec")):
                 from .gateway import Gateway
 
                 ipsec = swanctl.get(name) or n["ipsec"]
-                node: Node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
-                                     net.rng.child(f"node/{name}"), self.ca)
+                node: Node = Gateway(net, name, addrs, bool(n.get("forward", role == "gateway")),
+                                     ipsec, net.rng.child(f"node/{name}"), self.ca)
+                node.role = role  # a host with an IKE client: a road warrior
             elif role == "nat":
                 c = n["nat"]
                 node = Nat(net, name, addrs, c["outside"], c.get("behaviour", "port_restricted"),
