@@ -64,7 +64,11 @@ class PoolConfig:
 
     @property
     def base_text(self) -> str:
-        return str(ipaddress.ip_address(self.base))
+        """The pool's base as vici's ``get-pools`` lists it (strongSwan 5.9.8 keeps the
+        network id of ``10.3.0.0/28`` as its base and skips it when leasing): the address
+        written in ``addrs``."""
+        text = self.addrs.split("-", 1)[0] if "/" not in self.addrs else self.addrs
+        return str(ipaddress.ip_interface(text.strip()).ip)
 
     def contains(self, addr: str) -> bool:
         try:

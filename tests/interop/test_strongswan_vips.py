@@ -16,7 +16,12 @@ logs ("installing new virtual IP 10.3.0.1") and for ``list-sas`` (``local-vips``
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+
+from ipsecsim.console.swanctl import list_pools
+from ipsecsim.core.pools import Pools, pools_from_dict
 
 from tests.interop.charon import established_child
 from tests.interop.fixtures import interop  # noqa: F401 - the fixture
@@ -28,6 +33,18 @@ pytestmark = pytest.mark.oracle
 
 POOL = {"rw_pool": {"addrs": "10.3.0.0/28", "dns": "10.1.0.53"}}
 IKE, ESP = ["aes128gcm16-prfsha256-x25519"], ["aes128gcm16"]
+
+
+def _console(gw, line: str) -> str:
+    """What the ipsecsim console's ``swanctl --list-pools ...`` prints for ``gw``."""
+    from ipsecsim.console import swanctl_usage as U
+    from ipsecsim.console.swanctl import _Opts
+
+    out: list[str] = []
+    ctx = SimpleNamespace(node=gw, out=SimpleNamespace(out=out.append, err=out.append))
+    cmd = next(c for c in U.COMMANDS if c.cmd == "list-pools")
+    list_pools(ctx, _Opts(U.getopt(line.split()[2:], cmd.options)))  # type: ignore[arg-type]
+    return "".join(out)
 
 
 def _gateway(env, side, other, inner: list[str], local_id: str, remote_id: str) -> dict:
@@ -105,9 +122,15 @@ def test_ipsecsim_road_warrior_gets_charons_lease(interop) -> None:  # noqa: F81
     # charon pings the virtual IP; ipsecsim answers from it, through the CHILD_SA
     sent, received, out = env.left.ping("10.3.0.1", count=3, src=env.left.inner[0])
     assert (sent, received) == (3, 3), out
-    # swanctl --list-pools as strongSwan prints it, for the ipsecsim console to match
-    listing = charon.swanctl("--list-pools", "--leases").stdout
-    assert f"10.3.0.1                       online   '{PEER_ID}'" in listing
+    # swanctl --list-pools, plain and raw, as the ipsecsim console prints it for a pool in
+    # the same state (one online lease of this identity)
+    pools = Pools(pools_from_dict(POOL))
+    pools.acquire(("rw_pool",), PEER_ID, "0.0.0.0", "x")
+    gw = SimpleNamespace(ike=SimpleNamespace(pools=pools))
+    for args in (["--leases"], ["--leases", "--raw"], []):
+        theirs = charon.swanctl("--list-pools", *args).stdout
+        ours = _console(gw, "swanctl --list-pools " + " ".join(args))
+        assert ours == theirs, (args, ours, theirs)
 
 
 def test_ipsecsim_without_vips_gets_failed_cp_required(interop) -> None:  # noqa: F811

@@ -117,7 +117,7 @@ def test_console_lists_pools_and_vips() -> None:
     sim = _run(topo)
     moon, carol = sim.console.transcript("moon"), sim.console.transcript("carol")
     # list_pools.c: "%-20s %-30s %16s" then "  %-30s %-8s '%s'" per lease
-    assert f"{'rw_pool':<20} {'10.3.0.1':<30} {'2 / 0 / 14':>16}\n" in moon
+    assert f"{'rw_pool':<20} {'10.3.0.0':<30} {'2 / 0 / 14':>16}\n" in moon
     assert "  10.3.0.1                       online   'carol@strongswan.org'\n" in moon or \
         "  10.3.0.1                       online   'dave@strongswan.org'\n" in moon
     assert "remote-vips=[10.3.0.1]" in moon and "remote-vips=[10.3.0.2]" in moon
