@@ -406,8 +406,9 @@ class IpsecNode:
                 if vip not in self.virtual_ips:
                     self.virtual_ips.append(vip)
                     self.stack.add_local_addr(vip)  # inbound packets to it are ours
-            case VirtualIpRemoved(address=vip) if vip in self.virtual_ips:
-                self.virtual_ips.remove(vip)
+            case VirtualIpRemoved(address=vip) if vip in self.virtual_ips and not any(
+                    vip in sa.local_vips for sa in self._ike().ike_sas.values()):
+                self.virtual_ips.remove(vip)  # no other IKE_SA (a reauthentication) holds it
             case E.IkeFailure(child=child, ike_sa=ike_sa, notify=notify, reason=reason) if child:
                 # ChildSaKeys.ike_sa names the IKE_SA that made the child; an IKE_SA rekey
                 # moves it to a new one (RFC 7296 §2.18): ask which CHILD_SAs it holds now

@@ -78,8 +78,8 @@ def on_event(gw: Gateway, ev: Any, now: float) -> None:
                 gw.vip_src = VipSources()
             gw.vip_src.set_routes(_routes(gw))
             gw.net.trace.emit(now, "note", gw.name, f"installing new virtual IP {vip}")
-        case V.VirtualIpRemoved(address=vip) if ":" not in vip:
-            gw.local.discard(P.aton(vip))
+        case V.VirtualIpRemoved(address=vip) if ":" not in vip and vip not in gw.node.virtual_ips:
+            gw.local.discard(P.aton(vip))  # unless another IKE_SA (a reauthentication) has it
             if gw.vip_src is not None:
                 gw.vip_src.set_routes([r for r in _routes(gw) if r[2] != P.aton(vip)])
         case V.VirtualIpAssigned(address=addr, peer_id=who, pool=pool):

@@ -146,3 +146,38 @@ def test_cfg_request_payload_on_the_wire() -> None:
     assert isinstance(req, CP) and req.cfg_type == M.CFG_REQUEST
     assert req.attributes == [(M.INTERNAL_IP4_ADDRESS, b""), (M.INTERNAL_IP4_DNS, b"")]
     assert cp.summary(req) == "CPRQ(ADDR DNS)"
+
+
+def _reauth(make_before_break: bool) -> Pair:
+    pair = Pair(*_configs(client={"reauth_time": 100, "rand_time": 0,
+                                  "make_before_break": make_before_break}))
+    pair.a.start(0.0)
+    pair.pump()
+    pair.advance(130.0)
+    return pair
+
+
+def test_reauthentication_gets_the_same_address() -> None:
+    """Break-before-make (strongSwan ``ike_reauth.c``): the old IKE_SA goes first, its lease
+    goes offline, the new IKE_SA gets the same address back (``reassigning offline lease``)."""
+    pair = _reauth(False)
+    assigned = pair.of("b", V.VirtualIpAssigned)
+    assert [(a.address, a.how) for a in assigned] == [("10.3.0.1", "new"), ("10.3.0.1", "offline")]
+    (sa,) = pair.a.established()
+    assert sa.local_vips == ["10.3.0.1"]
+    pool = pair.b.pools.by_name["rw"]
+    assert (pool.online, pool.offline) == (1, 0)
+
+
+def test_make_before_break_reassigns_the_online_lease() -> None:
+    """Make-before-break: the new IKE_SA comes up while the old one holds the lease (same
+    peer address): ``reassigning online lease``; the old one's end leaves the lease online."""
+    pair = _reauth(True)
+    assigned = pair.of("b", V.VirtualIpAssigned)
+    assert [(a.address, a.how) for a in assigned] == [("10.3.0.1", "new"), ("10.3.0.1", "online")]
+    released = pair.of("b", V.VirtualIpReleased)
+    assert released and not released[-1].offline
+    pool = pair.b.pools.by_name["rw"]
+    assert (pool.online, pool.offline) == (1, 0)
+    (sa,) = pair.a.established()
+    assert sa.local_vips == ["10.3.0.1"]

@@ -80,8 +80,9 @@ def requesting(sa: IkeSa) -> bool:
 def local_ts(sa: IkeSa, items: tuple[str, ...]) -> tuple[TrafficSelector, ...]:
     """Our selectors: ``dynamic`` is our virtual IP once we have one, 0.0.0.0/0 while we
     ask for one (charon: the ``%any`` host), else our address (``child_create.c``)."""
-    if sa.local_vips:
-        return tuple(t for v in sa.local_vips for t in resolve_ts(items, v))
+    v4 = [v for v in sa.local_vips if ":" not in v]  # IPv6 selectors: the ipv6 work's
+    if v4:
+        return tuple(t for v in v4 for t in resolve_ts(items, v))
     if sa.conn.vips and any(i.lower() == "dynamic" for i in items):
         return tuple(TrafficSelector.parse("0.0.0.0/0") if i.lower() == "dynamic"
                      else TrafficSelector.parse(i) for i in items)
