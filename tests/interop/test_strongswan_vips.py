@@ -22,7 +22,6 @@ import pytest
 
 from ipsecsim.console.swanctl import list_pools
 from ipsecsim.core.pools import Pools, pools_from_dict
-
 from tests.interop.charon import established_child
 from tests.interop.fixtures import interop  # noqa: F401 - the fixture
 from tests.interop.peerlog import events
