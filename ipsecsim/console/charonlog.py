@@ -35,6 +35,7 @@ from ..core.ike.config import IkeConfig
 from ..core.node_events import Note, SaInstalled, SaInstallFailed, SaRemoved
 from . import charoneap
 from . import charonwords as W
+from .charon_cp import CP_EVENTS, cp_lines, is_cp_failure
 from .charonrecords import HOLE, ChildRec, Held, IkeRec, Line, hp, split_sizes
 from .charonwords import payload_tokens, stamp, ts_list
 from .nodeview import NodeView
@@ -205,6 +206,9 @@ class CharonLog:
             case SaInstallFailed():
                 self._log(now, "IKE", W.SAD_FAILED)
                 self._log(now, "IKE", "failed to establish CHILD_SA, keeping IKE_SA")
+            case _ if type(ev) in CP_EVENTS or is_cp_failure(ev):
+                for group, text in cp_lines(ev):  # virtual IPs and pools (charon_cp.py)
+                    self._log(now, group, text)
             case E.IkeFailure():
                 self._failure(ev, now)
             case E.IkeDrop(reason=reason, detail=detail):

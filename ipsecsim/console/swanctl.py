@@ -26,6 +26,7 @@ from ..core.ike import states as S
 from . import swanctl_usage as U
 from .shell import POLL, Job
 from .vici import Msg, Reqids, ike_sas, ike_uid, list_conn, list_sa, listed_children
+from .vici_pools import get_pools
 
 if TYPE_CHECKING:
     from ..sim.gateway import Gateway
@@ -249,9 +250,24 @@ def _conn_child(name: str, ch: Msg, dpd: str) -> str:
 
 
 def list_pools(ctx: Ctx, o: _Opts) -> None:
-    """No pools are modelled: swanctl prints nothing, ``--raw`` the empty reply."""
+    """vici's ``get-pools`` reply (``vici_attribute.c``), printed as ``list_pools.c`` does:
+    ``NAME BASE ONLINE / OFFLINE / SIZE`` per pool, then ``--leases`` one line each."""
+    m = get_pools(ctx.node, "l" in o.last, o.text("n"))
     if o.raw:
-        ctx.out.out(Msg().dump("get-pools reply", o.pretty))
+        ctx.out.out(m.dump("get-pools reply", o.pretty))
+        return None
+    out: list[str] = []
+    for name, pool in m.sections():
+        g = pool.text
+        leases = f"{g('online')} / {g('offline')} / {g('size')}"
+        out.append(f"{name:<20} {g('base') or '':<30} {leases:>16}\n")
+        rows = pool.get("leases")
+        if isinstance(rows, Msg):
+            for _n, lease in rows.sections():
+                h = lease.text
+                out.append(f"  {h('address') or '':<30} {h('status') or '':<8} "
+                           f"'{h('identity') or ''}'\n")
+    ctx.out.out("".join(out))
     return None
 
 

@@ -312,6 +312,11 @@ def _list_ike(b: Msg, sa: IkeSa, now: float, gw: Any) -> None:
             b.kv("rekey-time", whole(sa.rekey_at) - whole(now))
         if sa.reauth_at is not None:
             b.kv("reauth-time", whole(sa.reauth_at) - whole(now))
+    # vici_query.c list_vips(): a list only when the IKE_SA has virtual IPs
+    if sa.local_vips:
+        b.lst("local-vips", list(sa.local_vips))
+    if sa.remote_vips:
+        b.lst("remote-vips", list(sa.remote_vips))
 
 
 def _list_child(b: Msg, c: ChildSa, sa: IkeSa, now: float, sad: dict[int, Any],

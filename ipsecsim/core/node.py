@@ -55,6 +55,7 @@ from .blocks import TRAP, Block, Blocks
 from .errors import MALFORMED, NO_SA, ConfigError, DecodeError, PacketDrop
 from .ike import events as E
 from .ike.config import ChildConfig, ConnectionConfig, IkeConfig
+from .ike.cp_events import VirtualIpInstalled, VirtualIpRemoved
 from .ike.endpoint import IkeEndpoint
 from .keys import ChildSaKeys
 from .natt import IKE_PORT, NATT_PORT
@@ -112,6 +113,9 @@ class IpsecNode:
         config or CHILD_SA instance they stand in for (see :meth:`block_child`)."""
         self.acquired: dict[str, float] = {}
         """Child name -> when IKE was last started for it by a ``no_sa`` packet."""
+        self.virtual_ips: list[str] = []
+        """Addresses a peer's CFG_REPLY gave us (``ike/cp.py``): ours, and the source of our
+        traffic into the tunnel (charon installs them on the host)."""
         self.reassembler = ip.Reassembler()
         self._ident = ident or self._next_ident
         self._ip_id = 0
@@ -398,6 +402,13 @@ class IpsecNode:
                 self.stack.use_outbound(new)  # the successor, also when a collision was lost
             case E.ChildSaDown(keys=keys, reason=reason):
                 self._remove(keys, str(reason))
+            case VirtualIpInstalled(address=vip):
+                if vip not in self.virtual_ips:
+                    self.virtual_ips.append(vip)
+                    self.stack.add_local_addr(vip)  # inbound packets to it are ours
+            case VirtualIpRemoved(address=vip) if vip in self.virtual_ips and not any(
+                    vip in sa.local_vips for sa in self._ike().ike_sas.values()):
+                self.virtual_ips.remove(vip)  # no other IKE_SA (a reauthentication) holds it
             case E.IkeFailure(child=child, ike_sa=ike_sa, notify=notify, reason=reason) if child:
                 # ChildSaKeys.ike_sa names the IKE_SA that made the child; an IKE_SA rekey
                 # moves it to a new one (RFC 7296 §2.18): ask which CHILD_SAs it holds now

@@ -235,7 +235,7 @@ class PeerRunner:
 
     def _deliver(self, inner: bytes, now: float) -> None:
         self.received += 1
-        reply = echo_reply(inner, self.inner_addrs)
+        reply = echo_reply(inner, [*self.inner_addrs, *self.node.virtual_ips])
         if self.verbose:
             self.log(f"ESP in: {len(inner)}-byte inner packet {_describe(inner)}"
                      + ("" if reply else " (not for us, not answered)"))

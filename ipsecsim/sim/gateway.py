@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import Timeout
 
+from ..console.charon_cp import CP_EVENTS
 from ..console.charonlog import CharonLog
 from ..core import algorithms as A
 from ..core.errors import PacketDrop
@@ -41,6 +42,7 @@ from ..core.node import Block, IpsecNode
 from ..core.proposals import parse_proposal
 from ..core.rng import Rng
 from ..core.selectors import TrafficSelector
+from . import roadwarrior
 from .ikeevents import record_event
 from .nodes import Node
 
@@ -284,6 +286,8 @@ class Gateway(Node):
             try:
                 record_event(self, ev, now)
                 self.charon_log.feed(ev, now)
+                if type(ev) in CP_EVENTS:
+                    roadwarrior.on_event(self, ev, now)
             except Exception as exc:  # noqa: BLE001 - recorded, never ends the run
                 net.trace.emit(now, "note", self.name, f"IKE event {type(ev).__name__} failed: {exc!r}")
         for pkt, _tag in node.packets_to_send():

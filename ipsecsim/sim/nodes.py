@@ -105,6 +105,10 @@ class Node:
         self._cleartext: dict[bytes, Any] | None = None
         """Gateways: the stack's cleartext verdicts per address pair (None: allowed), checked
         in :meth:`receive` before anything else; a miss goes to ``_refuse_cleartext``."""
+        self.vip_src: Any = None
+        """Destination -> virtual IP to send from (``roadwarrior.VipSources``), once a
+        CFG_REPLY gave this node one; None on every other node (the packet path checks only
+        that; an instance attribute: the cheapest lookup on the per-packet path)."""
         self._plain_output = type(self).output is Node.output
         """No subclass processing on output (a router, a host): forwarding may go straight
         to the route cache."""

@@ -90,13 +90,15 @@ class Simulation:
                 from .tlsvpn import TlsVpnGateway
 
                 node: Node = TlsVpnGateway(net, name, addrs, n["tlsvpn"])
-            elif role == "gateway":
+            elif role == "gateway" or (role == "host" and n.get("ipsec")):
                 from .gateway import Gateway
 
                 ipsec = swanctl.get(name) or n["ipsec"]
-                node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
-                                     net.rng.child(f"node/{name}"), self.ca)
-                node.set_mss_clamp(int(n.get("mss_clamp", 0)))
+                gw = Gateway(net, name, addrs, bool(n.get("forward", role == "gateway")),
+                             ipsec, net.rng.child(f"node/{name}"), self.ca)
+                gw.role = role  # a host with an IKE client: a road warrior
+                gw.set_mss_clamp(int(n.get("mss_clamp", 0)))
+                node = gw
             elif role == "nat":
                 c = n["nat"]
                 node = Nat(net, name, addrs, c["outside"], c.get("behaviour", "port_restricted"),

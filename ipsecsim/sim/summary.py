@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .roadwarrior import pool_summary
 from .unprotected import unprotected, warnings_for
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
         from .tcp import tls_vpn_summary
 
         summary["tlsvpn"] = tls_vpn_summary(net)
+    pools = pool_summary(sim)
+    if pools:  # only with pools: each gateway's leases at the end (docs/summary.md)
+        summary["pools"] = pools
     gaps = unprotected(sim)
     if gaps:  # only when there are any: a failed IKE let protected traffic through in clear
         summary["unprotected"] = gaps

@@ -55,6 +55,7 @@ def ipsec_blocks(topo: dict[str, Any], fname: str) -> tuple[dict[str, dict[str, 
     every gateway (its swanctl folder's, or its YAML ``ipsec:`` block's: the same keys warn
     in both spellings). Raises ConfigError for the first folder that cannot be read."""
     from ..swanctl.unmodelled import unmodelled
+    from .roadwarrior import pool_warnings
     from .topology import line_of
 
     blocks: dict[str, dict[str, Any]] = {}
@@ -72,4 +73,5 @@ def ipsec_blocks(topo: dict[str, Any], fname: str) -> tuple[dict[str, dict[str, 
                 line = line_of(topo, ["nodes", name, "ipsec", *path])
                 warnings.append(f"{fname}:{line}: nodes.{name}.ipsec.{'.'.join(path)}: "
                                 f"not modelled by the simulator (ignored): {why}")
+    warnings += pool_warnings(topo, blocks, fname)  # pools smaller than their clients
     return blocks, warnings

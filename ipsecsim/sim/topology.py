@@ -258,8 +258,9 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
         if role == "gateway" and not n.get("ipsec") and not n.get("swanctl") and not n.get("tlsvpn"):
             bad(["nodes", name, "role"], f"nodes.{name}: a gateway needs an ipsec: block "
                 "or a swanctl: folder")
-        if n.get("ipsec") and role != "gateway":
-            bad(["nodes", name, "ipsec"], f"nodes.{name}: only role: gateway takes an ipsec: block (role is {role})")
+        if n.get("ipsec") and role not in ("gateway", "host"):
+            bad(["nodes", name, "ipsec"], f"nodes.{name}: only role: gateway or host (an IKE "
+                f"client, e.g. a road warrior with vips) takes an ipsec: block (role is {role})")
         for key in ("swanctl", "strongswan_conf"):
             if n.get(key) and role != "gateway":
                 bad(["nodes", name, key], f"nodes.{name}: only role: gateway takes {key}: (role is {role})")

@@ -160,6 +160,8 @@ class _Periodic(Flow):
         node = self.node
         hop = node._fast.get(self.dst)  # the route is known once the first packet went
         src = hop[0].src.ip if hop is not None else node.primary_addr(self.dst)
+        if node.vip_src is not None:  # a road warrior: its virtual IP into the tunnel
+            src = node.vip_src[self.dst] or src
         pid = self.net.app_send(self, cfg.src, cfg.dst, size)
         self.seq += 1
         ident = node.ident = (node.ident + 1) & 0xFFFF

@@ -363,21 +363,39 @@ class _Run:
 
     # ------------------------------------------------------------------ pools, authorities
 
-    def pools(self, sec: Section) -> None:
+    def pools(self, sec: Section) -> dict[str, Any]:
+        """``pools { NAME { addrs = 10.3.0.0/28, dns = ... } }`` -> ``{NAME: {addrs, dns}}``
+        (``core/pools.py`` reads it); attributes the simulator does not send are warnings."""
+        out: dict[str, Any] = {}
         for key, s in sec.settings.items():
             raise self.fail(s.where, f"pools.{key}", "pools holds sections only "
                             "(NAME { addrs = ... })")
         for name, pool in sec.sections.items():
             path = f"pools.{name}"
+            entry: dict[str, Any] = {}
             for key, s in pool.settings.items():
                 if key == "addrs":
                     _check_pool_addrs(s, f"{path}.addrs")
+                    if s.value.strip().lower() in ("dhcp", "radius"):
+                        self.warn(s.where, f"{path}.addrs", f"{s.value.strip()}: addresses "
+                                  "from a DHCP or RADIUS server are not modelled (pool ignored)")
+                        entry = {}
+                        break
+                    entry["addrs"] = s.value.strip()
                 elif key not in K.POOL_ATTRS and not key.isdigit():
                     raise self.fail(s.where, f"{path}.{key}", "unknown pool attribute"
                                     f"{_hint(key, ['addrs', *sorted(K.POOL_ATTRS)])}")
+                elif key not in K.POOL_MODELLED:
+                    self.warn(s.where, f"{path}.{key}", "not modelled by the simulator "
+                              f"(ignored): a CFG_REPLY carries only "
+                              f"{', '.join(K.POOL_MODELLED)}")
+                elif s.value:
+                    entry[key] = _split(s.value)
             if "addrs" not in pool.settings:
                 raise self.fail(pool.where, path, "a pool needs addrs")
-            self.warn(pool.where, path, f"not modelled by the simulator (ignored): {K.VIPS_WHY}")
+            if entry:
+                out[name] = entry
+        return out
 
     def authorities(self, sec: Section) -> None:
         for name, auth in sec.sections.items():
@@ -548,7 +566,7 @@ def convert(tree: Section, hosts: Hosts | None = None,
     if "secrets" in tree.sections:
         out["secrets"] = run.secrets(tree.sections["secrets"])
     if "pools" in tree.sections:
-        run.pools(tree.sections["pools"])
+        out["pools"] = run.pools(tree.sections["pools"])
     return out, run.warnings
 
 

@@ -32,7 +32,6 @@ class Unmodelled:
 MAPPED = "mapped"
 """Marker: the key is modelled and handed on."""
 
-VIPS_WHY = "virtual IPs and configuration payloads are not modelled by the simulator yet"
 _IKEV1 = "IKEv1 only in strongSwan; no effect with IKEv2"
 _MED = "IKEv2 mediation is not modelled"
 _PPK = "postquantum preshared keys (RFC 8784) are not modelled"
@@ -48,7 +47,7 @@ CONNECTION: dict[str, str | Unmodelled] = {
     "local_port": MAPPED,
     "remote_port": MAPPED,
     "proposals": MAPPED,
-    "vips": Unmodelled(VIPS_WHY),
+    "vips": MAPPED,
     "aggressive": Unmodelled(_IKEV1, ("no",)),
     "pull": Unmodelled(_IKEV1, ("yes",)),
     "dscp": Unmodelled("DSCP marking of IKE packets is not modelled", ("000000", "0")),
@@ -71,7 +70,7 @@ CONNECTION: dict[str, str | Unmodelled] = {
     "rekey_time": MAPPED,
     "over_time": MAPPED,
     "rand_time": MAPPED,
-    "pools": Unmodelled(VIPS_WHY),
+    "pools": MAPPED,
     "if_id_in": Unmodelled(_IFID, ("0",)),
     "if_id_out": Unmodelled(_IFID, ("0",)),
     "mediation": Unmodelled(_MED, ("no",)),
@@ -195,6 +194,8 @@ KEY_SECRET_FOLDERS = {"private": "private", "rsa": "rsa", "ecdsa": "ecdsa", "pkc
 POOL_ATTRS = frozenset({"dns", "nbns", "dhcp", "netmask", "server", "subnet", "p_cscf",
                         "split_include", "split_exclude"})
 """``pools.<name>.<attr>`` attribute names (or a number)."""
+POOL_MODELLED = ("dns", "nbns", "dhcp", "netmask", "subnet")
+"""The pool attributes a CFG_REPLY carries (``core/pools.py`` ``MODELLED_ATTRIBUTES``)."""
 
 AUTHORITY: dict[str, str | Unmodelled] = {
     "cacert": MAPPED,

@@ -124,7 +124,7 @@ def load_swanctl(swanctl_dir: str, hosts: Mapping[str, str | Sequence[str]] | No
     except ConfigError as exc:
         msg = str(exc)
         head = msg.split(": ", 1)[0]
-        if head.split(".", 1)[0] in ("connections", "secrets"):
+        if head.split(".", 1)[0] in ("connections", "secrets", "pools"):
             raise ConfigError(f"{locate(tree, head)}: {msg}") from None
         raise ConfigError(f"{conf}: {msg}") from None
     return SwanctlConfig(config, data, tuple(warnings), creds, tree)

@@ -25,7 +25,7 @@ from ipsecsim.core.rng import Rng
 
 IKE = Path(endpoint.__file__).parent
 TASK_SIDE = [*sorted((IKE / "tasks").glob("*.py")), IKE / "taskmanager.py", IKE / "ikesa.py",
-             IKE / "fragments.py"]
+             IKE / "fragments.py", IKE / "cp.py"]
 """Modules whose functions get the endpoint as ``ep`` while a task runs."""
 
 SHELL_API = ["start", "initiate", "acquire", "receive_datagram", "datagrams_to_send", "get_timer",

@@ -119,8 +119,6 @@ def test_unmodelled_keys_are_warned_with_file_line_and_path():
         "simulator neither announces nor uses it",
         f"{F}:5: connections.rw.keyingtries: {why}retrying a failed IKE_SA setup is not modelled",
         f"{F}:7: connections.rw.dpd_timeout: {why}IKEv1 only in strongSwan; no effect with IKEv2",
-        f"{F}:8: connections.rw.vips: {why}virtual IPs and configuration payloads are not "
-        "modelled by the simulator yet",
         f"{F}:11: connections.rw.remote.revocation: {why}revocation checking (CRL, OCSP) is "
         "not modelled",
         f"{F}:14: connections.rw.children.net.updown: {why}updown scripts are not run",
@@ -129,7 +127,7 @@ def test_unmodelled_keys_are_warned_with_file_line_and_path():
     rw = d["connections"]["rw"]
     # kept because IkeConfig records them (a YAML spelling with the same keys is equal)
     assert rw["mobike"] == "yes" and rw["dpd_timeout"] == "150s"
-    assert "vips" not in rw and "keyingtries" not in rw and rw["children"]["net"] == {}
+    assert rw["vips"] == ["0.0.0.0"] and "keyingtries" not in rw and rw["children"]["net"] == {}
     IkeConfig.from_dict(d)
     # what the simulator does anyway is no warning: mobike = no, keyingtries = 1
     _d, quiet = conv(text.replace("mobike = yes", "mobike = no").replace("keyingtries = 0", "keyingtries = 1"))
@@ -242,10 +240,12 @@ def test_secret_errors(text, message):
 
 
 def test_pools_are_validated_and_warned():
-    d, warnings = conv("pools {\n rw_pool { addrs = 10.3.0.0/28\n dns = 10.1.0.20 } }\n")
-    assert d == {}
-    assert warnings == [f"{F}:2: pools.rw_pool: not modelled by the simulator (ignored): virtual "
-                        "IPs and configuration payloads are not modelled by the simulator yet"]
+    d, warnings = conv("pools {\n rw_pool { addrs = 10.3.0.0/28\n dns = 10.1.0.20, 10.1.0.21\n"
+                       " split_include = 10.1.0.0/16 } }\n")
+    assert d == {"pools": {"rw_pool": {"addrs": "10.3.0.0/28", "dns": ["10.1.0.20", "10.1.0.21"]}}}
+    assert warnings == [f"{F}:4: pools.rw_pool.split_include: not modelled by the simulator "
+                        "(ignored): a CFG_REPLY carries only dns, nbns, dhcp, netmask, subnet"]
+    assert IkeConfig.from_dict(d).pools[0].attributes == (("dns", "10.1.0.20"), ("dns", "10.1.0.21"))
     assert error("pools {\n p {\n addrs = 10.3.0.0/33 } }") == (
         f"{F}:3: pools.p.addrs: '10.3.0.0/33' is not a subnet or an address range")
     assert error("pools {\n p {\n addrs = 10.3.0.0/28\n dsn = 1.1.1.1 } }").startswith(

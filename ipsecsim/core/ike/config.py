@@ -16,11 +16,13 @@ Every error is a :class:`ConfigError` naming the key path, e.g.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from ..pools import PoolConfig, pools_from_dict
 from ..proposals import Proposal, parse_proposals
 from ..selectors import TrafficSelector
 
@@ -29,7 +31,7 @@ _CONN_KEYS = (
     "rekey_time", "over_time", "rand_time", "reauth_time", "dpd_delay", "dpd_timeout", "encap",
     "mobike", "version", "children", "retransmit_timeout", "retransmit_base", "retransmit_tries",
     "keyingtries", "unique", "fragmentation", "send_certreq", "send_cert", "aggressive",
-    "make_before_break",
+    "make_before_break", "vips", "pools",
 )
 UNIQUE_POLICIES = ("no", "never", "keep", "replace")
 """swanctl.conf(5) ``connections.<conn>.unique`` values (default ``no``)."""
@@ -42,7 +44,7 @@ _CHILD_KEYS = (
     "rand_packets", "start_action", "dpd_action", "close_action", "replay_window", "ipcomp",
     "policies", "hw_offload",
 )
-_TOP_KEYS = ("connections", "secrets", "listen", "inner_addrs", "cookie_threshold", "nat_keepalive",
+_TOP_KEYS = ("connections", "secrets", "pools", "listen", "inner_addrs", "cookie_threshold", "nat_keepalive",
              "fragment_size", "block_threshold", "init_limit_half_open")
 
 
@@ -178,6 +180,10 @@ class ConnectionConfig:
     """IKEv2 fragmentation (RFC 7383), swanctl's values: ``yes`` (announce; fragment large
     messages if the peer announced it too), ``accept`` (announce, never send fragments),
     ``force`` (IKEv1 only in strongSwan; as ``yes`` here), ``no`` (do not announce)."""
+    vips: tuple[str, ...] = ()
+    """Virtual IPs to ask the peer for in a CFG_REQUEST (``0.0.0.0``: any; ``core/ike/cp.py``)."""
+    pools: tuple[str, ...] = ()
+    """Names of the ``pools`` that hand the peer its virtual IP, tried in order."""
 
     def child(self, name: str) -> ChildConfig:
         for c in self.children:
@@ -208,6 +214,8 @@ class IkeConfig:
     """All connections, in file order."""
     secrets: tuple[Secret, ...] = ()
     """All IKE shared secrets."""
+    pools: tuple[PoolConfig, ...] = ()
+    """Virtual IP pools (swanctl's ``pools`` section, ``core/pools.py``)."""
     cookie_threshold: int = 10
     """Half-open IKE_SAs above which IKE_SA_INIT requests must carry a COOKIE (§2.6)."""
     block_threshold: int = 5
@@ -267,6 +275,8 @@ class IkeConfig:
         secrets_d = d.get("secrets") or {}
         _need_map(secrets_d, "secrets")
         secrets = tuple(_secret(str(n), s, f"secrets.{n}") for n, s in secrets_d.items())
+        pools = pools_from_dict(d.get("pools"))
+        _check_pool_names(conns, pools)
         extra: dict[str, Any] = {}
         for key in ("cookie_threshold", "block_threshold", "init_limit_half_open"):
             if key in d:
@@ -279,7 +289,7 @@ class IkeConfig:
                 raise ConfigError(f"fragment_size: {size} is not an IP datagram size "
                                   "between 576 and 65535 bytes")
             extra["fragment_size"] = size
-        return cls(conns, secrets, source=source, **extra)
+        return cls(conns, secrets, pools, source=source, **extra)
 
 
 # --------------------------------------------------------------------------- readers
@@ -524,13 +534,41 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         retransmit_base=float(d.get("retransmit_base", 1.8)),
         retransmit_tries=_int(d.get("retransmit_tries", 5), f"{path}.retransmit_tries"),
         fragmentation=_fragmentation(d.get("fragmentation", "yes"), f"{path}.fragmentation"),
+        vips=_vips(d.get("vips"), f"{path}.vips"),
+        pools=_list(d.get("pools"), f"{path}.pools"),
     )
-    if not conn.local_addrs:
+    if not conn.local_addrs and not conn.vips:  # with vips, dynamic is the virtual IP
         for child in children:
             if any(t.lower() == "dynamic" for t in child.local_ts):
                 raise ConfigError(
                     f"{path}.children.{child.name}.local_ts: 'dynamic' needs local_addrs")
     return conn
+
+
+def _vips(v: Any, path: str) -> tuple[str, ...]:
+    """``vips``: addresses to request, ``0.0.0.0`` / ``::`` (or ``%any``) for any."""
+    out = []
+    for item in _list(v, path):
+        if item.lower() in ("%any", "%any4"):
+            item = "0.0.0.0"
+        elif item.lower() == "%any6":
+            item = "::"
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            raise ConfigError(f"{path}: {item!r} is not an IP address (0.0.0.0 asks for any)"
+                              ) from None
+        out.append(item)
+    return tuple(out)
+
+
+def _check_pool_names(conns: tuple[ConnectionConfig, ...], pools: tuple[PoolConfig, ...]) -> None:
+    known = [p.name for p in pools]
+    for c in conns:
+        for name in c.pools:
+            if name not in known:
+                raise ConfigError(f"connections.{c.name}.pools: unknown pool {name!r}"
+                                  f"{_hint(name, known)}; pools: {', '.join(known) or 'none'}")
 
 
 def _fragmentation(v: Any, path: str) -> str:

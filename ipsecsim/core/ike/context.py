@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from ..pools import Pools
     from ..rng import Rng
     from .auth import LocalCredential, PeerCredential
     from .config import ConnectionConfig, IkeConfig
@@ -53,6 +54,10 @@ class TaskContext(Protocol):
     @property
     def config(self) -> IkeConfig:
         """The endpoint's configuration (connections, secrets, fragment size, keepalive)."""
+
+    @property
+    def pools(self) -> Pools:
+        """The endpoint's virtual IP pools and their leases (``core/pools.py``)."""
 
     @property
     def rng(self) -> Rng:

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, DecodeError
 from ..natt import KEEPALIVE, NATT_PORT, NON_ESP_MARKER
+from ..pools import Pools
 from ..rng import Rng
-from . import credentials, fragments, tasks
+from . import cp, credentials, fragments, tasks
 from . import events as E
 from . import message as M
 from . import states as S
@@ -82,6 +83,8 @@ class IkeEndpoint:
         self._uid = 0
         self.issued: dict[str, Issued] = {}
         """Certificates our CA minted for us, by ``identity/key type`` (``credentials``)."""
+        self.pools = Pools(config.pools)
+        """Virtual IP pools and their leases (``cp.py`` hands them out)."""
 
     # ------------------------------------------------------------------ public API
 
@@ -516,7 +519,8 @@ class IkeEndpoint:
         self.destroy(sa, f"{notify}: {reason}", now)
 
     def forget(self, sa: IkeSa) -> None:
-        """Drop every reference the endpoint holds to a destroyed IKE_SA."""
+        """Drop every reference the endpoint holds to a destroyed IKE_SA (and its leases)."""
+        cp.release(self, sa)
         self.ike_sas.pop(sa.our_spi, None)
         self._half_open.discard(sa)
         _unindex(self._inits, sa)

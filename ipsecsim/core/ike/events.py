@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..keys import ChildSaKeys
+from .cp_events import CpEvent
 from .eap.conversation import Step
 from .states import ChildState, IkeState
 
@@ -215,4 +216,4 @@ class EapStep:
 
 
 Event = (IkeMessageEvent | IkeStateChange | ChildStateChange | IkeSaUp | IkeSaDown | IkeSaRekeyed | IkeFailure
-         | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop | EapStep)
+         | ChildSaUp | ChildSaRekeyed | ChildSaDown | IkeDrop | EapStep | CpEvent)

@@ -180,6 +180,10 @@ class IkeSa:
     """Response flag -> ``fragments.Reassembly``: the message being reassembled each way."""
     auth_rounds: Any = None
     """The IKE_AUTH conversation when EAP or several rounds are involved (``eap.ikeauth.Rounds``)."""
+    local_vips: list[str] = field(default_factory=list)
+    """Virtual IPs the peer assigned us in a CFG_REPLY (``cp.py``)."""
+    remote_vips: list[str] = field(default_factory=list)
+    """Virtual IPs we leased the peer from our pools (``cp.py``)."""
 
     @property
     def our_spi(self) -> bytes:

@@ -159,6 +159,7 @@ from .constants import (  # noqa: F401 -- re-exported: import the constants from
     V,
 )
 from .constants import SK as _SK
+from .cp_codec import summary as cp_summary
 from .payloads import (  # noqa: F401 -- re-exported
     CP,
     DECODERS,
@@ -316,6 +317,8 @@ class IkeMessage:
                 out.append(PAYLOAD_NAMES.get(p.ptype, f"UNKNOWN({p.ptype})"))
             elif t is EapPayload:
                 out.append(p.label())
+            elif t is CP:  # charon's CPRQ(ADDR DNS) / CPRP(ADDR DNS)
+                out.append(cp_summary(p))
             else:
                 out.append(PAYLOAD_NAMES[p.ptype])
         return out

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ... import algorithms as A
 from ...keys import ChildSaKeys
+from .. import cp
 from .. import events as E
 from .. import message as M
 from .. import states as S
@@ -29,7 +30,6 @@ from ..negotiate import (
     Suite,
     check_narrowed,
     narrow_pair,
-    resolve_ts,
     select_proposal,
 )
 from .ike_init import NONCE_SIZE, answer_ke
@@ -46,8 +46,8 @@ AH_NAT = ("AH cannot cross a NAT: its ICV covers the IP addresses the NAT rewrit
 def new_child(ep: TaskContext, sa: IkeSa, cfg: ChildConfig) -> ChildSa:
     """A CHILD_SA object with a fresh inbound SPI and our configured selectors."""
     child = ChildSa(cfg, spi_in=ep.new_spi(), unique_id=ep.next_uid())
-    child.local_ts = tuple(resolve_ts(cfg.local_ts, sa.local[0]))
-    child.remote_ts = tuple(resolve_ts(cfg.remote_ts, sa.remote[0]))
+    child.local_ts = cp.local_ts(sa, cfg.local_ts)  # dynamic: a virtual IP, if any
+    child.remote_ts = tuple(cp.remote_ts(sa, cfg.remote_ts))
     return child
 
 
@@ -81,6 +81,8 @@ def peer_refusal(child: ChildSa, msg: M.IkeMessage) -> tuple[str, str] | None:
     elif n.notify_type == M.INVALID_KE_PAYLOAD:
         group = int.from_bytes(n.data[:2], "big") if len(n.data) >= 2 else 0
         why = f"peer wants PFS group {A.transform_name(A.TRANSFORM_DH, group)}"
+    elif n.notify_type in (M.INTERNAL_ADDRESS_FAILURE, M.FAILED_CP_REQUIRED):
+        why = cp.refusal_why(n.notify_type, child.cfg.name)
     else:
         why = "see the peer's log"
     return n.name, f"peer refused CHILD_SA {cfg.name!r} with {n.name}: {why}"
@@ -129,10 +131,10 @@ def select_child(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
         if cfg.protocol == "ah" and sa.encap:
             errors.append((0, cfg.name, NegotiationError("NO_PROPOSAL_CHOSEN", AH_NAT)))
             continue
-        remote = resolve_ts(cfg.remote_ts, sa.remote[0])
-        if sa.nat_remote and "dynamic" in cfg.remote_ts:  # peer's private address (strongSwan)
+        remote = cp.remote_ts(sa, cfg.remote_ts)  # dynamic: the virtual IP we leased
+        if sa.nat_remote and "dynamic" in cfg.remote_ts and not sa.remote_vips:  # peer's private address (strongSwan)
             remote = [t for t in tsi.selectors if t.start == t.end] or remote
-        local = resolve_ts(cfg.local_ts, sa.local[0])
+        local = list(cp.local_ts(sa, cfg.local_ts))
         try:
             ni, nr = narrow_pair(tsi.selectors, tsr.selectors, remote, local)
         except NegotiationError as exc:

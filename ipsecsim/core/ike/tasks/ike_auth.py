@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...algorithms import PrfAlg
-from .. import fragments
+from .. import cp, fragments
 from .. import message as M
 from .. import states as S
 from ..auth import AuthError, build_auth, signed_octets, verify_auth
@@ -192,6 +192,7 @@ class IkeAuth:
             rid = ident(conn.remote.id)
             out.append(M.ID(False, rid.id_type, rid.data))
         out += auth
+        out += cp.request(sa)  # CP(CFG_REQUEST) after AUTH, as charon orders IKE_AUTH
         if sa.first_child:
             cfg = conn.child(sa.first_child)
             if cfg.protocol == "ah" and sa.encap:
@@ -222,6 +223,7 @@ class IkeAuth:
     def finish(self, ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, now: float) -> None:
         """Authentication is done: the IKE_SA is up; take the first CHILD_SA from ``msg``."""
         ep.establish(sa, now)
+        cp.process_reply(ep, sa, msg, now)
         child = self.child
         if child is None:
             return
@@ -281,7 +283,9 @@ def finish_respond(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, out: list[Payl
         raise IkeError(M.AUTHENTICATION_FAILED, "unique = keep: an IKE_SA with "
                        f"{sa.peer_id} already exists, this one is refused")
     ep.establish(sa, now)
-    if msg.find(M.SA) is None:
+    cp_out, child_ok = cp.respond(ep, sa, msg)  # before the child: its TSi is the lease
+    out += cp_out
+    if msg.find(M.SA) is None or not child_ok:
         return out
     try:
         cfg, suite, tsi, tsr = CC.select_child(ep, sa, msg, True)

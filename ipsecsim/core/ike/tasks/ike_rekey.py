@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ... import algorithms as A
+from .. import cp
 from .. import events as E
 from .. import message as M
 from .. import states as S
@@ -104,6 +105,7 @@ def _take_over(ep: TaskContext, old: IkeSa, new: IkeSa, now: float, detail: str)
     """``new`` replaces ``old``: children move, timers start, events go out."""
 
     new.children = old.live_children()
+    cp.migrate(old, new)  # the virtual IPs and their leases follow the children
     old.children = [c for c in old.children if c.state == S.C_DELETED]
     # work queued for the children follows them (the old IKE_SA only gets deleted now)
     new.tasks.extend(t for t in old.tasks if not isinstance(t, IkeRekey))
