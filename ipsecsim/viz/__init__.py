@@ -32,6 +32,7 @@ _WHERE = {
     "layout_packet": "anatomy",
     "draw_overhead": "overhead",
     "draw_overhead_breakdown": "overhead",
+    "draw_efficiency_facets": "overhead",
     "overhead_frame": "overhead",
     "draw_ike_ladder": "ladder",
     "draw_sa_timeline": "timeline",
