@@ -53,7 +53,7 @@ def test_an_esp_hop_shows_its_sa_and_which_bytes_are_encrypted() -> None:
     v = st.view(k)
     hop = st._steps[k][3]
     spi = int.from_bytes(hop.data[20:24], "big")  # the ESP header right after the outer IPv4
-    assert any(f"SPD: PROTECT" in ln and f"0x{spi:08x}" in ln for ln in v.lines)
+    assert any("SPD: PROTECT" in ln and f"0x{spi:08x}" in ln for ln in v.lines)
     by = v.bytes_by_class()
     assert by["encrypted + authenticated"] >= 84  # the whole inner packet, at least
     assert by["authenticated only"] == 16          # ESP header (8) and IV (8), AES-GCM
