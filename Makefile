@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint oracles bench notebooks clean
+.PHONY: demo test lint oracles bench notebooks docs clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ notebooks: $(VENV)/.runtime
 	$(BIN)/pip install -q -e '.[notebooks]'
 	$(BIN)/jupyter notebook notebooks/
 
+# The notebooks executed, as HTML pages with their figures, in build/notebooks/ (index.html).
+docs: $(VENV)/.runtime
+	$(BIN)/pip install -q -e '.[docs]'
+	$(BIN)/python notebooks/html.py build/notebooks
+
 bench: $(VENV)/.runtime
 	$(BIN)/python benchmarks/run.py --json
 
@@ -46,4 +51,4 @@ oracles:
 	    libstrongswan-standard-plugins iproute2 util-linux iputils-ping procps openssl chromium
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out build .pytest_cache

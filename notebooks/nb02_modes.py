@@ -25,7 +25,7 @@ and RFC 9147 §4 (see `ipsecsim.core.tlsvpn`).
 import pandas as pd
 from ipsecsim.core.overhead import overhead
 from ipsecsim.viz.anatomy import build_views, draw_packet_anatomy, example_packet
-from ipsecsim.viz.overhead import config_label, draw_overhead, draw_overhead_breakdown, overhead_frame"""),
+from ipsecsim.viz.overhead import config_label, draw_efficiency_facets, draw_overhead, draw_overhead_breakdown, overhead_frame"""),
     md("""
 ## The two modes side by side
 
@@ -74,7 +74,7 @@ ones.
     code("""
 tls = [{"proto": "tls"}, {"proto": "dtls"}]
 full = overhead_frame(configs + tls, range(40, 1501, 4))
-draw_overhead(full, metric="efficiency", title="Payload efficiency = original size / bytes on the wire");"""),
+draw_efficiency_facets(full, title="Payload efficiency = original size / bytes on the wire (one panel each, the others in grey)");"""),
     md("""
 ## What still fits in a 1500-byte MTU?
 

@@ -51,6 +51,27 @@ Two round trips, and the tunnel is up.
     code("""
 draw_ike_ladder(sim, window=(0, 0.5), title="IKEv2: IKE_SA_INIT and IKE_AUTH");"""),
     md("""
+## Step through it
+
+The ladder is the summary; the stepper below replays the same run one event at a time, like
+Packet Tracer's simulation mode. **next IKE message** jumps to the next message a gateway
+sends (its payloads, and whether they travel in the clear or inside `SK{…}`); **next
+packet** to the next packet on a link, with the decision the sending node took (the SPD's
+PROTECT and the SA it chose, or a drop and why) and a bar of its bytes: grey in the clear,
+light blue authenticated only, dark blue encrypted *and* authenticated, orange the ICV.
+Press ▶ to play. Step through the first ping (t = 1 s): which bytes can the Internet read?
+
+(In a static copy of this notebook the widget is not live; `RunSteps(sim).html(k)` prints
+step `k` as text.)
+"""),
+    code("""
+from ipsecsim.viz.stepper import RunSteps, step_through
+
+steps = RunSteps(sim, window=(0, 1.05))
+print(len(steps), "steps;", "the first ESP packet is step", next(
+    k for k in range(len(steps)) if steps.view(k).heading.startswith("ESP")) + 1)
+step_through(sim, window=(0, 1.05))"""),
+    md("""
 ## Proposals
 
 A strongSwan proposal string lists one keyword per transform; several keywords of one type

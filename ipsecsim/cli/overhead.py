@@ -23,7 +23,9 @@ def format_table(r: dict[str, Any]) -> str:
         lines.append(f"  + {name:<26}{n:>6} B")
     lines.append(f"  {'= on the wire':<28}{r['wire_bytes']:>6} B")
     pct = 100.0 * r["overhead_bytes"] / r["size"]
-    lines.append(f"  {'overhead':<28}{r['overhead_bytes']:>6} B  ({pct:.1f} % of the original)")
+    eff = 100.0 * r["size"] / r["wire_bytes"]
+    lines.append(f"  {'overhead':<28}{r['overhead_bytes']:>6} B  (+{pct:.1f} % on top of the "
+                 f"original; payload efficiency {eff:.1f} %)")
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, logs/, figures/.
+"""What ``ipsecsim run`` writes: summary.json, trace.jsonl, pcap/, wireshark/, logs/, figures/,
+report.html.
 
 Everything is read from the trace and from the keys the run installed; nothing
 reaches into node internals. The pcap and Wireshark writers of the data-plane
@@ -33,6 +34,9 @@ def write_all(sim: Simulation, out: str | Path, figures: bool = True) -> dict[st
         from .figures import write_figures
 
         write_figures(sim, out / "figures")
+    from ..export.report import write_report  # report.html: inlines the figures just drawn
+
+    write_report(sim, out, summary)
     return summary
 
 

@@ -18,6 +18,8 @@ state diagram               ``draw_state_diagram(IKE_TRANSITIONS)``      :mod:`.
 topology                    ``draw_topology(sim)``                       :mod:`.topology`
 goodput / latency / drops   ``draw_throughput``, ``throughput_figure``   :mod:`.throughput`
 packet-flow animation       ``animate_packets(sim, window)``             :mod:`.animation`
+step through a run          ``step_through(sim)`` (``RunSteps``)         :mod:`.stepper`
+efficiency, one panel each  ``draw_efficiency_facets(overhead_frame())`` :mod:`.overhead`
 ==========================  ===========================================  =====================
 """
 
@@ -32,6 +34,7 @@ _WHERE = {
     "layout_packet": "anatomy",
     "draw_overhead": "overhead",
     "draw_overhead_breakdown": "overhead",
+    "draw_efficiency_facets": "overhead",
     "overhead_frame": "overhead",
     "draw_ike_ladder": "ladder",
     "draw_sa_timeline": "timeline",
@@ -43,6 +46,9 @@ _WHERE = {
     "throughput_figure": "throughput",
     "animate_packets": "animation",
     "run_figures": "report",
+    "step_through": "stepper",
+    "RunSteps": "stepper",
+    "packet_hops": "walk",
 }
 
 __all__ = sorted(_WHERE)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..core.tlsvpn import tls_vpn_overhead
-from .palette import GREY, new_axes, series_colour
+from .palette import GREY, LIGHT_GREY, LINE_SERIES, new_axes, series_colour
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +114,58 @@ def draw_overhead(df: Any, ax: Any = None, *, metric: str = "overhead_bytes",
     if title:
         ax.set_title(title)
     return ax
+
+
+def draw_efficiency_facets(df: Any, *, ncols: int = 3, marks: tuple[int, ...] = (64, 1400),
+                           title: str | None = None) -> Any:
+    """Payload efficiency against packet size as small multiples: one panel per config,
+    its line in colour over the other configs' lines in faint grey, the efficiency at the
+    ``marks`` sizes written in the panel. Returns the Figure; each panel's title is its
+    config's label.
+
+    Nine lines that all climb to 95 % in one chart cannot be told apart; one panel each,
+    on a shared log-size axis, shows where each one loses its bytes."""
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(df["label"]))
+    nrows = -(-len(labels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.3 * nrows + 0.6),
+                             sharex=True, sharey=True, layout="constrained", squeeze=False)
+    groups = {lab: g.sort_values("size") for lab, g in df.groupby("label", sort=False)}
+    for k, ax in enumerate(axes.flat):
+        if k >= len(labels):
+            ax.set_visible(False)
+            continue
+        lab = labels[k]
+        for other, g in groups.items():
+            if other != lab:
+                ax.step(g["size"], g["efficiency"] * 100, where="post", color=LIGHT_GREY,
+                        linewidth=1.0, zorder=1)
+        g = groups[lab]
+        colour = LINE_SERIES[k % len(LINE_SERIES)]
+        dashed = g["proto"].iloc[0] in ("tls", "dtls")
+        ax.step(g["size"], g["efficiency"] * 100, where="post", color=colour,
+                linewidth=1.8, linestyle="--" if dashed else "-", zorder=2)
+        notes = []
+        for size in marks:
+            row = g[g["size"] <= size].tail(1)
+            if len(row):
+                eff = 100 * float(row["efficiency"].iloc[0])
+                notes.append(f"{int(row['size'].iloc[0])} B: {eff:.0f} %")
+                ax.plot([row["size"].iloc[0]], [eff], marker="o", markersize=3.5,
+                        color=colour, zorder=3)
+        ax.text(0.97, 0.05, "\n".join(notes), transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=7.5)
+        ax.set_title(lab, fontsize=8.5)
+        ax.set_xscale("log")
+        ax.grid(True, color=GREY, linewidth=0.4, alpha=0.6)
+    for ax in axes[-1]:
+        ax.set_xlabel("original packet size (B)", fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("efficiency (%)", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 #: breakdown component -> category drawn in one colour (matched by keyword, first match wins)

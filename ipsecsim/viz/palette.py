@@ -37,6 +37,9 @@ SERIES: tuple[str, ...] = (
     OKABE_ITO["black"],
 )
 
+#: The series without yellow, for thin lines on white (where yellow is too faint to read).
+LINE_SERIES: tuple[str, ...] = tuple(c for c in SERIES if c != OKABE_ITO["yellow"])
+
 #: Protection classes of a byte range in the packet anatomy byte map.
 CLEAR = "cleartext"
 AUTH = "authenticated only"

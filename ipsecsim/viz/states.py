@@ -6,19 +6,18 @@ new state}``), so the picture cannot drift from the code (h11 draws its docs
 the same way).
 
 To stay readable, an event that leads to the same state from many states
-(``fail`` from everywhere to DESTROYED) is not labelled on every arrow: those
-arrows are drawn thin and grey and the events are listed once under the
-diagram, with the states they apply from. The other transitions are drawn in
-colour with their event names. States are placed by the longest path from
-the initial state along the labelled transitions; states reached only by the
-grey "from anywhere" events sit on a second row.
+(``fail`` from everywhere to DESTROYED) is drawn once, as a labelled bus under
+the states it applies from, instead of one arrow per state. The other
+transitions are arrows labelled with their event names. States are placed by
+the longest path from the initial state along those transitions; states
+reached only by the bus events sit on a row below the buses.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .palette import GREY, OKABE_ITO, new_axes
+from .palette import OKABE_ITO, new_axes
 
 
 def split_edges(table: dict[str, dict[str, str]], min_sources: int = 3
@@ -77,11 +76,21 @@ def _ranks(states: list[str], main: dict[tuple[str, str], list[str]]) -> dict[st
     return rank
 
 
+def bus_groups(summary: dict[str, tuple[str, list[str]]]) -> list[tuple[list[str], str, list[str]]]:
+    """Summarised events grouped by (target, sources): ``[(events, target, sources)]``, so
+    that ``expire`` and ``peer_delete`` from the same states share one labelled bus."""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for e, (t, srcs) in summary.items():
+        groups.setdefault((t, tuple(srcs)), []).append(e)
+    return [(evs, t, list(srcs)) for (t, srcs), evs in groups.items()]
+
+
 def state_positions(table: dict[str, dict[str, str]], min_sources: int = 3
                     ) -> dict[str, tuple[float, float]]:
-    """Deterministic (x, y) of every state of ``table``."""
+    """Deterministic (x, y) of every state of ``table``: the states reached along labelled
+    transitions on one row by rank, the others on a row below, under the buses."""
     states = list(table)
-    main, _ = split_edges(table, min_sources)
+    main, summary = split_edges(table, min_sources)
     rank = _ranks(states, main)
     pos: dict[str, tuple[float, float]] = {}
     per_rank: dict[int, int] = {}
@@ -92,7 +101,8 @@ def state_positions(table: dict[str, dict[str, str]], min_sources: int = 3
             pos[s] = (_DX * rank[s], -1.3 * i)
     rest = [s for s in states if s not in pos]
     width = max((p[0] for p in pos.values()), default=0.0)
-    low = min((p[1] for p in pos.values()), default=0.0) - 1.8
+    low = min((p[1] for p in pos.values()), default=0.0) - _BUS0 - _BUS_DY * len(
+        bus_groups(summary)) - 0.35
     for i, s in enumerate(rest):
         x = width / 2 + (i - (len(rest) - 1) / 2) * 2.0 * _DX
         pos[s] = (x, low)
@@ -101,6 +111,10 @@ def state_positions(table: dict[str, dict[str, str]], min_sources: int = 3
 
 _DX = 1.45
 """Horizontal distance between ranks, in units of the vertical row distance."""
+_BUS0 = 0.75
+"""Depth of the first bus under the main row."""
+_BUS_DY = 0.3
+"""Distance between buses."""
 
 
 def _bezier_mid(p0: tuple[float, float], p1: tuple[float, float], rad: float
@@ -117,24 +131,28 @@ def draw_state_diagram(table: dict[str, dict[str, str]], ax: Any = None, *,
                        initial: str | None = None) -> Any:
     """Draw a transition table as a state diagram. Returns the Axes.
 
-    ``ax.texts`` holds one label per main edge (events joined by `` / ``)
-    and the summary of the grey events; tests read them back.
+    Every arrow is labelled with its events. The happy path runs left to right on one
+    row (straight arrows, label above); a transition that skips a state arcs below, one
+    that goes back arcs above. An event that leads to one state from many (``fail``,
+    ``expire``) is one labelled *bus*: a line under the states it applies from, with a
+    short stub up to each of them, and one arrow into its target. Each bus line's gid is
+    ``bus:EVENTS`` and each stub's ``stub:EVENTS:STATE``; tests read them back.
     """
     from matplotlib.patches import FancyArrowPatch
 
     states = list(table)
     initial = initial or states[0]
     main, summary = split_edges(table, min_sources)
+    groups = bus_groups(summary)
     pos = state_positions(table, min_sources)
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    ax = new_axes(ax, figsize=(1.0 + 1.2 * (max(xs) - min(xs) + 1),
-                               1.2 + 1.1 * (max(ys) - min(ys) + 1) + 0.2 * len(summary)))
-    ax.set_xlim(min(xs) - 0.75, max(xs) + 0.75)
-    ax.set_ylim(min(ys) - 0.6 - 0.22 * (len(summary) + 1), max(ys) + 0.7)
+    ax = new_axes(ax, figsize=(1.4 + 1.25 * (max(xs) - min(xs) + 1),
+                               1.0 + 1.25 * (max(ys) - min(ys) + 1)))
+    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.75)
+    ax.set_ylim(min(ys) - 0.45, max(ys) + 0.75)
     ax.set_aspect("auto")
     ax.axis("off")
-    # states first: their bbox patches clip the arrows (patchA/patchB), whatever the scale
     terminal = {s for s, row in table.items() if not row}
     boxes: dict[str, Any] = {}
     for s, (x, y) in pos.items():
@@ -144,57 +162,59 @@ def draw_state_diagram(table: dict[str, dict[str, str]], ax: Any = None, *,
                           "edgecolor": "black", "linewidth": 2.2 if s in terminal else 1.0})
         boxes[s] = t.get_bbox_patch()
 
-    def arrow(s: str, t: str, rad: float, **kw: Any) -> None:
-        ax.add_patch(FancyArrowPatch(pos[s], pos[t], patchA=boxes[s], patchB=boxes[t],
-                                     arrowstyle="-|>", connectionstyle=f"arc3,rad={rad}",
-                                     shrinkA=2, shrinkB=2, **kw))
+    def arrow(a: Any, b: Any, rad: float, pa: Any = None, pb: Any = None, **kw: Any) -> None:
+        ax.add_patch(FancyArrowPatch(a, b, patchA=pa, patchB=pb, arrowstyle="-|>",
+                                     connectionstyle=f"arc3,rad={rad}", shrinkA=2, shrinkB=2,
+                                     **kw))
 
-    # grey "from anywhere" arrows (underneath)
-    grey_pairs: set[tuple[str, str]] = set()
-    for _e, (t, srcs) in summary.items():
-        for s in srcs:
-            grey_pairs.add((s, t))
-    for s, t in sorted(grey_pairs):
-        if s != t:
-            arrow(s, t, 0.08 if (s, t) not in main else -0.25, mutation_scale=9, color=GREY,
-                  linewidth=0.8, zorder=1)
-    # main arrows with labels; pairs in both directions bend apart, rank-skipping ones bend more
+    main_y = max(ys)
     for (s, t), events in main.items():
         label = " / ".join(events)
         p0, p1 = pos[s], pos[t]
         span = abs(p1[0] - p0[0])
-        rad = 0.0
-        if (t, s) in main:
-            rad = 0.35
-        elif span > _DX * 1.01 and p0[1] == p1[1]:
-            rad = -0.35
         backwards = p1[0] < p0[0]
+        rad = 0.0
+        if p0[1] == p1[1] and (backwards or span > _DX * 1.01):
+            rad = 0.45 if span <= _DX * 1.01 else 0.3  # back: above; skipping: below
         colour = OKABE_ITO["vermillion"] if backwards else OKABE_ITO["blue"]
-        arrow(s, t, rad, mutation_scale=13, color=colour, linewidth=1.4, zorder=2)
+        arrow(p0, p1, rad, boxes[s], boxes[t], mutation_scale=13, color=colour,
+              linewidth=1.4, zorder=2)
         mx, my = _bezier_mid(p0, p1, rad)
         if rad == 0 and p0[1] == p1[1]:
-            # straight horizontal: label above the arrow, which is short; keep text small
-            ax.text(mx, my + 0.09, label.replace(" / ", "\n"), ha="center", va="bottom",
+            ax.text(mx, my + 0.07, label.replace(" / ", "\n"), ha="center", va="bottom",
                     fontsize=7.5, linespacing=1.1)
         elif rad == 0:
             ax.text(mx + 0.05, my, label, ha="left", va="center", fontsize=7.5)
         else:
             above = my > (p0[1] + p1[1]) / 2
-            ax.text(mx, my + (0.05 if above else -0.05), label, ha="center",
-                    va="bottom" if above else "top", fontsize=7.5,
+            ax.text(mx, my + (0.03 if above else -0.03), label, ha="center",
+                    va="bottom" if above else "top", fontsize=7.5, color=colour,
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.9})
+    # buses: one per group of "from many states" events
+    bus_colours = [OKABE_ITO["purple"], OKABE_ITO["green"], OKABE_ITO["orange"], "#555555"]
+    for k, (events, t, srcs) in enumerate(groups):
+        col = bus_colours[k % len(bus_colours)]
+        yb = main_y - _BUS0 - _BUS_DY * k
+        name = " / ".join(events)
+        xs_b = [pos[s][0] for s in srcs] + [pos[t][0]]
+        ax.plot([min(xs_b) - 0.05, max(xs_b) + 0.05], [yb, yb], color=col, linewidth=1.3,
+                zorder=1, gid=f"bus:{name}")
+        dx = 0.07 * (k - (len(groups) - 1) / 2)  # the stubs of one state side by side
+        for s in srcs:
+            x, y = pos[s]
+            ax.plot([x + dx, x + dx], [y, yb], color=col, linewidth=1.0, zorder=1,
+                    gid=f"stub:{name}:{s}")
+        arrow((pos[t][0] + dx, yb), pos[t], 0.0, None, boxes[t], mutation_scale=12,
+              color=col, linewidth=1.3, zorder=2)
+        every = len(srcs) == len([s for s in states if table[s]])
+        where = "any state" if every else "any of " + ", ".join(srcs)
+        ax.text(min(xs_b) - 0.05, yb + 0.02, f"{name}  (from {where})", ha="left", va="bottom",
+                fontsize=7.2, color=col, zorder=3,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.3, "alpha": 0.9})
     x0, y0 = pos[initial]
     ax.plot([x0 - 0.62], [y0], marker="o", color="black", markersize=7)
     ax.add_patch(FancyArrowPatch((x0 - 0.6, y0), pos[initial], patchB=boxes[initial],
                                  arrowstyle="-|>", mutation_scale=11, color="black"))
-    lines = []
-    for e, (t, srcs) in summary.items():
-        every = len(srcs) == len([s for s in states if table[s]])
-        where = "every state" if every else ", ".join(srcs)
-        lines.append(f"{e}: from {where} to {t}")
-    if lines:
-        ax.text(min(xs) - 0.7, min(ys) - 0.4, "grey arrows, unlabelled:\n" + "\n".join(lines),
-                ha="left", va="top", fontsize=8, color="#333333", linespacing=1.4)
     if title:
         ax.set_title(title)
     return ax

@@ -64,21 +64,36 @@ def draw_throughput(data: Any, ax: Any = None, *, bin_s: float = 1.0,
     ax = new_axes(ax, figsize=(9.0, 3.2))
     df = goodput_frame(data, bin_s)
     end = end_time(data) or 1.0
-    for i, f in enumerate(_flows(data, flows)):
+    series = []
+    for f in _flows(data, flows):
         g = df[df["flow"] == f].set_index("t")
         bins = [k * bin_s for k in range(int(end // bin_s) + 1)]
-        ys = [float(g["mbps"].get(b, 0.0)) for b in bins]
-        ax.step(bins, ys, where="post", color=series_colour(i), linewidth=1.5, label=f)
+        series.append((f, bins, [float(g["mbps"].get(b, 0.0)) for b in bins]))
+    top = max((max(ys, default=0.0) for _, _, ys in series), default=0.0)
+    for i, (f, bins, ys) in enumerate(series):
+        peak = max(ys, default=0.0)
+        # a flow too small to see beside the others (a ping beside a bulk transfer) gets
+        # its peak in the legend and markers on its bins, drawn over the others
+        small = top > 0 and peak < 0.03 * top
+        label = f"{f} (peak {_kbps(peak)}, too small to see here)" if small else f
+        ax.step(bins, ys, where="post", color=series_colour(i), linewidth=1.5, label=label,
+                marker="." if small else None, markersize=5, zorder=3 if small else 2,
+                clip_on=False)
     if mark_rekeys:
         _mark_rekeys(ax, data, True)
     ax.set_ylabel(f"goodput (Mbit/s, {bin_s:g} s bins)")
     ax.set_xlabel("simulated time (s)")
-    ax.set_ylim(bottom=0)
+    # a little room under zero, so a line at zero is not hidden by the axis
+    ax.set_ylim(bottom=-0.03 * top if top > 0 else 0)
     ax.grid(True, color=GREY, linewidth=0.4, alpha=0.6)
     _legend_or_note(ax, "no packet delivered")
     if title:
         ax.set_title(title)
     return ax
+
+
+def _kbps(mbps: float) -> str:
+    return f"{mbps * 1e3:.3g} kbit/s"
 
 
 def draw_latency(data: Any, ax: Any = None, *, flows: list[str] | None = None,

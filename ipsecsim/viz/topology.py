@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .data import end_time, records
-from .palette import GREY, OKABE_ITO, ROLE_COLOURS, new_axes, series_colour
+from .palette import GREY, LINE_SERIES, ROLE_COLOURS, new_axes, series_colour
 
 
 def _addr(a: str) -> str:
@@ -124,10 +124,10 @@ def layout(topo: dict[str, Any], seed: int = 1) -> dict[str, tuple[float, float]
         for i, n in enumerate(spine):
             branches = sorted(m for m in g[n] if m not in on)
             for j, b in enumerate(branches):
-                x0 = i + (j - (len(branches) - 1) / 2) * 0.8
-                for depth, m in enumerate(nx.dfs_preorder_nodes(g.subgraph(
-                        set(nx.node_connected_component(g.subgraph(set(g) - {n}), b)))), 1):
-                    pos[m] = (x0, -1.0 * depth)
+                x0 = i + (j - (len(branches) - 1) / 2) * 1.0
+                sub = g.subgraph(nx.node_connected_component(g.subgraph(set(g) - {n}), b))
+                for m, depth in nx.shortest_path_length(sub, b).items():
+                    pos[m] = (x0, -1.0 - depth)  # the branch hangs from its node, in order
         return pos
     import math
 
@@ -188,7 +188,7 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
                   show_tunnels: bool = True, title: str | None = None) -> Any:
     """Draw a network: ``data`` is a ``Simulation`` (its ``topo`` and trace), or a trace with
     ``topo=`` given. Link width grows with the measured load; tunnels are drawn along the
-    links they cross; flows are arcs under the network. Returns the Axes."""
+    links they cross, one colour each; flows follow their packets' route. Returns the Axes."""
     from matplotlib.lines import Line2D
 
     topo = topo if topo is not None else getattr(data, "topo", None)
@@ -204,17 +204,21 @@ def draw_topology(data: Any, ax: Any = None, *, topo: dict[str, Any] | None = No
                  ** 2) ** 0.5 for lk in links.values()), default=1.0) or 1.0
     flist = flows(topo) if show_flows else []
     dense = len(nodes) > 12
-    chain = _is_spine_layout(pos)
-    depth = (0.55 * unit + 0.14 * unit * len(flist)) if chain and flist else 0.45 * unit
+    depth = 0.45 * unit
     w = (max(xs) - min(xs)) + 1.2 * unit
     hgt = (max(ys) - min(ys)) + 0.55 * unit + depth
     own_figure = ax is None
     ax = new_axes(ax, figsize=(10.0, max(3.0, 10.0 * hgt / w + 1.2)))
     load = link_load(data, getattr(data, "now", None) or None) if show_load and data is not None \
         else {}
-    _draw_links(ax, links, pos, load, unit, dense, show_load)
-    legend: list[Any] = _draw_tunnels(ax, data, topo, pos, unit) if show_tunnels else []
-    legend += _draw_flows(ax, flist, pos, unit, chain)
+    lanes = 1 if len(flist) > 6 else min(len(flist), FLOW_LANES)
+    _draw_links(ax, links, pos, load, unit, dense, show_load, lanes)
+    legend: list[Any] = []
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    if show_tunnels:
+        legend, pairs = _draw_tunnels(ax, data, topo, pos, unit)
+    node_pts = (220 if dense else 480) ** 0.5  # scatter sizes are areas in points²
+    legend += _draw_flows(ax, data, topo, flist, pos, unit, node_pts, pairs)
     roles = _draw_nodes(ax, nodes, pos, unit, dense)
     legend = [Line2D([], [], marker="o", linestyle="", markersize=10, markeredgecolor="black",
                      color=ROLE_COLOURS.get(r, GREY), label=r) for r in roles] + legend
@@ -240,9 +244,10 @@ Pos = dict[str, tuple[float, float]]
 
 
 def _draw_links(ax: Any, links: dict[str, Any], pos: Pos, load: dict[str, float], unit: float,
-                dense: bool, show_load: bool) -> None:
+                dense: bool, show_load: bool, lanes: int = 0) -> None:
     """Links as grey lines as wide as their load, labelled (unless dense) with bandwidth,
-    delay, a non-standard MTU and the measured load."""
+    delay, a non-standard MTU and the measured load; the label stands clear of the tunnel
+    and the ``lanes`` flow lines drawn beside the link."""
     from ..core.units import parse_rate, parse_time
 
     peak = max(load.values(), default=0.0)
@@ -260,85 +265,167 @@ def _draw_links(ax: Any, links: dict[str, Any], pos: Pos, load: dict[str, float]
         if show_load and load:
             text += f"\nload {_rate(bps)}"
         vertical = abs(y1 - y0) > abs(x1 - x0)
-        ax.text((x0 + x1) / 2 + (0.08 * unit if vertical else 0.0),
-                (y0 + y1) / 2 - (0.0 if vertical else 0.09 * unit), text,
-                ha="left" if vertical else "center", va="center" if vertical else "top",
+        gap = (0.09 + FLOW_GAP * lanes) * unit
+        # a vertical link's label sits on its left, lower than half way: clear of the
+        # labels of the horizontal links at its top
+        ax.text((x0 + x1) / 2 - (gap if vertical else 0.0),
+                (max(y0, y1) - 0.62 * abs(y1 - y0)) if vertical else (y0 + y1) / 2 - gap, text,
+                ha="right" if vertical else "center", va="center" if vertical else "top",
                 fontsize=7, color="#333333", zorder=5, linespacing=1.1,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.3})
 
 
-def _draw_tunnels(ax: Any, data: Any, topo: dict[str, Any], pos: Pos, unit: float) -> list[Any]:
-    """Tunnels along the links they cross, one dash style per kind (grey if never up);
-    returns their legend entries."""
+def tunnel_colours(n: int) -> list[str]:
+    """``n`` distinct colours, one per tunnel: the Okabe–Ito series, then tab20's."""
+    series = list(LINE_SERIES)
+    if n <= len(series):
+        return series[:n]
+    import matplotlib
+
+    tab20 = matplotlib.colormaps["tab20"]
+    extra = [matplotlib.colors.to_hex(tab20(i)).upper() for i in range(20)]
+    pool = series + [c for c in extra if c not in series]
+    return [pool[i % len(pool)] for i in range(n)]
+
+
+def _offset_path(pts: list[tuple[float, float]], off: float) -> list[tuple[float, float]]:
+    """``pts`` moved ``off`` to the left of the direction of travel: each segment shifted
+    along its normal, neighbouring segments joined where their shifted lines meet (mitre,
+    capped at twice ``off`` for sharp turns)."""
+    if off == 0 or len(pts) < 2:
+        return list(pts)
+    normals = []
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+        d = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 or 1.0
+        normals.append((-(y1 - y0) / d, (x1 - x0) / d))
+    out = []
+    for i, (x, y) in enumerate(pts):
+        if i == 0 or i == len(pts) - 1:
+            nx_, ny_ = normals[0 if i == 0 else -1]
+        else:
+            (ax_, ay_), (bx, by) = normals[i - 1], normals[i]
+            k = max(1.0 + ax_ * bx + ay_ * by, 0.5)  # 1 + cos(turn): the mitre's length
+            nx_, ny_ = (ax_ + bx) / k, (ay_ + by) / k
+        out.append((x + off * nx_, y + off * ny_))
+    return out
+
+
+def _draw_tunnels(ax: Any, data: Any, topo: dict[str, Any], pos: Pos, unit: float
+                  ) -> tuple[list[Any], dict[tuple[str, str], dict[str, Any]]]:
+    """Tunnels (one IKE_SA with its CHILD_SAs between two nodes) along the links they cross,
+    dashed, one colour and one legend entry each (grey if never up); returns the legend
+    entries and the tunnels by node pair. Each line's gid is ``tunnel:A–B``."""
     from matplotlib.lines import Line2D
 
     legend: list[Any] = []
-    styles = [(0, (3, 1.5)), (0, (1, 1)), (0, (5, 1, 1, 1))]
     tlist = tunnels(topo)
     # a tunnel counts as up when one of its children installed an SA during the run
     up_children = {str(r.get("child")) for r in records(data, "sa")
                    if r.get("event") == "installed" and r.get("proto") != "ike"} \
         if data is not None and not isinstance(data, dict) else None
+    # one tunnel per node pair: its kinds (children, proposals) listed in one legend entry
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
     for t in tlist:
-        t["up"] = up_children is None or any(n.split("/")[-1] in up_children
-                                             for n in t["names"])
-        if not t["up"]:
-            t["kind"] += " (configured, never established)"
-            t["label"] += " (configured, never established)"
-    kinds = list(dict.fromkeys(t["kind"] for t in tlist))
-    per_pair: dict[tuple[str, str], int] = {}
+        up = up_children is None or any(n.split("/")[-1] in up_children for n in t["names"])
+        p = pairs.setdefault((t["a"], t["b"]), {"a": t["a"], "b": t["b"], "labels": [],
+                                                "up": False})
+        p["labels"].append(t["label"] + ("" if up else " (configured, never established)"))
+        p["up"] = p["up"] or up
+    colours = tunnel_colours(len(pairs))
     graph = _graph(topo)
-    for tn in tlist:
-        k = kinds.index(tn["kind"])
-        slot = per_pair.get((tn["a"], tn["b"]), 0)
-        per_pair[(tn["a"], tn["b"])] = slot + 1
-        path = _path(graph, tn["a"], tn["b"])
-        off = 0.045 * unit * slot
-        ax.plot([pos[n][0] for n in path], [pos[n][1] + off for n in path],
-                color=OKABE_ITO["purple"] if tn["up"] else "#888888", linewidth=3.2,
-                linestyle=styles[k % len(styles)], zorder=2, solid_capstyle="butt")
-    for k, kind in enumerate(kinds):
-        same = [t for t in tlist if t["kind"] == kind]
-        label = (f"tunnel {same[0]['a']}–{same[0]['b']} {same[0]['label']}" if len(same) == 1
-                 else f"{len(same)} tunnels: {kind}")
-        legend.append(Line2D([], [], color=OKABE_ITO["purple"] if same[0]["up"] else "#888888",
-                             linewidth=3, linestyle=styles[k % len(styles)], label=label))
-    return legend
+    for (a, b), tn, col in zip(pairs, pairs.values(), colours, strict=True):
+        colour = col if tn["up"] else "#888888"
+        path = _path(graph, a, b)
+        pts = _offset_path([pos[n] for n in path], 0.05 * unit)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour, linewidth=3.0,
+                linestyle=(0, (3, 1.5)), zorder=2, solid_capstyle="butt", gid=f"tunnel:{a}–{b}")
+        tn["colour"] = colour
+        label = f"tunnel {a}–{b}: " + "\n    ".join(tn["labels"])
+        legend.append(Line2D([], [], color=colour, linewidth=3, linestyle=(0, (3, 1.5)),
+                             label=label))
+    return legend, pairs
 
 
-def _draw_flows(ax: Any, flist: list[dict[str, Any]], pos: Pos, unit: float,
-                chain: bool) -> list[Any]:
-    """Traffic flows as arcs (under a chain, each a little deeper); returns legend entries,
-    one per flow, or one for all when there are many."""
+def flow_route(data: Any, topo: dict[str, Any], flow: dict[str, Any]) -> list[str]:
+    """The nodes a flow's first packet crossed (see :func:`flow_path`)."""
+    return flow_path(data, topo, flow)[0]
+
+
+def flow_path(data: Any, topo: dict[str, Any], flow: dict[str, Any]
+              ) -> tuple[list[str], str | None]:
+    """The nodes a flow's first packet crossed, from its ``app_send``, ``link_tx`` and
+    ``drop`` records (``pkt_id``), up to its destination node or the node that dropped it,
+    and the drop reason (None when it arrived). Without a trace of the flow: the shortest
+    path in the topology."""
+    recs = records(data, "app_send", "link_tx", "drop") \
+        if data is not None and not isinstance(data, dict) else []
+    pkt = next((r.get("pkt_id") for r in recs
+                if r["kind"] == "app_send" and r.get("flow") == flow["name"]), None)
+    if pkt is not None:
+        route = [flow["src"]]
+        for r in recs:
+            if r.get("pkt_id") != pkt:
+                continue
+            if r["kind"] == "drop" and r.get("node") == route[-1]:
+                return route, str(r.get("reason"))
+            if r["kind"] == "link_tx" and r.get("src_node") == route[-1]:
+                route.append(str(r["dst_node"]))
+                if route[-1] == flow["dst"]:
+                    return route, None
+    return _path(_graph(topo), flow["src"], flow["dst"]), None
+
+
+FLOW_GAP = 0.06
+"""Distance between flow lines beside a link, in link lengths."""
+FLOW_LANES = 3
+"""Flow lines beside a link before they start again at the first."""
+
+
+def _draw_flows(ax: Any, data: Any, topo: dict[str, Any], flist: list[dict[str, Any]],
+                pos: Pos, unit: float, node_pts: float,
+                pairs: dict[tuple[str, str], dict[str, Any]]) -> list[Any]:
+    """Traffic flows along the route their packets took (through a hub, a NAT, routers),
+    thin and solid, each a little to the right of its links, in the colour of the tunnel
+    that carries them; the arrowhead stops at the edge of the destination's circle. Each
+    route line's gid is ``flow:NAME``. Returns legend entries (one for all when many)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch
 
     legend: list[Any] = []
     many_flows = len(flist) > 6
+    palette = tunnel_colours(len(pairs) + len(flist))
     for i, fl in enumerate(flist):
-        a, b = pos[fl["src"]], pos[fl["dst"]]
-        if a == b:
+        route, dropped = flow_path(data, topo, fl)
+        fl["route"] = route
+        if len(route) < 2:
             continue
-        dist = ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
-        if chain:
-            want = 0.55 * unit + 0.14 * unit * i  # how far below the straight line the arc dips
-            rad = min(2 * want / dist, 1.2)
-            if b[0] < a[0] or (b[0] == a[0] and b[1] > a[1]):
-                rad = -rad  # arc3 bends right of the direction of travel: keep arcs below
-        else:
-            rad = 0.2
-        col = series_colour(0 if many_flows else i)
-        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=12,
-                                     connectionstyle=f"arc3,rad={rad}", color=col,
-                                     linewidth=1.0 if many_flows else 1.4, shrinkA=12,
-                                     shrinkB=12, zorder=3, alpha=0.8 if many_flows else 1.0))
+        via = next((p for p in pairs.values() if p["a"] in route and p["b"] in route), None)
+        # many flows: each in its tunnel's colour; a few: each its own, after the tunnels'
+        col = (via["colour"] if via else series_colour(0)) if many_flows \
+            else palette[len(pairs) + i]
+        off = -FLOW_GAP * unit * (1 + (0 if many_flows else i % FLOW_LANES))
+        (xa, ya), (xb, yb) = pos[route[0]], pos[route[-1]]
+        if xb < xa or (xb == xa and yb > ya):
+            off = -off  # every flow on the same side of its links, whichever way it goes
+        pts = _offset_path([pos[n] for n in route], off)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=col, linewidth=1.2,
+                zorder=3, gid=f"flow:{fl['name']}", solid_joinstyle="round")
+        if dropped is None:
+            ax.add_patch(FancyArrowPatch(pts[-2], pts[-1], arrowstyle="-|>", mutation_scale=13,
+                                         color=col, linewidth=1.2, shrinkA=0,
+                                         shrinkB=node_pts / 2 + 1.5, zorder=7))
+        else:  # a cross where the packet died, beside the node that dropped it
+            ax.plot([pts[-1][0]], [pts[-1][1]], marker="X", markersize=9, color=col,
+                    markeredgecolor="white", zorder=7)
         if not many_flows:
-            legend.append(Line2D([], [], color=col, linewidth=1.4,
-                                 label=f"flow {fl['label']}: {fl['src']} → {fl['dst']}"))
+            end = f" ✕ dropped at {route[-1]} ({dropped})" if dropped else ""
+            legend.append(Line2D([], [], color=col, linewidth=1.2,
+                                 label=f"flow {fl['label']}: {' → '.join(route)}{end}"))
     if many_flows:
         types = ", ".join(sorted({fl["label"].split("(")[-1].rstrip(")") for fl in flist}))
-        legend.append(Line2D([], [], color=series_colour(0), linewidth=1.0,
-                             label=f"{len(flist)} flows ({types})"))
+        legend.append(Line2D([], [], color="#444444", linewidth=1.2,
+                             label=f"{len(flist)} flows ({types}), each along its route in "
+                                   "its tunnel's colour"))
     return legend
 
 

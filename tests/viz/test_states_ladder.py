@@ -13,7 +13,7 @@ from matplotlib.patches import FancyArrowPatch
 from ipsecsim.core.ike.states import CHILD_TRANSITIONS, IKE_TRANSITIONS, edges
 from ipsecsim.trace import Trace
 from ipsecsim.viz.ladder import build_ladder, draw_ike_ladder
-from ipsecsim.viz.states import draw_state_diagram, split_edges, state_positions
+from ipsecsim.viz.states import bus_groups, draw_state_diagram, split_edges, state_positions
 
 
 @pytest.mark.parametrize("table", [IKE_TRANSITIONS, CHILD_TRANSITIONS], ids=["ike", "child"])
@@ -29,12 +29,21 @@ def test_state_diagram_shows_every_transition_of_the_table(table) -> None:
             assert s in summary[e][1] and summary[e][0] == t
         else:
             assert any(e in lab.split(" / ") or e in lab.split("\n") for lab in texts), e
-    grey = {(s, summary[e][0]) for e in summary for s in summary[e][1]}
+    groups = bus_groups(summary)
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
-    assert len(arrows) == len(main) + len(grey) + 1  # + the initial-state arrow
-    footer = next(t for t in texts if t.startswith("grey arrows"))
-    for e in summary:
-        assert f"{e}:" in footer
+    assert len(arrows) == len(main) + len(groups) + 1  # + one per bus + the initial arrow
+    # no unlabelled arrow: every bus carries its events' names and stubs to each source state
+    lines = {ln.get_gid(): ln for ln in ax.get_lines() if ln.get_gid()}
+    pos = state_positions(table)
+    for events, target, srcs in groups:
+        name = " / ".join(events)
+        assert f"bus:{name}" in lines
+        assert any(t.startswith(f"{name}  (from ") for t in texts), name
+        for s in srcs:
+            stub = lines[f"stub:{name}:{s}"]
+            assert abs(stub.get_xdata()[0] - pos[s][0]) < 0.2  # the stub rises to its state
+        for e in events:
+            assert summary[e] == (target, srcs)
     plt.close(ax.figure)
 
 
