@@ -27,6 +27,7 @@ from .network import Network
 from .nodes import Node
 from .routing import install_routes
 from .swanctl_nodes import ipsec_blocks
+from .switch import Switch, link_ends
 from .traffic import FlowConfig, make_flow
 
 
@@ -83,14 +84,17 @@ class Simulation:
 
             self.ca = CertificateAuthority(net.rng.child("ca"))
         swanctl, self.warnings = ipsec_blocks(topo, self.source)
+        node: Node
         for name, n in topo["nodes"].items():
             role = n["role"]
-            addrs = list(n["addresses"])
-            if role == "gateway":
+            addrs = list(n.get("addresses") or [])
+            if role == "switch":
+                node = Switch(net, name, list(n["subnets"]))
+            elif role == "gateway":
                 from .gateway import Gateway
 
                 ipsec = swanctl.get(name) or n["ipsec"]
-                node: Node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
+                node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
                                      net.rng.child(f"node/{name}"), self.ca)
             elif role == "nat":
                 c = n["nat"]
@@ -102,7 +106,7 @@ class Simulation:
             net.add_node(node)
         for lname, l_ in (topo.get("links") or {}).items():
             a, b = net.nodes[l_["a"]], net.nodes[l_["b"]]
-            ia, ib = _pair(a, b)
+            ia, ib = link_ends(a, b) or _pair(a, b)
             sched: list[tuple[float, bool]] = []
             for t0, t1 in l_.get("down", []) or []:
                 sched += [(T.parse_time(t0), False), (T.parse_time(t1), True)]

@@ -28,6 +28,7 @@ import yaml
 
 from ..core.errors import ConfigError
 from ..core.units import parse_rate, parse_time
+from . import switch as SW
 from .bounds import bounds_problems
 from .swanctl_nodes import base_dir, ipsec_blocks, load_node, located
 
@@ -255,6 +256,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             owner[iface.ip] = name
             ifaces[name].append(iface)
         role = n.get("role")
+        SW.check_node(name, n, bad)
         if role == "gateway" and not n.get("ipsec") and not n.get("swanctl"):
             bad(["nodes", name, "role"], f"nodes.{name}: a gateway needs an ipsec: block "
                 "or a swanctl: folder")
@@ -296,8 +298,11 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             if ends[0] == ends[1]:
                 bad(["links", lname, "b"], f"links.{lname}: a link joins two different nodes")
                 continue
+            on_switch = SW.check_link(d, lname, ends, ifaces, bad)
             common = {i.network for i in ifaces[ends[0]]} & {i.network for i in ifaces[ends[1]]}
-            if not common:
+            if on_switch is not None:
+                common = on_switch
+            elif not common:
                 bad(["links", lname],
                     f"links.{lname}: {ends[0]} and {ends[1]} share no subnet "
                     f"({', '.join(map(str, ifaces[ends[0]]))} vs {', '.join(map(str, ifaces[ends[1]]))})")
@@ -347,6 +352,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             bad(["traffic", fname_, "start"], f"traffic.{fname_}: starts at {start} s, after the run ends ({dur} s)")
         if f.get("type") == "bulk" and not f.get("count"):
             bad(["traffic", fname_], f"traffic.{fname_}: a bulk transfer needs count: (segments to send)")
+    SW.check_segments(d, bad)
     bounds_problems(d, bad)
     _console_problems(d, nodes, bad)
     return out
