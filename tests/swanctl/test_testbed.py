@@ -20,7 +20,7 @@ from ipsecsim.core.ike.config import IkeConfig
 from ipsecsim.swanctl import load_strongswan_conf, load_swanctl
 from tests.helpers.ike_pair import Pair
 
-from .folders import HOSTS, Ca, cert_folders, der_cert, key_bytes, pem_cert, psk_folders, write
+from .folders import HOSTS, Ca, cert_folders, der_cert, psk_folders, write
 
 
 def same(a: IkeConfig, b: IkeConfig) -> bool:
@@ -189,8 +189,8 @@ def test_a_der_certificate_and_an_encrypted_der_key_authenticate(tmp_path):
 def test_the_yaml_spelling_takes_the_same_key_password(tmp_path):
     """``secrets: {pkcs8-moon: {file, secret}}`` in an ipsec: block opens the same key; a
     wrong one says so when the key is first used."""
-    from ipsecsim.core.ike.credentials import _key_file
     from ipsecsim.core.ike.certs import AuthError
+    from ipsecsim.core.ike.credentials import _key_file
 
     from .folders import encrypted_key_folder
 
