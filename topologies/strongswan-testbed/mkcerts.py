@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 HERE = Path(__file__).parent
-NOT_BEFORE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
-NOT_AFTER = dt.datetime(2044, 1, 1, tzinfo=dt.timezone.utc)
+NOT_BEFORE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+NOT_AFTER = dt.datetime(2044, 1, 1, tzinfo=dt.UTC)
 PASSWORDS = {"sun": "u7SPWQ6zZ3GnVcLz", "carol": "Vh3PqS8kTw2xYb5R"}
 """Key passwords; the same strings are in the folders' swanctl.conf secrets."""
 
