@@ -20,11 +20,12 @@ from ..peer.config import PEER_ONLY_KEYS, load, make_node
 
 def main(args: argparse.Namespace) -> int:
     from ..core.ike.config import IkeConfig
+    from ..swanctl.unmodelled import modelled
 
     try:
         d, listen, inner = load(args.config)
         wireshark_dir = d.get("wireshark")
-        config = IkeConfig.from_dict({k: v for k, v in d.items() if k not in PEER_ONLY_KEYS},
+        config = IkeConfig.from_dict(modelled({k: v for k, v in d.items() if k not in PEER_ONLY_KEYS}),
                                      source=args.config)
     except ConfigError as exc:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)

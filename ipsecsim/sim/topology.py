@@ -395,12 +395,13 @@ def _ipsec_problems(d: dict[str, Any], name: str, block: dict[str, Any], fname: 
     if block.get("connections"):
         try:
             from ..core.ike.config import IkeConfig
+            from ..swanctl.unmodelled import modelled
         except ImportError:  # engine not installed: nothing more to check here
             return out
         from ..core.errors import ConfigError
 
         try:
-            IkeConfig.from_dict({k: v for k, v in block.items() if k != "manual"},
+            IkeConfig.from_dict(modelled({k: v for k, v in block.items() if k != "manual"}),
                                 source=f"nodes.{name}.ipsec")
         except ConfigError as exc:
             msg = str(exc)
