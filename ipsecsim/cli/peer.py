@@ -41,7 +41,8 @@ def main(args: argparse.Namespace) -> int:
     node = make_node(config, listen)
     try:
         runner = PeerRunner(node, listen, inner, verbose=bool(getattr(args, "verbose", False)),
-                            wireshark_dir=str(wireshark_dir) if wireshark_dir else None)
+                            wireshark_dir=str(wireshark_dir) if wireshark_dir else None,
+                            daemon_log=str(d["daemon_log"]) if d.get("daemon_log") else None)
     except OSError as exc:
         print(f"ipsecsim peer: cannot bind UDP 500/4500 on {listen}: {exc.strerror}", file=sys.stderr)
         return 1
