@@ -204,3 +204,9 @@ def test_ipv6_subnets_are_accepted():
     topo = copy.deepcopy(LAN)
     topo["nodes"]["lan0"]["subnets"] = ["192.168.0.0/24", "fec0::/16", "2001:db8::/64"]
     Simulation.from_dict(topo)  # valid: no TopologyError
+
+
+def test_a_switch_has_no_address_to_ping_from():
+    """A layer-2 device has no IP: its console says what Linux says without a route."""
+    sim = Simulation.from_dict(copy.deepcopy({**LAN, "traffic": {}}), seed=1)
+    assert sim.node("lan0").sh("ping -c 1 192.168.0.100") == "ping: connect: Network is unreachable\n"
