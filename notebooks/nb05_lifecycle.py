@@ -157,9 +157,11 @@ draw_sa_timeline(sim_col, node="gw-a", window=(t - 0.5, t + 0.6), title="gw-a's 
     md("""
 ## Exercises
 
-1. Remove `life_time` (keep `rekey_time: 4`) and rerun the first experiment. What is the default
-   `life_time` and `rand_time` now (see `ipsecsim/core/ike/config.py`)? Why must `life_time` be
-   larger than `rekey_time`?
+1. Remove `life_time` (keep `rekey_time: 4`) and rerun the first experiment. What are
+   `life_time` and `rand_time` now? Ask the gateway, as on a real one:
+   `print(sim.node("gw-a").sh("swanctl --list-sas"))` prints `rekeying in …, expires in …` for
+   the child (strongSwan's swanctl.conf man page states the defaults: `life_time` is 110 % of
+   `rekey_time`, `rand_time` their difference). Why must `life_time` be larger than `rekey_time`?
 2. Measure how much bigger the PFS rekey messages are with `modp3072` instead of `ecp256`. How
    many bytes of each message are the `KE` payload?
 3. In the DPD experiment, what happens to the ping flow and to traffic after t = 12 s? Change

@@ -139,7 +139,11 @@ except PacketDrop as drop:
 1. In the byte map, which of the bytes the NAT changed are covered by the ESP ICV? Why does
    the UDP checksum not matter for ESP in UDP (RFC 3948 §2.1)?
 2. The NAT's mapping `timeout` is 60 s. What keeps the mapping alive when no traffic flows
-   for longer than that? Look for `nat_keepalive` in `ipsecsim/core/ike/config.py`.
+   for longer than that? Run the topology for 70 s with only a ping at the start, and list the
+   one-byte UDP datagrams gw-a sends (`[r["t"] for r in sim.trace.dicts("link_tx") if
+   r["src_node"] == "gw-a" and r["size"] == 29]`: 20 bytes IP, 8 UDP, one 0xFF). What is the
+   interval? It is strongSwan's `charon.keep_alive` (20 s by default; `nat_keepalive:` in the
+   topology's `ipsec:` block).
 3. Change the NAT's `behaviour` to `symmetric` in a copy of the topology. Does the tunnel still
    come up? Why is the port change between IKE_SA_INIT (20000) and IKE_AUTH (20001) harmless?
 4. Replace the `ah-lan` child's `ah_proposals` with `esp_proposals: [null-sha256]` (ESP with

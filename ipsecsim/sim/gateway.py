@@ -34,6 +34,7 @@ from ..console.charonlog import CharonLog
 from ..core import algorithms as A
 from ..core.errors import PacketDrop
 from ..core.ip import ipv4 as P
+from ..core.ip.tcp import clamp_mss
 from ..core.keys import ChildSaKeys
 from ..core.natt import KIND_ESP, KIND_KEEPALIVE, classify
 from ..core.node import Block, IpsecNode
@@ -91,6 +92,22 @@ class Gateway(Node):
         self.udp_listeners[IKE_PORT] = _IkePort(self)
         self.udp_listeners[NATT_PORT] = _IkePort(self)
         self.manual = [manual_keys(m, net.seed) for m in ipsec.get("manual", [])]
+        self.mss_clamp = 0
+        """``mss_clamp: N``: the MSS option of TCP SYNs it sends on lowered to N (0: off)."""
+
+    def set_mss_clamp(self, mss: int) -> None:
+        """Clamp the MSS of every TCP SYN this gateway sends on to ``mss`` (0: off): what
+        strongSwan's documentation sets with iptables' TCPMSS target for its tunnels' traffic
+        (both ways), so TCP never sends a segment the ESP-wrapped packet can't fit
+        (RFC 4459 §3.2). Only a clamping gateway pays for the check on its packet path."""
+        self.mss_clamp = mss
+        if mss:
+            self.output = self._clamped_output  # type: ignore[method-assign]
+
+    def _clamped_output(self, data: bytes, pkt_id: int, forwarded: bool = False) -> None:
+        if data[9] == 6:
+            data = clamp_mss(data, self.mss_clamp)
+        Gateway.output(self, data, pkt_id, forwarded)
 
     @property
     def ike(self) -> Any:

@@ -95,6 +95,10 @@ class Node:
         """Fragments addressed to this node (a NAT: passing through it), see :meth:`reassemble`."""
         self.ident = 0
         self.udp_listeners: dict[int, object] = {}
+        self.tcp_listeners: dict[int, object] = {}
+        """TCP port -> the flow end that takes its segments (:mod:`.tcp`)."""
+        self.pmtu_watchers: list[Any] = []
+        """Called with the destination when ICMP lowers its path MTU (TCP re-segments)."""
         """UDP port -> object with ``udp_receive(node, packet, pkt_id)``."""
         self.stack: Any = None
         """The IPsec stack (security gateways only)."""
@@ -251,6 +255,13 @@ class Node:
                 net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, f"udp/{dport}")
             else:
                 lst.udp_receive(self, data, pkt_id)  # type: ignore[attr-defined]
+        elif proto == P.IPPROTO_TCP:
+            h = (data[0] & 0x0F) * 4
+            tl = self.tcp_listeners.get((data[h + 2] << 8) | data[h + 3]) if len(data) >= h + 20 else None
+            if tl is None:
+                net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, "tcp")
+            else:
+                tl.tcp_receive(self, data, pkt_id)  # type: ignore[attr-defined]
         else:
             net.drop(net.env.now, self.name, pkt_id, NO_LISTENER, f"protocol {proto}")
 
@@ -273,6 +284,8 @@ class Node:
             old = self.pmtu.get(dst, 65535)
             if mtu < old:
                 self.pmtu[dst] = mtu
+                for watch in self.pmtu_watchers:
+                    watch(dst)
             if net.trace.enabled:
                 net.trace.emit(net.env.now, "note", self.name,
                                f"PMTU to {P.ntoa(dst)} is now {self.pmtu.get(dst)} (ICMP from {P.ntoa(data[12:16])})")

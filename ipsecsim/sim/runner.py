@@ -90,12 +90,17 @@ class Simulation:
             addrs = list(n.get("addresses") or [])
             if role == "switch":
                 node = Switch(net, name, list(n["subnets"]))
+            elif role == "gateway" and n.get("tlsvpn"):
+                from .tlsvpn import TlsVpnGateway
+
+                node = TlsVpnGateway(net, name, addrs, n["tlsvpn"])
             elif role == "gateway":
                 from .gateway import Gateway
 
                 ipsec = swanctl.get(name) or n["ipsec"]
                 node = Gateway(net, name, addrs, bool(n.get("forward", True)), ipsec,
                                      net.rng.child(f"node/{name}"), self.ca)
+                node.set_mss_clamp(int(n.get("mss_clamp", 0)))
             elif role == "nat":
                 c = n["nat"]
                 node = Nat(net, name, addrs, c["outside"], c.get("behaviour", "port_restricted"),
@@ -125,9 +130,15 @@ class Simulation:
                 stop=T.parse_time(f["stop"]) if "stop" in f else None,
                 size=int(f.get("size", 84 if f["type"] == "ping" else 1000)),
                 rate=float(f.get("rate", 1.0 if f["type"] == "ping" else 10.0)),
-                count=int(f.get("count", 0)), df=bool(f.get("df", False)),
-                window=int(f.get("window", 16)), ack_size=int(f.get("ack_size", 40)))
+                count=int(f.get("count", 0)), df=bool(f.get("df", f["type"] == "tcp")),
+                window=int(f.get("window", 16)), ack_size=int(f.get("ack_size", 40)),
+                bytes=int(f.get("bytes", 0)), mss=int(f.get("mss", 0)),
+                rwnd=int(f.get("rwnd", 262144)), min_rto=T.parse_time(f.get("min_rto", 1.0)))
             make_flow(net, cfg, i).start()
+        if any(n.get("tlsvpn") for n in topo["nodes"].values()):
+            from .tlsvpn import connect_tls_vpns
+
+            connect_tls_vpns(net, len(topo.get("traffic") or {}))
         for node in net.nodes.values():
             if hasattr(node, "start"):
                 node.start()

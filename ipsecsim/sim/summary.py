@@ -63,6 +63,10 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
                   for name, lk in net.links.items()},
         "trace_records": len(net.trace),
     }
+    if any(hasattr(n, "tls_cfg") for n in net.nodes.values()):  # only with a TLS VPN in it
+        from .tcp import tls_vpn_summary
+
+        summary["tlsvpn"] = tls_vpn_summary(net)
     gaps = unprotected(sim)
     if gaps:  # only when there are any: a failed IKE let protected traffic through in clear
         summary["unprotected"] = gaps

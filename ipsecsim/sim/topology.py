@@ -257,7 +257,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             ifaces[name].append(iface)
         role = n.get("role")
         SW.check_node(name, n, bad)
-        if role == "gateway" and not n.get("ipsec") and not n.get("swanctl"):
+        if role == "gateway" and not n.get("ipsec") and not n.get("swanctl") and not n.get("tlsvpn"):
             bad(["nodes", name, "role"], f"nodes.{name}: a gateway needs an ipsec: block "
                 "or a swanctl: folder")
         if n.get("ipsec") and role != "gateway":
@@ -334,6 +334,22 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             out.extend(_ipsec_problems(d, name, n["ipsec"], fname))
     duration = d.get("duration")
     dur = parse_time(duration) if duration is not None else None
+    for nname, n in nodes.items():
+        tv = n.get("tlsvpn") if isinstance(n, dict) else None
+        if tv:
+            if n.get("role") != "gateway" or n.get("ipsec") or n.get("swanctl"):
+                bad(["nodes", nname, "tlsvpn"], f"nodes.{nname}.tlsvpn: a TLS VPN is a gateway's "
+                    "tunnel instead of IPsec (role: gateway, no ipsec: or swanctl:)")
+            try:
+                peer = owner.get(ipaddress.IPv4Address(tv.get("peer")))
+            except ValueError:
+                peer = None
+            if peer is None or not (nodes.get(peer) or {}).get("tlsvpn"):
+                bad(["nodes", nname, "tlsvpn", "peer"], f"nodes.{nname}.tlsvpn.peer: "
+                    f"{tv.get('peer')} is not the address of another tlsvpn gateway")
+        if isinstance(n, dict) and "mss_clamp" in n and n.get("role") != "gateway":
+            bad(["nodes", nname, "mss_clamp"], f"nodes.{nname}.mss_clamp: only a gateway clamps "
+                "the MSS of the TCP it tunnels")
     for fname_, f in traffic.items():
         src = f.get("from")
         if src not in nodes:
@@ -352,10 +368,30 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             bad(["traffic", fname_, "start"], f"traffic.{fname_}: starts at {start} s, after the run ends ({dur} s)")
         if f.get("type") == "bulk" and not f.get("count"):
             bad(["traffic", fname_], f"traffic.{fname_}: a bulk transfer needs count: (segments to send)")
+        if f.get("type") == "tcp":
+            for k in sorted(TCP_UNUSED.keys() & set(f)):
+                bad(["traffic", fname_, k], f"traffic.{fname_}.{k}: not used by a tcp flow "
+                    f"({TCP_UNUSED[k]})")
+            if not f.get("bytes") and "stop" not in f and dur is None:
+                bad(["traffic", fname_], f"traffic.{fname_}: a tcp flow needs bytes: or stop:")
+        else:
+            for k in ("bytes", "mss", "rwnd", "min_rto"):
+                if k in f:
+                    bad(["traffic", fname_, k], f"traffic.{fname_}.{k}: only a tcp flow has {k}")
     SW.check_segments(d, bad)
     bounds_problems(d, bad)
     _console_problems(d, nodes, bad)
     return out
+
+
+TCP_UNUSED = {
+    "size": "its segments are MSS-sized: set mss:",
+    "rate": "TCP sends as fast as its windows allow",
+    "count": "set bytes: to the payload to transfer",
+    "window": "its congestion window is NewReno's; set rwnd: for the receive window",
+    "ack_size": "its ACKs are real 40-byte TCP segments",
+}
+"""Keys of other traffic types that a ``type: tcp`` flow refuses, with what to use instead."""
 
 
 def _console_problems(d: dict[str, Any], nodes: dict[str, Any], bad: Any) -> None:

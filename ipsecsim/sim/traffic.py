@@ -33,7 +33,7 @@ class FlowConfig:
     name: str
     """Flow name (trace ``flow`` field)."""
     type: str
-    """``ping``, ``cbr``, ``poisson`` or ``bulk``."""
+    """``ping``, ``cbr``, ``poisson``, ``bulk`` or ``tcp`` (:mod:`.tcp`)."""
     src: str
     """Source node name."""
     dst: str
@@ -54,6 +54,14 @@ class FlowConfig:
     """Bulk: segments in flight (each acknowledged segment releases one more)."""
     ack_size: int = 40
     """Bulk: size of an acknowledgement packet."""
+    bytes: int = 0
+    """TCP: payload bytes to transfer (0: as many as fit before ``stop``)."""
+    mss: int = 0
+    """TCP: an MSS below the interface MTU's (0: MTU - 40)."""
+    rwnd: int = 262144
+    """TCP: the receive window in bytes (window scaling when over 65,535)."""
+    min_rto: float = 1.0
+    """TCP: the retransmission timeout's lower bound (RFC 6298 §2.4; Linux uses 0.2 s)."""
 
 
 class Flow:
@@ -255,6 +263,10 @@ class _AckCounter(Flow):
 
 def make_flow(net: Network, cfg: FlowConfig, index: int) -> Flow:
     """Build a flow and register its receiver on the destination node."""
+    if cfg.type == "tcp":
+        from .tcp import make_tcp_flow
+
+        return make_tcp_flow(net, cfg, index)
     if cfg.type == "bulk":
         flow: Flow = Bulk(net, cfg, index)
     else:
