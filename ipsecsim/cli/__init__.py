@@ -6,6 +6,7 @@ overhead`` does not pay for SimPy or matplotlib. Each subcommand has its module:
 * :mod:`.run` -- ``ipsecsim run`` and ``ipsecsim check`` (the SimPy shell, :mod:`ipsecsim.sim`);
 * :mod:`.overhead` -- ``ipsecsim overhead`` (:mod:`ipsecsim.core.overhead`);
 * :mod:`.sweep` -- ``ipsecsim sweep`` (:mod:`ipsecsim.sweeps`, on Dask);
+* :mod:`.export_swanctl` -- ``ipsecsim export-swanctl`` (:mod:`ipsecsim.swanctl.export`);
 * :mod:`.peer` -- ``ipsecsim peer`` (the socket shell, :mod:`ipsecsim.peer`);
 * :mod:`.demo_dataplane` -- ``python -m ipsecsim.cli.demo_dataplane``, the data plane shown
   packet by packet.
@@ -52,6 +53,11 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="run on the Dask cluster of this scheduler (tcp://HOST:8786)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    ex = sub.add_parser("export-swanctl", help="write every gateway's swanctl folder for real strongSwan")
+    ex.add_argument("topology")
+    ex.add_argument("--out", required=True, help="folder: DIR/<node>/ per gateway")
+    ex.add_argument("--seed", type=int, help="override the topology's seed (it picks the minted keys)")
+
     peer = sub.add_parser("peer", help="one IPsec endpoint on real UDP sockets")
     peer.add_argument("config")
     peer.add_argument("--verbose", "-v", action="store_true")
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         from .run import run as cmd
     elif args.command == "sweep":
         from .sweep import main as cmd
+    elif args.command == "export-swanctl":
+        from .export_swanctl import main as cmd
     else:
         from .peer import main as cmd
     return int(cmd(args) or 0)

@@ -20,11 +20,12 @@ from ..peer.config import PEER_ONLY_KEYS, load, make_node
 
 def main(args: argparse.Namespace) -> int:
     from ..core.ike.config import IkeConfig
+    from ..swanctl.unmodelled import modelled
 
     try:
         d, listen, inner = load(args.config)
         wireshark_dir = d.get("wireshark")
-        config = IkeConfig.from_dict({k: v for k, v in d.items() if k not in PEER_ONLY_KEYS},
+        config = IkeConfig.from_dict(modelled({k: v for k, v in d.items() if k not in PEER_ONLY_KEYS}),
                                      source=args.config)
     except ConfigError as exc:
         print(f"ipsecsim peer: {exc}", file=sys.stderr)
@@ -40,7 +41,8 @@ def main(args: argparse.Namespace) -> int:
     node = make_node(config, listen)
     try:
         runner = PeerRunner(node, listen, inner, verbose=bool(getattr(args, "verbose", False)),
-                            wireshark_dir=str(wireshark_dir) if wireshark_dir else None)
+                            wireshark_dir=str(wireshark_dir) if wireshark_dir else None,
+                            daemon_log=str(d["daemon_log"]) if d.get("daemon_log") else None)
     except OSError as exc:
         print(f"ipsecsim peer: cannot bind UDP 500/4500 on {listen}: {exc.strerror}", file=sys.stderr)
         return 1

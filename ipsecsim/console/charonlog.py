@@ -79,11 +79,11 @@ class CharonLog:
         self._log(start, "DMN", f"Starting IKE charon daemon (strongSwan {VERSION}, Linux, x86_64)")
 
     @classmethod
-    def for_node(cls, host: str, node: Any) -> CharonLog:
+    def for_node(cls, host: str, node: Any, start: float = 0.0) -> CharonLog:
         """The log of an :class:`~ipsecsim.core.node.IpsecNode`, reading what events lack
         from it (:class:`NodeView`); a restarted node (a new IKE endpoint) starts a new daemon."""
         ike = node.ike
-        return cls(host, ike.config if ike is not None else None, NodeView(node))
+        return cls(host, ike.config if ike is not None else None, NodeView(node), start)
 
     def _reset(self) -> None:
         self._ikes: dict[str, IkeRec] = {}
@@ -118,11 +118,12 @@ class CharonLog:
             self._lines.append(line)
         return line
 
-    def lines(self) -> list[str]:
-        """The log so far, one syslog line each: ``Jan  1 00:00:03 moon charon: 09[IKE] ...``."""
+    def lines(self, since: float = 0.0) -> list[str]:
+        """The log so far, one syslog line each: ``Jan  1 00:00:03 moon charon: 09[IKE] ...``
+        (``since``: the time stamped as 00:00:00, for a clock that does not start at 0)."""
         self._render()
         self._flush()
-        return [f"{stamp(ln.t)} {self.host} charon: {W.THREADS.get(ln.group, 9):02d}[{ln.group}] "
+        return [f"{stamp(ln.t - since)} {self.host} charon: {W.THREADS.get(ln.group, 9):02d}[{ln.group}] "
                 f"{ln.message}" for ln in self._lines]
 
     def text(self) -> str:

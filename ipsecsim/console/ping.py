@@ -175,11 +175,11 @@ def main(ctx: Ctx, argv: list[str]) -> Job | None:
         if src_text is None:
             return None
         src = P.aton(src_text)
-    else:
-        src = node.primary_addr(dst)
-    if dst not in node.local and node.lookup(dst) is None:
+    if dst not in node.local and node.lookup(dst) is None:  # e.g. a switch: no address at all
         ctx.out.err(f"{prog}: connect: Network is unreachable\n")
         return None
+    if "I" not in opts:
+        src = node.primary_addr(dst)
     hostname = target
     numeric = _is_v4(target) or "n" in opts
     head = f"PING {hostname} ({addr}) "

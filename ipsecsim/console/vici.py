@@ -352,8 +352,9 @@ def _list_child(b: Msg, c: ChildSa, sa: IkeSa, now: float, sad: dict[int, Any],
             used = getattr(e.sa, "used_at", -1.0) if e is not None and way == "in" else -1.0
             if used >= 0:
                 b.kv(f"use-{way}", whole(now) - whole(used))
-        if c.rekey_at is not None:
-            b.kv("rekey-time", whole(c.rekey_at) - whole(now))
+        soft = c.soft_at if c.soft_at is not None else c.rekey_at  # charon: the lifetime set
+        if soft is not None:  # at installation, also once a rekey has started
+            b.kv("rekey-time", whole(soft) - whole(now))
         if c.expire_at is not None:
             b.kv("life-time", whole(c.expire_at) - whole(now))
         b.kv("install-time", whole(now) - whole(c.installed_at))

@@ -7,7 +7,9 @@ CONFIG is the swanctl-shaped YAML (``connections``, ``secrets``) plus ``listen``
 address to bind UDP 500 and 4500 on) and ``inner_addrs`` (addresses answered inside
 the CHILD_SAs: ICMP echo and UDP echo on port 7). See INTERFACES.md. Optional
 ``wireshark: DIR`` keeps a Wireshark configuration folder there with the keys of
-every IKE_SA and CHILD_SA (:mod:`ipsecsim.export.keylog`).
+every IKE_SA and CHILD_SA (:mod:`ipsecsim.export.keylog`); ``daemon_log: FILE`` writes the
+peer's IKE daemon log there in charon's wording (:mod:`ipsecsim.console.charonlog`) when it
+stops.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from ..core.errors import ConfigError
 
-PEER_ONLY_KEYS = ("wireshark",)
+PEER_ONLY_KEYS = ("wireshark", "daemon_log")
 """Keys of the peer's YAML that are not part of the IKE configuration."""
 
 

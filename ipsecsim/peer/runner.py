@@ -87,7 +87,8 @@ class PeerRunner:
 
     def __init__(self, node: IpsecNode, listen: str, inner_addrs: list[str],
                  log: IO[str] | None = None, verbose: bool = False,
-                 ports: tuple[int, int] = (IKE_PORT, NATT_PORT), wireshark_dir: str | None = None) -> None:
+                 ports: tuple[int, int] = (IKE_PORT, NATT_PORT), wireshark_dir: str | None = None,
+                 daemon_log: str | None = None) -> None:
         self.node = node
         self.listen = listen
         self.inner_addrs = list(inner_addrs)
@@ -95,6 +96,13 @@ class PeerRunner:
         self.verbose = verbose
         self.t0 = time.monotonic()
         self.keylog = WiresharkExport(wireshark_dir) if wireshark_dir else None
+        self.daemon_log = daemon_log
+        """Where the charon-worded daemon log goes when the peer stops (None: nowhere)."""
+        self.charon_log: Any = None
+        if daemon_log:
+            from ..console.charonlog import CharonLog
+
+            self.charon_log = CharonLog.for_node(node.name, node, self.t0)
         self.received = 0
         """Inner packets the node decrypted and delivered."""
         self.sent = 0
@@ -166,8 +174,18 @@ class PeerRunner:
             sel.close()
             self.close()
         self._drop_summary(time.monotonic())
+        if self.charon_log is not None:
+            self._write_daemon_log()
         self.log(f"stopped; esp in={self.received} out={self.sent} drops={dict(self.drops)}")
         return 0
+
+    def _write_daemon_log(self) -> None:
+        """The charon-worded log, stamped in seconds since the peer started."""
+        try:
+            with open(str(self.daemon_log), "w") as f:
+                f.writelines(f"{line}\n" for line in self.charon_log.lines(since=self.t0))
+        except OSError as exc:
+            self.log(f"cannot write the daemon log {self.daemon_log}: {exc.strerror}")
 
     def _all_closed(self) -> bool:
         ike = self.node.ike
@@ -256,6 +274,8 @@ class PeerRunner:
             self._send(pkt, esp=tag == "esp")
 
     def _event(self, ev: Any) -> None:
+        if self.charon_log is not None:
+            self.charon_log.feed(ev, time.monotonic())
         if isinstance(ev, PacketDropped):
             self.drops[ev.reason] += 1
             if self.verbose:

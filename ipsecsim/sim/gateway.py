@@ -77,8 +77,9 @@ class Gateway(Node):
         config = None
         if ipsec.get("connections"):
             from ..core.ike.config import IkeConfig
+            from ..swanctl.unmodelled import modelled
 
-            config = IkeConfig.from_dict({k: v for k, v in ipsec.items() if k != "manual"},
+            config = IkeConfig.from_dict(modelled({k: v for k, v in ipsec.items() if k != "manual"}),
                                          source=f"node {name}")
         self.rng = rng
         self.node = IpsecNode(name, rng, [i.name for i in self.ifaces], config, ca,

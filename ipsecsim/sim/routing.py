@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from .nodes import Interface, Route
+from .switch import segment_adjacency
 
 if TYPE_CHECKING:
     from .network import Network
@@ -73,7 +74,10 @@ class AutoRouter:
         """node -> [(delay, neighbour, our interface, neighbour's address)]"""
         for link in net.links.values():
             for d in link.dirs.values():
-                self.adj[d.src.node.name].append((link.cfg.delay + 1e-9, d.dst.node.name, d.src, d.dst.ip))
+                if d.src.ip and d.dst.ip:  # a switch's port has no address: see below
+                    self.adj[d.src.node.name].append((link.cfg.delay + 1e-9, d.dst.node.name, d.src, d.dst.ip))
+        for name, delay, nb, iface, nb_ip in segment_adjacency(net):  # across a switch: directly
+            self.adj[name].append((delay, nb, iface, nb_ip))
         for lst in self.adj.values():
             lst.sort(key=lambda e: (e[0], e[1]))
         self.transit = {n for n, node in net.nodes.items() if node.forwarding and node.role != "nat"}

@@ -27,6 +27,7 @@ from .network import Network
 from .nodes import Node
 from .routing import install_routes
 from .swanctl_nodes import ipsec_blocks
+from .switch import Switch, link_ends
 from .traffic import FlowConfig, make_flow
 
 
@@ -83,13 +84,16 @@ class Simulation:
 
             self.ca = CertificateAuthority(net.rng.child("ca"))
         swanctl, self.warnings = ipsec_blocks(topo, self.source)
+        node: Node
         for name, n in topo["nodes"].items():
             role = n["role"]
-            addrs = list(n["addresses"])
-            if role == "gateway" and n.get("tlsvpn"):
+            addrs = list(n.get("addresses") or [])
+            if role == "switch":
+                node = Switch(net, name, list(n["subnets"]))
+            elif role == "gateway" and n.get("tlsvpn"):
                 from .tlsvpn import TlsVpnGateway
 
-                node: Node = TlsVpnGateway(net, name, addrs, n["tlsvpn"])
+                node = TlsVpnGateway(net, name, addrs, n["tlsvpn"])
             elif role == "gateway" or (role == "host" and n.get("ipsec")):
                 from .gateway import Gateway
 
@@ -109,7 +113,7 @@ class Simulation:
             net.add_node(node)
         for lname, l_ in (topo.get("links") or {}).items():
             a, b = net.nodes[l_["a"]], net.nodes[l_["b"]]
-            ia, ib = _pair(a, b)
+            ia, ib = link_ends(a, b) or _pair(a, b)
             sched: list[tuple[float, bool]] = []
             for t0, t1 in l_.get("down", []) or []:
                 sched += [(T.parse_time(t0), False), (T.parse_time(t1), True)]

@@ -28,6 +28,7 @@ import yaml
 
 from ..core.errors import ConfigError
 from ..core.units import parse_rate, parse_time
+from . import switch as SW
 from .bounds import bounds_problems
 from .swanctl_nodes import base_dir, ipsec_blocks, load_node, located
 
@@ -255,6 +256,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             owner[iface.ip] = name
             ifaces[name].append(iface)
         role = n.get("role")
+        SW.check_node(name, n, bad)
         if role == "gateway" and not n.get("ipsec") and not n.get("swanctl") and not n.get("tlsvpn"):
             bad(["nodes", name, "role"], f"nodes.{name}: a gateway needs an ipsec: block "
                 "or a swanctl: folder")
@@ -297,8 +299,11 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             if ends[0] == ends[1]:
                 bad(["links", lname, "b"], f"links.{lname}: a link joins two different nodes")
                 continue
+            on_switch = SW.check_link(d, lname, ends, ifaces, bad)
             common = {i.network for i in ifaces[ends[0]]} & {i.network for i in ifaces[ends[1]]}
-            if not common:
+            if on_switch is not None:
+                common = on_switch
+            elif not common:
                 bad(["links", lname],
                     f"links.{lname}: {ends[0]} and {ends[1]} share no subnet "
                     f"({', '.join(map(str, ifaces[ends[0]]))} vs {', '.join(map(str, ifaces[ends[1]]))})")
@@ -374,6 +379,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             for k in ("bytes", "mss", "rwnd", "min_rto"):
                 if k in f:
                     bad(["traffic", fname_, k], f"traffic.{fname_}.{k}: only a tcp flow has {k}")
+    SW.check_segments(d, bad)
     bounds_problems(d, bad)
     _console_problems(d, nodes, bad)
     return out
@@ -426,12 +432,13 @@ def _ipsec_problems(d: dict[str, Any], name: str, block: dict[str, Any], fname: 
     if block.get("connections"):
         try:
             from ..core.ike.config import IkeConfig
+            from ..swanctl.unmodelled import modelled
         except ImportError:  # engine not installed: nothing more to check here
             return out
         from ..core.errors import ConfigError
 
         try:
-            IkeConfig.from_dict({k: v for k, v in block.items() if k != "manual"},
+            IkeConfig.from_dict(modelled({k: v for k, v in block.items() if k != "manual"}),
                                 source=f"nodes.{name}.ipsec")
         except ConfigError as exc:
             msg = str(exc)

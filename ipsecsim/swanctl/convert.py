@@ -235,10 +235,7 @@ class _Run:
                         f"{_hint(v, ['psk', 'pubkey', *_EAP_METHODS, 'xauth'])}")
 
     def _usable_cert(self, cert: CertFile, where: str, path: str) -> str:
-        if not cert.pem:
-            raise self.fail(where, path, f"{cert.path}: a DER certificate, which the simulator "
-                            "cannot use yet (IkeConfig reads PEM files only)")
-        return cert.path
+        return cert.path  # PEM or DER: the IKE engine reads both
 
     def _cert(self, folder: str, ref: str, s: Setting, path: str) -> CertFile:
         if ref[:2].lower() in ("0x", "0s"):
@@ -277,12 +274,7 @@ class _Run:
             raise self.fail(at, f"{path}.certs", f"{cert.path}: no private key in private/, "
                             "rsa/, ecdsa/ or pkcs8/ matches this certificate"
                             + (f" (could not read: {'; '.join(more)})" if more else ""))
-        if not key.pem or key.encrypted:
-            what = "an encrypted" if key.encrypted else "a DER"
-            raise self.fail(at, f"{path}.certs", f"{key.path}: {what} private key, which the "
-                            "simulator cannot use yet (IkeConfig reads unencrypted PEM key files "
-                            "only)")
-        out["key"] = key.path
+        out["key"] = key.path  # PEM or DER; an encrypted one opens with secrets' private-x
         if "id" not in out:  # charon's identity then is the certificate's subject
             out["id"] = dn_to_text(cert.cert.subject)
 
@@ -329,6 +321,7 @@ class _Run:
                                 "settings only")
             if kind in K.KEY_SECRET_FOLDERS:
                 self._key_secret(sub, path)
+                out.update(self._key_password(name, sub, K.KEY_SECRET_FOLDERS[kind]))
                 continue
             if kind in K.SECRET_UNMODELLED:
                 self.warn(sub.where, path, f"not modelled by the simulator (ignored): "
@@ -360,6 +353,19 @@ class _Run:
                                 "and secret")
         if not sub.settings.get("file", Setting("", "", "", 0)).value:
             self.warn(sub.where, path, "no file: this password opens no key (ignored)")
+
+    def _key_password(self, name: str, sub: Section, folder: str) -> dict[str, Any]:
+        """The IKE engine's spelling of a key password: ``{file: <the key's path>, secret}``,
+        one entry per ``secret*`` key (swanctl tries each, as given)."""
+        f = sub.settings.get("file")
+        if f is None or not f.value:
+            return {}
+        out = {}
+        for key, s in sub.settings.items():
+            if key.startswith("secret") and s.value:
+                out[name if key == "secret" else f"{name}.{key}"] = {
+                    "file": self.creds.path(folder, f.value), "secret": s.value}
+        return out
 
     # ------------------------------------------------------------------ pools, authorities
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .keys import AUTH, CHILD, CONNECTION, Unmodelled, normal
 
-__all__ = ["unmodelled"]
+__all__ = ["modelled", "unmodelled"]
 
 Path = tuple[str, ...]
 
@@ -51,3 +51,30 @@ def unmodelled(block: dict[str, Any]) -> list[tuple[Path, str]]:
         for chname, child in (conn.get("children") or {}).items():
             _scan(child, CHILD, (*base, "children", str(chname)), out)
     return out
+
+
+def _strip(d: Any, table: dict[str, Any]) -> Any:
+    if not isinstance(d, dict):
+        return d
+    return {k: v for k, v in d.items()
+            if not (isinstance(table.get(str(k)), Unmodelled) and not table[str(k)].keep)}
+
+
+def modelled(block: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``block`` without the keys strongSwan knows and the simulator does not model
+    (what :func:`unmodelled` warns about, whatever their value): what IkeConfig reads, as
+    swanctl.conf's reader hands it on -- so such a key warns in the YAML spelling and in
+    ``ipsecsim peer``'s file as it does in swanctl.conf, and is not an error there."""
+    if not isinstance(block, dict) or not isinstance(block.get("connections"), dict):
+        return block
+    conns = {}
+    for cname, conn in block["connections"].items():
+        c = _strip(conn, CONNECTION)
+        if isinstance(c, dict):
+            for side in ("local", "remote"):
+                if side in c:
+                    c[side] = _strip(c[side], AUTH)
+            if isinstance(c.get("children"), dict):
+                c["children"] = {n: _strip(ch, CHILD) for n, ch in c["children"].items()}
+        conns[cname] = c
+    return {**block, "connections": conns}

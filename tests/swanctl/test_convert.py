@@ -215,7 +215,10 @@ def test_secrets_hex_base64_and_other_types():
     assert d["secrets"] == {"ike-1": {"id": "a", "secret": "0x0102ff"},
                             "ike-2": {"secret": "0x010203"},
                             "ike-plain": {"secret": "a long pre-shared key"},
-                            "eap-carol": {"id": "carol", "secret": "Ar3etTnp"}}
+                            "eap-carol": {"id": "carol", "secret": "Ar3etTnp"},
+                            # a key password, for the IKE engine to open that file with
+                            "private-moon": {"file": "moon/etc/swanctl/private/moonKey.pem",
+                                             "secret": "pw"}}
     assert warnings == [
         f"{F}:6: secrets.ike-empty: no secret (ignored, as swanctl does)",
         f"{F}:11: secrets.token-x: not modelled by the simulator (ignored): certificates and keys "

@@ -20,7 +20,7 @@ from ipsecsim.core.ike.config import IkeConfig
 from ipsecsim.swanctl import load_strongswan_conf, load_swanctl
 from tests.helpers.ike_pair import Pair
 
-from .folders import HOSTS, Ca, cert_folders, der_cert, key_bytes, pem_cert, psk_folders, write
+from .folders import HOSTS, Ca, cert_folders, der_cert, psk_folders, write
 
 
 def same(a: IkeConfig, b: IkeConfig) -> bool:
@@ -157,34 +157,56 @@ def test_missing_private_key_says_which_certificate(tmp_path):
         load_swanctl(str(dirs["moon"]))
 
 
-def test_what_ikeconfig_cannot_take_yet_is_an_error_naming_the_file(tmp_path):
-    """IkeConfig reads certs:/key:/cacerts: as PEM files, unencrypted: a DER certificate or
-    an encrypted key loads into Credentials but cannot be handed on (see the report)."""
-    ca = Ca.new()
-    key, cert = ca.issue("moon.strongswan.org")
-    m = cert_folders(tmp_path, ca)["moon"]
+def test_a_der_certificate_and_an_encrypted_der_key_authenticate(tmp_path):
+    """swanctl takes PEM or DER in every folder and opens an encrypted key with the secrets
+    entry whose file names it (swanctl --load-creds): moon's certificate is DER in x509/, its
+    key encrypted PKCS#8 DER in pkcs8/; the IKE engine reads them as they are and the
+    handshake authenticates with them."""
+    from .folders import encrypted_key_folder
+
+    m = encrypted_key_folder(tmp_path)
+    ca_cert = (m / "x509ca" / "strongswanCert.pem").read_bytes()
+    from cryptography import x509 as X
+
+    der = X.load_pem_x509_certificate((m / "x509" / "moonCert.pem").read_bytes())
     (m / "x509" / "moonCert.pem").unlink()
-    write(m, {"x509/moonCert.der": der_cert(cert), "private/moonKey.pem": key_bytes(key)})
+    write(m, {"x509/moonCert.der": der_cert(der)})
     conf = m / "swanctl.conf"
     conf.write_text(conf.read_text().replace("moonCert.pem", "moonCert.der"))
-    with pytest.raises(ConfigError, match=r"moonCert.der: a DER certificate, which the simulator "
-                                          r"cannot use yet \(IkeConfig reads PEM files only\)"):
-        load_swanctl(str(m))
+    moon = load_swanctl(str(m))
+    local = moon.config.connection("gw-gw").local
+    assert local.certs == (str(m / "x509" / "moonCert.der"),)
+    assert local.key == str(m / "pkcs8" / "moonKey.der")
+    assert moon.config.key_passwords(local.key) == [b"s3cret moon"]
+    assert moon.config.psk("moon.strongswan.org", "sun.strongswan.org") is None  # not a PSK
+    sun_dir = tmp_path / "sun" / "etc" / "swanctl"
+    write(sun_dir, {"x509ca/strongswanCert.pem": ca_cert})
+    sun = load_swanctl(str(sun_dir))
+    p = handshake(moon.config, sun.config)
+    assert len(p.of("a", E.ChildSaUp)) == 1 and len(p.of("b", E.ChildSaUp)) == 1
 
-    conf.write_text(conf.read_text().replace("moonCert.der", "moonCert.pem")
-                    + "secrets { pkcs8-moon { file = moonKey.pem\n secret = s3cret } }\n")
-    (m / "x509" / "moonCert.der").unlink()
-    (m / "private" / "moonKey.pem").unlink()
-    write(m, {"x509/moonCert.pem": pem_cert(cert),
-              "pkcs8/moonKey.pem": key_bytes(key, password=b"s3cret")})
-    with pytest.raises(ConfigError, match=r"pkcs8/moonKey.pem: an encrypted private key, which "
-                                          r"the simulator cannot use yet"):
-        load_swanctl(str(m))
-    # the key itself was opened: Credentials holds it
-    from ipsecsim.swanctl.load import read_credentials, read_settings
 
-    creds = read_credentials(str(m), read_settings(str(conf))[0])
-    assert creds.key_for(creds.cert("x509", "moonCert.pem")) is not None
+def test_the_yaml_spelling_takes_the_same_key_password(tmp_path):
+    """``secrets: {pkcs8-moon: {file, secret}}`` in an ipsec: block opens the same key; a
+    wrong one says so when the key is first used."""
+    from ipsecsim.core.ike.certs import AuthError
+    from ipsecsim.core.ike.credentials import _key_file
+
+    from .folders import encrypted_key_folder
+
+    m = encrypted_key_folder(tmp_path)
+    key = str(m / "pkcs8" / "moonKey.der")
+    cfg = IkeConfig.from_dict({"secrets": {"pkcs8-moon": {"file": "moonKey.der",
+                                                          "secret": "s3cret moon"}}})
+    assert cfg.key_passwords(key) == [b"s3cret moon"]
+    assert _key_file(key, tuple(cfg.key_passwords(key))) is not None
+    with pytest.raises(AuthError, match=r"moonKey.der: wrong password"):
+        _key_file(key, (b"guess",))
+    with pytest.raises(AuthError, match=r"moonKey.der: the key is encrypted and no secrets "
+                                        r"entry gives its password"):
+        _key_file(key, ())
+    with pytest.raises(ConfigError, match="a key password has file and secret, no ids"):
+        IkeConfig.from_dict({"secrets": {"private-x": {"file": "k.pem", "id": "a", "secret": "s"}}})
 
 
 def test_ikeconfig_errors_get_the_file_and_line_of_the_key(tmp_path):

@@ -17,7 +17,7 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -353,7 +353,11 @@ def load_pem_certs(data: bytes) -> list[x509.Certificate]:
 
 def load_pem_key(data: bytes) -> PrivateKey:
     """A private key from PEM (PKCS#8, PKCS#1 RSA or SEC1 EC), unencrypted."""
-    key = serialization.load_pem_private_key(data, password=None)
+    return checked_key(serialization.load_pem_private_key(data, password=None))
+
+
+def checked_key(key: Any) -> PrivateKey:
+    """``key`` if it can sign IKE AUTH payloads here, else AuthError."""
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         raise AuthError(f"{type(key).__name__} keys cannot authenticate IKE here (use RSA, ECDSA or Ed25519)")
     return key

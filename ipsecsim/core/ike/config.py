@@ -204,6 +204,9 @@ class Secret:
     """The key itself (``0x``-prefixed hex is decoded)."""
     kind: str = "ike"
     """``ike`` (a pre-shared key) or ``eap`` (swanctl ``secrets.eap<suffix>``: an EAP password)."""
+    file: str = ""
+    """A key password instead (``secrets.private-x {file, secret}``, also ``rsa-``, ``ecdsa-``,
+    ``pkcs8-``): the encrypted private key file it opens."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,13 @@ class IkeConfig:
         known = [c.name for c in self.connections]
         raise ConfigError(f"no connection {name!r}{_hint(name, known)}; known: {', '.join(known)}")
 
+    def key_passwords(self, path: str) -> list[bytes]:
+        """The passwords given for the key file ``path`` (by path, else by file name without
+        case, as swanctl matches ``file =``)."""
+        base = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+        return [s.secret for s in self.secrets if s.file and (
+            s.file == path or s.file.replace("\\", "/").rsplit("/", 1)[-1].lower() == base)]
+
     def psk(self, *ids: str) -> bytes | None:
         """The best secret for these identities: all ids listed beats one listed beats none."""
         return self._secret("ike", ids)
@@ -251,7 +261,7 @@ class IkeConfig:
     def _secret(self, kind: str, ids: tuple[str, ...]) -> bytes | None:
         best, score = None, -1
         for s in self.secrets:
-            if s.kind != kind:
+            if s.kind != kind or s.file:
                 continue
             if not s.ids:
                 hit = 0
@@ -582,9 +592,12 @@ def _secret(name: str, d: Any, path: str) -> Secret:
     _need_map(d, path)
     ids: list[str] = []
     secret = None
+    file = ""
     for k, v in d.items():
         if k == "secret":
             secret = str(v)
+        elif k == "file" and name.lower().startswith(("private", "rsa", "ecdsa", "pkcs8")):
+            file = str(v)
         elif k.startswith("id"):  # id, id-1, id_2, id2 ... (swanctl: any suffix)
             ids.append(str(v))
         else:
@@ -595,11 +608,13 @@ def _secret(name: str, d: Any, path: str) -> Secret:
     if secret is None:
         raise ConfigError(f"{path}: missing 'secret'")
     kind = "eap" if name.lower().startswith("eap") else "ike"
-    if secret.startswith("0x"):
+    if secret.startswith("0x") and not file:  # a key password is taken as given (swanctl)
         try:
             raw = bytes.fromhex(secret[2:])
         except ValueError:
             raise ConfigError(f"{path}.secret: 0x... must be hex") from None
     else:
         raw = secret.encode()
-    return Secret(name, tuple(ids), raw, kind)
+    if file and ids:
+        raise ConfigError(f"{path}: a key password has file and secret, no ids")
+    return Secret(name, tuple(ids), raw, kind, file)

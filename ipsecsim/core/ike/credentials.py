@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import message as M
-from .auth import AuthError, LocalCredential, PeerCredential
+from .auth import AuthError, LocalCredential, PeerCredential, PrivateKey
 from .certs import certreq_data
 from .config import ConnectionConfig
 from .ids import ANY, Identity
@@ -39,11 +39,10 @@ def local_credential(ep: IkeEndpoint, sa: IkeSa) -> LocalCredential:
 
 
 def _pubkey_cred(ep: IkeEndpoint, conn: ConnectionConfig, ident: Identity) -> LocalCredential:
-    from .ca import KEY_TYPES, load_pem_key
+    from .ca import KEY_TYPES
 
     if conn.local.certs and conn.local.key and conn.local.key not in KEY_TYPES:
-        with open(conn.local.key, "rb") as fp:
-            key = load_pem_key(fp.read())
+        key = _key_file(conn.local.key, tuple(ep.config.key_passwords(conn.local.key)))
         certs = tuple(der for path in conn.local.certs for der in _pem_file_ders(path))
         return LocalCredential(ident, key=key, certs=certs)
     if ep.ca is None:
@@ -91,8 +90,46 @@ def certreq(ep: IkeEndpoint, conn: ConnectionConfig) -> M.CertReq | None:
 
 @lru_cache(maxsize=256)
 def _pem_file_ders(path: str) -> tuple[bytes, ...]:
-    """DER of every certificate in a PEM file (read once per path)."""
+    """DER of every certificate in a PEM file, or of the one certificate of a DER file (read
+    once per path); swanctl takes either (``x509/``, ``x509ca/``)."""
+    from cryptography import x509
+
     from .ca import load_pem_certs
 
     with open(path, "rb") as fp:
-        return tuple(c.public_bytes(Encoding.DER) for c in load_pem_certs(fp.read()))
+        data = fp.read()
+    if data.lstrip().startswith(b"-----"):
+        return tuple(c.public_bytes(Encoding.DER) for c in load_pem_certs(data))
+    try:
+        return (x509.load_der_x509_certificate(data).public_bytes(Encoding.DER),)
+    except ValueError as exc:
+        raise AuthError(f"{path}: not a certificate (PEM or DER): {exc}") from None
+
+
+@lru_cache(maxsize=64)
+def _key_file(path: str, passwords: tuple[bytes, ...]) -> PrivateKey:
+    """A private key file, PEM or DER, opened with the first of ``passwords`` that works when
+    it is encrypted (``secrets.private-x { file, secret }``); AuthError says which failed."""
+    from cryptography.hazmat.primitives import serialization
+
+    from .ca import checked_key
+
+    with open(path, "rb") as fp:
+        data = fp.read()
+    pem = data.lstrip().startswith(b"-----")
+    load = serialization.load_pem_private_key if pem else serialization.load_der_private_key
+    try:
+        return checked_key(load(data, password=None))
+    except TypeError:  # encrypted
+        pass
+    except ValueError as exc:
+        raise AuthError(f"{path}: not a private key (PEM or DER): {exc}") from None
+    if not passwords:
+        raise AuthError(f"{path}: the key is encrypted and no secrets entry gives its password "
+                        "(secrets: {private-NAME: {file: ..., secret: ...}})")
+    for pw in passwords:
+        try:
+            return checked_key(load(data, password=pw))
+        except ValueError:
+            continue
+    raise AuthError(f"{path}: wrong password: no secret given for this file decrypts it")

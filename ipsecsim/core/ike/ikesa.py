@@ -81,6 +81,9 @@ class ChildSa:
     remote_ts: tuple[TrafficSelector, ...] = ()
     installed_at: float = 0.0
     rekey_at: float | None = None
+    soft_at: float | None = None
+    """When the soft lifetime set at installation falls due; unlike the ``rekey_at`` timer it
+    stays once the rekey started (charon lists it as ``rekey-time`` of a rekeyed CHILD_SA)."""
     expire_at: float | None = None
     unique_id: int = 0
     rekeyed_by: ChildSa | None = None

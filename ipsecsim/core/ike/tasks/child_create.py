@@ -118,9 +118,10 @@ def select_child(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
                  ) -> tuple[ChildConfig, Suite, list[TrafficSelector], list[TrafficSelector]]:
     """Responder: the child config whose selectors fit the request best, and its proposal.
 
-    Like strongSwan, a config the offered selectors fit without narrowing beats one
-    that narrows them, and among those the most specific (smallest ranges) wins;
-    ties go to the first in the file.
+    The fit is strongSwan's (``peer_cfg.c``, ``get_ts_match()``): each offered selector,
+    weighted by its place (the first of n counts n, the next n-1, ...), scores 5 for each
+    configured selector equal to it and 1 for each that overlaps it, for our side and for
+    the peer's; the highest sum wins, ties go to the first in the file.
     """
     sa_p, tsi, tsr = msg.find(M.SA), msg.find_ts(True), msg.find_ts(False)
     if sa_p is None or tsi is None or tsr is None:
@@ -145,9 +146,7 @@ def select_child(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
         except NegotiationError as exc:
             errors.append((0, cfg.name, exc))
             continue
-        exact = ni == list(tsi.selectors) and nr == list(tsr.selectors)
-        size = sum(t.end - t.start for t in (*remote, *local))
-        rank = (not exact, size, order)
+        rank = (-(_ts_match(local, tsr.selectors) + _ts_match(remote, tsi.selectors)), order)
         if best is None or rank < best[0]:
             best = (rank, (cfg, suite, ni, nr))
     if best is not None:
@@ -158,6 +157,18 @@ def select_child(ep: TaskContext, sa: IkeSa, msg: M.IkeMessage, strip_dh: bool,
     _, name, first = min(errors, key=lambda e: e[0])
     notify = M.NO_PROPOSAL_CHOSEN if first.notify == "NO_PROPOSAL_CHOSEN" else M.TS_UNACCEPTABLE
     raise IkeError(notify, f"CHILD_SA {name!r}: {first.sentence}", fatal=False, child=name)
+
+
+def _ts_match(configured: list[TrafficSelector], offered: list[TrafficSelector]) -> int:
+    """strongSwan's ``get_ts_match()`` score of configured selectors for offered ones."""
+    score = 0
+    for weight, o in zip(range(len(offered), 0, -1), offered, strict=True):
+        for c in configured:
+            if c == o:
+                score += 5 * weight
+            elif c.intersect(o) is not None:
+                score += weight
+    return score
 
 
 def answer(child: ChildSa, suite: Suite, middle: list[Payload], tsi: list[TrafficSelector],
@@ -203,7 +214,7 @@ def complete(ep: TaskContext, sa: IkeSa, child: ChildSa, suite: Suite,
     child.installed_at = now
     child.move(ep, sa, "install", f"{suite.describe()} in {child.spi_in:08x} out {child.spi_out:08x}")
     if cfg.rekey_time:
-        child.rekey_at = now + cfg.rekey_time - ep.rng.uniform(0, cfg.rand_time)
+        child.rekey_at = child.soft_at = now + cfg.rekey_time - ep.rng.uniform(0, cfg.rand_time)
     if cfg.life_time:
         child.expire_at = now + cfg.life_time
     child.outbound_held = not outbound
