@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..proposals import Proposal, parse_proposals
 from ..selectors import TrafficSelector
+from .config_index import secret_index
 
 _CONN_KEYS = (
     "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "local", "remote",
@@ -219,18 +220,9 @@ class IkeConfig:
         raise ConfigError(f"no connection {name!r}{_hint(name, known)}; known: {', '.join(known)}")
 
     def psk(self, *ids: str) -> bytes | None:
-        """The best secret for these identities: all ids listed beats one listed beats none."""
-        best, score = None, -1
-        for s in self.secrets:
-            if not s.ids:
-                hit = 0
-            else:
-                hit = sum(1 for i in ids if i and i in s.ids)
-                if hit == 0:
-                    continue
-            if hit > score:
-                best, score = s.secret, hit
-        return best
+        """The best secret for these identities: all ids listed beats one listed beats none
+        (the first of equal ones; found by identity, :mod:`.config_index`)."""
+        return secret_index(self.secrets).best(ids)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> IkeConfig:
