@@ -206,13 +206,28 @@ class Simulation:
 
 
 def _pair(a: Node, b: Node) -> tuple[Any, Any]:
-    """The interfaces of ``a`` and ``b`` on their common subnet (validated to exist)."""
-    for ia in a.ifaces:
-        for ib in b.ifaces:
-            if ia.net == ib.net and ia.link is None and ib.link is None:
-                return ia, ib
-    for ia in a.ifaces:
-        for ib in b.ifaces:
-            if ia.net == ib.net:
-                return ia, ib
+    """The interfaces of ``a`` and ``b`` on their common subnet (validated to exist): the
+    first unlinked pair in ``a``'s then ``b``'s order, else the first pair."""
+    an, bn = _by_net(a), _by_net(b)
+    small, big = (an, bn) if len(an) <= len(bn) else (bn, an)
+    pairs = sorted((pa, ia, pb, ib) for net, lst in small.items() if net in big
+                   for pa, ia in an[net] for pb, ib in bn[net])  # in the nested loops' order
+    for _pa, ia, _pb, ib in pairs:
+        if ia.link is None and ib.link is None:
+            return ia, ib
+    if pairs:
+        return pairs[0][1], pairs[0][3]
     raise ValueError(f"{a.name} and {b.name} share no subnet")
+
+
+def _by_net(node: Node) -> dict[Any, list[tuple[int, Any]]]:
+    """The node's interfaces by subnet, with their places (kept on the node: a core router's
+    10,000 are indexed once, not walked for every link)."""
+    held = node.__dict__.get("_ifaces_by_net")
+    if held is not None and held[0] == len(node.ifaces):
+        return held[1]
+    idx: dict[Any, list[tuple[int, Any]]] = {}
+    for pos, i in enumerate(node.ifaces):
+        idx.setdefault(i.net, []).append((pos, i))
+    node.__dict__["_ifaces_by_net"] = (len(node.ifaces), idx)
+    return idx

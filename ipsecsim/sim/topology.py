@@ -284,6 +284,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
         elif n.get("nat"):
             bad(["nodes", name, "nat"], f"nodes.{name}: only role: nat takes a nat: block")
     linked: dict[str, set[ipaddress.IPv4Network]] = {k: set() for k in nodes}
+    nets = {k: {i.network for i in v} for k, v in ifaces.items()}  # once: a core has 10,000
     for lname, link in links.items():
         ends = []
         for side in ("a", "b"):
@@ -296,7 +297,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             if ends[0] == ends[1]:
                 bad(["links", lname, "b"], f"links.{lname}: a link joins two different nodes")
                 continue
-            common = {i.network for i in ifaces[ends[0]]} & {i.network for i in ifaces[ends[1]]}
+            common = nets[ends[0]] & nets[ends[1]]
             if not common:
                 bad(["links", lname],
                     f"links.{lname}: {ends[0]} and {ends[1]} share no subnet "
