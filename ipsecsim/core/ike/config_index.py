@@ -107,6 +107,18 @@ class SecretIndex:
 
 
 _SECRETS: dict[int, SecretIndex] = {}
+_CONNS: dict[int, ConnIndex] = {}
+
+
+def conn_index(connections: tuple[ConnectionConfig, ...]) -> ConnIndex:
+    """The index of this tuple of connections (built on first use, shared by the endpoints
+    of one configuration)."""
+    idx = _CONNS.get(id(connections))
+    if idx is None or idx.connections is not connections:
+        if len(_CONNS) > 256:
+            _CONNS.clear()
+        idx = _CONNS[id(connections)] = ConnIndex(connections)
+    return idx
 
 
 def secret_index(secrets: tuple[Secret, ...]) -> SecretIndex:

@@ -28,7 +28,7 @@ from . import states as S
 from . import taskmanager as tm
 from .auth import LocalCredential, PeerCredential
 from .config import ConnectionConfig, IkeConfig
-from .config_index import ConnIndex
+from .config_index import conn_index
 from .context import Address
 from .halfopen import HalfOpen
 from .ids import Identity
@@ -82,7 +82,6 @@ class IkeEndpoint:
         """id(IKE_SA) -> its keys in ``_inits`` (forgotten with it)."""
         self._sas = SaIndex(self._live)
         """Timers, inbound SPIs and identities of ``ike_sas`` (:mod:`.saindex`)."""
-        self._conns = ConnIndex(config.connections)
         self._out: list[tuple[bytes, Address, Address]] = []
         self._events: deque[E.Event] = deque()
         self._cookie_secret = rng.bytes(16)
@@ -444,9 +443,7 @@ class IkeEndpoint:
         raise KeyError(f"no IKE_SA named {name!r}")
 
     def _responder_conns(self, local: str, remote: str) -> list[ConnectionConfig]:
-        if self._conns.connections is not self.config.connections:
-            self._conns = ConnIndex(self.config.connections)
-        return [c for c in self._conns.candidates(remote)
+        return [c for c in conn_index(self.config.connections).candidates(remote)
                 if _addr_in(local, c.local_addrs) and _addr_in(remote, c.remote_addrs)]
 
     def pick_conn_for_id(self, sa: IkeSa, peer_id: Identity) -> None:

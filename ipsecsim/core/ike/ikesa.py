@@ -20,7 +20,7 @@ from .config import ChildConfig, ConnectionConfig
 from .events import ChildStateChange, IkeStateChange
 from .ids import Identity
 from .negotiate import Suite
-from .saindex import WatchedChild, WatchedIkeSa
+from .saindex import WatchedChild, WatchedIkeSa, watch
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -203,3 +203,6 @@ class IkeSa(WatchedIkeSa):
 
     def live_children(self) -> list[ChildSa]:
         return [c for c in self.children if c.state != S.C_DELETED]
+
+
+watch(IkeSa, ChildSa)

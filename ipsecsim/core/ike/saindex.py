@@ -1,9 +1,9 @@
 """Indices over an endpoint's IKE_SAs, kept up to date as the tasks change the SAs.
 
 The tasks fill in :class:`~.ikesa.IkeSa` and :class:`~.ikesa.ChildSa` fields directly (that
-is their design), so instead of asking every task to report what it changed, the two
-classes tell their endpoint's :class:`SaIndex` when a field it indexes is set
-(:class:`WatchedIkeSa`, :class:`WatchedChild`), and an IKE_SA's ``children`` is a
+is their design), so instead of asking every task to report what it changed, the fields the
+index depends on are descriptors (:func:`watch`) that tell the endpoint's :class:`SaIndex`
+when they are set -- reads stay plain attribute reads -- and an IKE_SA's ``children`` is a
 :class:`ChildList` that knows its owner. The index keeps:
 
 * the timer heap (:mod:`.timers`): which IKE_SA is due when;
@@ -31,45 +31,74 @@ _IKE_WATCHED = frozenset({"pending", "rekey_at", "reauth_at", "expire_at", "keep
                           "dpd_at", "children", "local_id", "peer_id"})
 _CHILD_WATCHED = frozenset({"state", "rekey_at", "expire_at", "down_at", "down", "spi_in"})
 _set = object.__setattr__
+"""Sets the index's own attributes (``_n``, ``_index``, ``_owner``), which are not fields."""
 
 
 class WatchedIkeSa:
-    """Mixin: tells :attr:`_index` when a timer, the children or an identity is set."""
+    """Mixin: an IKE_SA's index (set when the endpoint takes it in); see :func:`watch`."""
 
     __slots__ = ()
     _index: SaIndex | None = None
     _n = -1
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "children":
-            if not (type(value) is ChildList and value.owner is self):
-                value = ChildList(value, self)
-            before = self.__dict__.get("children")
-            _set(self, name, value)
-            if before:  # CHILD_SAs the new list does not hold have left this IKE_SA
-                for c in before:
-                    if c._owner is self and not any(x is c for x in value):
-                        before._left(c)
-        else:
-            _set(self, name, value)
-        if name in _IKE_WATCHED:
-            index = self._index
-            if index is not None:
-                index.changed(self, name)  # type: ignore[arg-type]
-
 
 class WatchedChild:
-    """Mixin: tells its IKE_SA's index when a timer, the state or the inbound SPI is set."""
+    """Mixin: the IKE_SA whose ``children`` hold this CHILD_SA; see :func:`watch`."""
 
     __slots__ = ()
     _owner: IkeSa | None = None
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        _set(self, name, value)
-        if name in _CHILD_WATCHED:
-            owner = self._owner
-            if owner is not None and owner._index is not None:
-                owner._index.child_changed(owner, self, name)  # type: ignore[arg-type]
+
+class _IkeField:
+    """A watched IKE_SA field. It has ``__set__`` and no ``__get__``: reading the field
+    finds the instance's ``__dict__`` at C speed, only writes call Python."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __set__(self, sa: Any, value: Any) -> None:
+        name = self.name
+        d = sa.__dict__
+        if name == "children":
+            if not (type(value) is ChildList and value.owner is sa):
+                value = ChildList(value, sa)
+            before = d.get("children")
+            d[name] = value
+            if before:  # CHILD_SAs the new list does not hold have left this IKE_SA
+                for c in before:
+                    if c._owner is sa and not any(x is c for x in value):
+                        before._left(c)
+        else:
+            d[name] = value
+        index = sa._index
+        if index is not None:
+            index.changed(sa, name)
+
+
+class _ChildField:
+    """A watched CHILD_SA field (as :class:`_IkeField`): tells its IKE_SA's index."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __set__(self, child: Any, value: Any) -> None:
+        child.__dict__[self.name] = value
+        owner = child._owner
+        if owner is not None and owner._index is not None:
+            owner._index.child_changed(owner, child, self.name)
+
+
+def watch(ike_cls: type, child_cls: type) -> None:
+    """Put the watched fields' descriptors on the (already decorated) dataclasses: their
+    generated ``__init__`` keeps its defaults and assigns through them."""
+    for name in _IKE_WATCHED:
+        setattr(ike_cls, name, _IkeField(name))
+    for name in _CHILD_WATCHED:
+        setattr(child_cls, name, _ChildField(name))
 
 
 class ChildList(list["ChildSa"]):
