@@ -100,6 +100,7 @@ class Simulation:
                 node = Node(net, name, addrs, forwarding=bool(n.get("forward", role == "router")))
                 node.role = role
             net.add_node(node)
+        _BY_NET.clear()  # interfaces by subnet while the links are made (see _by_net)
         for lname, l_ in (topo.get("links") or {}).items():
             a, b = net.nodes[l_["a"]], net.nodes[l_["b"]]
             ia, ib = _pair(a, b)
@@ -112,6 +113,7 @@ class Simulation:
                 loss=float(l_.get("loss", 0.0)), gilbert=dict(l_["gilbert"]) if l_.get("gilbert") else None,
                 mtu=int(l_.get("mtu", 1500)), queue=int(l_.get("queue", 1000)), schedule=sched)
             net.links[lname] = Link(net, lcfg, ia, ib, net.rng.child(f"link/{lname}"))
+        _BY_NET.clear()
         install_routes(net, {name: [(r["to"], r["via"]) for r in n.get("routes", []) or []]
                              for name, n in topo["nodes"].items()})
         for i, (fname, f) in enumerate((topo.get("traffic") or {}).items()):
@@ -220,14 +222,20 @@ def _pair(a: Node, b: Node) -> tuple[Any, Any]:
     raise ValueError(f"{a.name} and {b.name} share no subnet")
 
 
+_BY_NET: dict[int, tuple[Node, int, dict[Any, list[tuple[int, Any]]]]] = {}
+"""id(node) -> (node, interfaces indexed, its interfaces by subnet). Kept here, not on the
+node: a new attribute on a built node would split its instance dict away from the shared
+layout and slow every attribute read on the packet path."""
+
+
 def _by_net(node: Node) -> dict[Any, list[tuple[int, Any]]]:
-    """The node's interfaces by subnet, with their places (kept on the node: a core router's
-    10,000 are indexed once, not walked for every link)."""
-    held = node.__dict__.get("_ifaces_by_net")
-    if held is not None and held[0] == len(node.ifaces):
-        return held[1]
+    """The node's interfaces by subnet, with their places (a core router's 10,000 are
+    indexed once, not walked for every link)."""
+    held = _BY_NET.get(id(node))
+    if held is not None and held[0] is node and held[1] == len(node.ifaces):
+        return held[2]
     idx: dict[Any, list[tuple[int, Any]]] = {}
     for pos, i in enumerate(node.ifaces):
         idx.setdefault(i.net, []).append((pos, i))
-    node.__dict__["_ifaces_by_net"] = (len(node.ifaces), idx)
+    _BY_NET[id(node)] = (node, len(node.ifaces), idx)
     return idx
