@@ -17,11 +17,13 @@ selectors in place, forgets them.
 from __future__ import annotations
 
 import itertools
+from bisect import insort
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .ip import ipv4_ports
 from .selectors import TrafficSelector, ip_to_int
+from .spd_index import SpdIndex, sort_key
 
 if TYPE_CHECKING:
     from .sa import SecurityAssociation
@@ -38,6 +40,9 @@ _order = itertools.count()
 _from_bytes = int.from_bytes
 FLOW_CACHE_MAX = 4096
 """Remembered flows per direction; the cache starts over when it is full."""
+INDEX_FROM = 8
+"""Policies in a direction from which :meth:`Spd.lookup` asks the index
+(:mod:`.spd_index`) instead of walking the list; both give the same answer."""
 
 
 def _selectors(value: TrafficSelector | str | tuple | list) -> tuple[TrafficSelector, ...]:
@@ -105,6 +110,11 @@ def _addr_only(ts: TrafficSelector) -> bool:
     return ts.proto == 0 and ts.port_start == 0 and ts.port_end == 65535
 
 
+def _special(p: Policy) -> int:
+    """1 if the policy names a protocol or ports, else 0."""
+    return 0 if all(_addr_only(t) for t in (*p.src, *p.dst)) else 1
+
+
 class Spd:
     """Ordered policies per direction."""
 
@@ -118,24 +128,39 @@ class Spd:
         source + destination address (``pkt[12:20]``) alone."""
         self.dependents: list[dict] = []
         """Other caches built from this SPD's answers (the stack's); emptied with :attr:`flows`."""
+        self._index: dict[str, SpdIndex] = {OUT: SpdIndex(), IN: SpdIndex()}
+        """Each direction's policies by address block (:mod:`.spd_index`)."""
+        self._special: dict[str, int] = {OUT: 0, IN: 0}
+        """Per direction, policies that name a protocol or ports (:attr:`addr_only` is 0 of them)."""
 
     def changed(self) -> None:
         """Forget remembered flows; call after changing a policy's selectors in place."""
+        for d, lst in self._policies.items():
+            lst.sort(key=sort_key)
+            self._index[d] = index = SpdIndex()
+            self._special[d] = 0
+            for p in lst:
+                index.add(p)
+                self._special[d] += _special(p)
+        self._forget()
+
+    def _forget(self) -> None:
         for cache in self.dependents:
             cache.clear()
-        for d, lst in self._policies.items():
+        for d in self._policies:
             self.flows[d].clear()
-            self.addr_only[d] = all(_addr_only(t) for p in lst for t in (*p.src, *p.dst))
+            self.addr_only[d] = not self._special[d]
 
     def add(self, policy: Policy) -> Policy:
         if policy.direction not in self._policies:
             raise ValueError(f"policy direction {policy.direction!r} must be 'in' or 'out'")
         if policy.action not in ACTIONS:
             raise ValueError(f"policy action {policy.action!r} must be one of {ACTIONS}")
-        lst = self._policies[policy.direction]
-        lst.append(policy)
-        lst.sort(key=lambda p: (p.priority, p.order))
-        self.changed()
+        d = policy.direction
+        insort(self._policies[d], policy, key=sort_key)
+        self._index[d].add(policy)
+        self._special[d] += _special(policy)
+        self._forget()
         return policy
 
     def add_rule(self, direction: str, action: str, src: TrafficSelector | str | list,
@@ -145,10 +170,13 @@ class Spd:
                                _selectors(src), _selectors(dst), priority))
 
     def remove(self, policy: Policy) -> None:
-        lst = self._policies[policy.direction]
+        d = policy.direction
+        lst = self._policies[d]
         if policy in lst:
             lst.remove(policy)
-            self.changed()
+            self._index[d].remove(policy)
+            self._special[d] -= _special(policy)
+            self._forget()
 
     def policies(self, direction: str) -> list[Policy]:
         """Policies of one direction, in the order they are consulted."""
@@ -157,7 +185,10 @@ class Spd:
     def lookup(self, direction: str, src: int, dst: int, proto: int, sport: int,
                dport: int) -> Policy | None:
         """The first policy matching the 5-tuple, or None."""
-        for p in self._policies[direction]:
+        lst = self._policies[direction]
+        if len(lst) >= INDEX_FROM:
+            return self._index[direction].lookup(src, dst, proto, sport, dport)
+        for p in lst:
             if p.matches(src, dst, proto, sport, dport):
                 return p
         return None

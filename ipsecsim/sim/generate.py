@@ -28,7 +28,8 @@ def _wan(i: int) -> str:
     return f"{172 + i // 250 // 16}.{16 + (i // 250) % 16}.{i % 250}"
 
 
-def _add_spoke(nodes: dict[str, Any], secrets: dict[str, Any], i: int, auth: str) -> None:
+def _add_spoke(nodes: dict[str, Any], secrets: dict[str, Any], i: int, auth: str,
+               jitter: int = 0) -> None:
     """Spoke ``i``'s gateway (one connection to the hub, its LAN's CHILD_SA started at once) and
     host; with PSK its secret goes into ``secrets`` too (the hub's side)."""
     sid = f"spoke{i}.example"
@@ -39,6 +40,8 @@ def _add_spoke(nodes: dict[str, Any], secrets: dict[str, Any], i: int, auth: str
         "children": {"to-hub": {"local_ts": [f"{_lan(i)}.0/24"], "remote_ts": [f"{HUB_LAN}.0/24"],
                                 "esp_proposals": ["aes128gcm16"], "start_action": "start"}},
     }}}
+    if jitter:
+        ipsec["connections"]["hub"]["retransmit_jitter"] = jitter
     if auth == "psk":
         s = {"id-1": "hub.example", "id-2": sid, "secret": f"spoke {i} shared secret"}
         secrets[f"spoke{i}"] = s
@@ -50,13 +53,15 @@ def _add_spoke(nodes: dict[str, Any], secrets: dict[str, Any], i: int, auth: str
 
 
 def hub_and_spoke(n: int = 10, auth: str = "pubkey", pings: int = 5, duration: float = 10.0,
-                  seed: int = 3) -> dict[str, Any]:
+                  seed: int = 3, ping_start: float = 1.0, retransmit_jitter: int = 0) -> dict[str, Any]:
     """A hub gateway and ``n`` spoke gateways across a core router, each spoke with one host.
 
     Spoke *i* (1-based) has LAN 10.{i//250}.{i%250}.0/24 behind gateway .1 and WAN
     172.16+{i//250}.{i%250}.1/24; the hub's LAN is 10.255.0.0/24 with a server at .10.
     Every spoke starts its IKE_SA at t=0 and its host pings the server ``pings`` times.
     Authentication is by certificates from the run's CA (``auth: pubkey``) or PSK.
+    ``ping_start`` moves the first pings (spoke *i*'s at ``ping_start`` + 0.01 × (i mod 100));
+    ``retransmit_jitter`` (percent) sets the spokes' ``charon.retransmit_jitter``.
     """
     hub_wan, hub_lan, lan, wan = HUB_WAN, HUB_LAN, _lan, _wan
     secrets: dict[str, Any] = {}
@@ -77,12 +82,13 @@ def hub_and_spoke(n: int = 10, auth: str = "pubkey", pings: int = 5, duration: f
             "children": {f"spoke{i}": {"local_ts": [f"{hub_lan}.0/24"], "remote_ts": [f"{lan(i)}.0/24"],
                                        "esp_proposals": ["aes128gcm16"]}},
         }
-        _add_spoke(nodes, secrets, i, auth)
+        _add_spoke(nodes, secrets, i, auth, retransmit_jitter)
         core_addrs.append(f"{wan(i)}.254/24")
         links[f"wan{i}"] = {"a": f"spoke{i}-gw", "b": "core", "bandwidth": "50Mbps", "delay": "15ms"}
         links[f"lan{i}"] = {"a": f"spoke{i}-host", "b": f"spoke{i}-gw", "bandwidth": "1Gbps", "delay": "0.1ms"}
         traffic[f"ping{i}"] = {"type": "ping", "from": f"spoke{i}-host", "to": f"{hub_lan}.10",
-                               "start": round(1 + 0.01 * (i % 100), 3), "rate": 1, "count": pings}
+                               "start": round(ping_start + 0.01 * (i % 100), 3), "rate": 1,
+                               "count": pings}
     hub_ipsec: dict[str, Any] = {"connections": hub_conns}
     if secrets:
         hub_ipsec["secrets"] = secrets

@@ -13,6 +13,7 @@ hook :meth:`Node.output` / :meth:`Node.receive`.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,11 @@ class Node:
         self.local: set[bytes] = {i.ip for i in self.ifaces}
         self.routes: list[Route] = []
         self._rt: list[tuple[int, int, int, Route]] = []
+        self._by_len: dict[int, dict[int, Route]] = {}
+        """Prefix length -> network -> its first route: a longest-prefix match tries each
+        length in use (a core router with 10,000 connected /24s has one), not each route."""
+        self._lens: list[tuple[int, int]] = []
+        """(mask, prefix length) of the lengths in use, longest first."""
         self._cache: dict[bytes, tuple[Interface, bytes] | None] = {}
         self._fast: dict[bytes, tuple[Any, int]] = {}
         """destination -> (link direction, MTU): the packet path's route cache."""
@@ -117,8 +123,12 @@ class Node:
     def add_route(self, route: Route) -> None:
         self.routes.append(route)
         n = route.prefix
-        self._rt.append((int(n.network_address), int(n.netmask), n.prefixlen, route))
-        self._rt.sort(key=lambda r: -r[2])
+        bisect.insort(self._rt, (int(n.network_address), int(n.netmask), n.prefixlen, route),
+                      key=lambda r: -r[2])  # after the routes of equal length, as a stable sort
+        if n.prefixlen not in self._by_len:
+            self._by_len[n.prefixlen] = {}
+            self._lens = sorted([*self._lens, (int(n.netmask), n.prefixlen)], key=lambda x: -x[1])
+        self._by_len[n.prefixlen].setdefault(int(n.network_address), route)  # equal: the first
         self._cache.clear()
         self._fast.clear()
 
@@ -130,8 +140,10 @@ class Node:
             return hit  # type: ignore[return-value]
         a = int.from_bytes(dst, "big")
         res = None
-        for net_, mask, _, r in self._rt:  # sorted longest prefix first
-            if a & mask == net_:
+        by_len = self._by_len
+        for mask, length in self._lens:  # longest prefix first
+            r = by_len[length].get(a & mask)
+            if r is not None:
                 res = (r.iface, r.via or dst)
                 break
         else:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +55,22 @@ class Simulation:
         if tcfg.get("hops_until") is not None:
             self.net.hops_until = T.parse_time(tcfg["hops_until"])
         self.ca: Any = None
-        self._build()
+        with _gc_paused():
+            self._build()
 
     # --- construction ------------------------------------------------------------------
     @classmethod
     def from_file(cls, path: str | Path, seed: int | str | None = None, **kw: Any) -> Simulation:
         """Load, validate (raises :class:`~.topology.TopologyError`) and build."""
-        topo = T.load(path)
+        with _gc_paused():
+            topo = T.load(path)
         return cls(topo, name=Path(path).stem, seed=seed, source=str(path), **kw)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], seed: int | str | None = None, **kw: Any) -> Simulation:
         """Validate a topology given as a dict (lines reported as 0) and build."""
-        T.validate(d, "<dict>")
+        with _gc_paused():
+            T.validate(d, "<dict>")
         return cls(d, seed=seed, **kw)
 
     def _needs_ca(self) -> bool:
@@ -111,6 +116,7 @@ class Simulation:
                 node = Node(net, name, addrs, forwarding=bool(n.get("forward", role == "router")))
                 node.role = role
             net.add_node(node)
+        _BY_NET.clear()  # interfaces by subnet while the links are made (see _by_net)
         for lname, l_ in (topo.get("links") or {}).items():
             a, b = net.nodes[l_["a"]], net.nodes[l_["b"]]
             ia, ib = link_ends(a, b) or _pair(a, b)
@@ -123,6 +129,7 @@ class Simulation:
                 loss=float(l_.get("loss", 0.0)), gilbert=dict(l_["gilbert"]) if l_.get("gilbert") else None,
                 mtu=int(l_.get("mtu", 1500)), queue=int(l_.get("queue", 1000)), schedule=sched)
             net.links[lname] = Link(net, lcfg, ia, ib, net.rng.child(f"link/{lname}"))
+        _BY_NET.clear()
         install_routes(net, {name: [(r["to"], r["via"]) for r in n.get("routes", []) or []]
                              for name, n in topo["nodes"].items()})
         for i, (fname, f) in enumerate((topo.get("traffic") or {}).items()):
@@ -222,14 +229,50 @@ class Simulation:
         }
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building a network allocates hundreds of thousands of objects that live as long as it
+    does, and makes no garbage cycles worth collecting: each full collection of the cyclic GC
+    walks everything built so far, so a 10,000-spoke hub spent more time there the larger it
+    grew. Paused while building (and validating), as while running."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _pair(a: Node, b: Node) -> tuple[Any, Any]:
-    """The interfaces of ``a`` and ``b`` on their common subnet (validated to exist)."""
-    for ia in a.ifaces:
-        for ib in b.ifaces:
-            if ia.net == ib.net and ia.link is None and ib.link is None:
-                return ia, ib
-    for ia in a.ifaces:
-        for ib in b.ifaces:
-            if ia.net == ib.net:
-                return ia, ib
+    """The interfaces of ``a`` and ``b`` on their common subnet (validated to exist): the
+    first unlinked pair in ``a``'s then ``b``'s order, else the first pair."""
+    an, bn = _by_net(a), _by_net(b)
+    small, big = (an, bn) if len(an) <= len(bn) else (bn, an)
+    pairs = sorted((pa, ia, pb, ib) for net, lst in small.items() if net in big
+                   for pa, ia in an[net] for pb, ib in bn[net])  # in the nested loops' order
+    for _pa, ia, _pb, ib in pairs:
+        if ia.link is None and ib.link is None:
+            return ia, ib
+    if pairs:
+        return pairs[0][1], pairs[0][3]
     raise ValueError(f"{a.name} and {b.name} share no subnet")
+
+
+_BY_NET: dict[int, tuple[Node, int, dict[Any, list[tuple[int, Any]]]]] = {}
+"""id(node) -> (node, interfaces indexed, its interfaces by subnet). Kept here, not on the
+node: a new attribute on a built node would split its instance dict away from the shared
+layout and slow every attribute read on the packet path."""
+
+
+def _by_net(node: Node) -> dict[Any, list[tuple[int, Any]]]:
+    """The node's interfaces by subnet, with their places (a core router's 10,000 are
+    indexed once, not walked for every link)."""
+    held = _BY_NET.get(id(node))
+    if held is not None and held[0] is node and held[1] == len(node.ifaces):
+        return held[2]
+    idx: dict[Any, list[tuple[int, Any]]] = {}
+    for pos, i in enumerate(node.ifaces):
+        idx.setdefault(i.net, []).append((pos, i))
+    _BY_NET[id(node)] = (node, len(node.ifaces), idx)
+    return idx

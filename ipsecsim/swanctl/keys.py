@@ -83,6 +83,8 @@ NOT_SWANCTL = {
     "retransmit_timeout": "charon.retransmit_timeout",
     "retransmit_base": "charon.retransmit_base",
     "retransmit_tries": "charon.retransmit_tries",
+    "retransmit_jitter": "charon.retransmit_jitter",
+    "retransmit_limit": "charon.retransmit_limit",
     "make_before_break": "charon.make_before_break",
 }
 """Keys ipsecsim's YAML takes per connection that are strongswan.conf options in strongSwan."""

@@ -15,6 +15,8 @@ strongswan.conf                IkeConfig                          applies to
 ``charon.retransmit_timeout``  ``retransmit_timeout``             every connection
 ``charon.retransmit_base``     ``retransmit_base``                every connection
 ``charon.retransmit_tries``    ``retransmit_tries``               every connection
+``charon.retransmit_jitter``   ``retransmit_jitter``              every connection
+``charon.retransmit_limit``    ``retransmit_limit``               every connection
 ``charon.make_before_break``   ``make_before_break``              every connection
 ``charon.replay_window``       ``replay_window``                  every CHILD_SA
 =============================  =================================  ==============
@@ -39,7 +41,8 @@ TOP = {"cookie_threshold": "cookie_threshold", "keep_alive": "nat_keepalive",
        "block_threshold": "block_threshold", "init_limit_half_open": "init_limit_half_open",
        "fragment_size": "fragment_size", "fragment_size_v4": "fragment_size"}
 """``charon.*`` options that set IkeConfig's top level."""
-PER_CONNECTION = ("retransmit_timeout", "retransmit_base", "retransmit_tries", "make_before_break")
+PER_CONNECTION = ("retransmit_timeout", "retransmit_base", "retransmit_tries", "retransmit_jitter",
+                  "retransmit_limit", "make_before_break")
 """``charon.*`` options IkeConfig takes per connection."""
 PER_CHILD = ("replay_window",)
 """``charon.*`` options IkeConfig takes per CHILD_SA."""
@@ -88,8 +91,6 @@ SECTIONS = {
 _WHY = {
     "dns1": "DNS attributes are not modelled", "dns2": "DNS attributes are not modelled",
     "nbns1": "WINS attributes are not modelled", "nbns2": "WINS attributes are not modelled",
-    "retransmit_jitter": "retransmissions are not jittered",
-    "retransmit_limit": "retransmission timeouts are not capped",
     "fragment_size_v6": "IKE runs over IPv4 in the simulator",
     "load": "the simulator has every algorithm it models built in",
     "load_modular": "the simulator has every algorithm it models built in",
@@ -116,8 +117,10 @@ def _value(key: str, s: Setting, path: str) -> Any:
         return _number(s, path, int)
     if key == "retransmit_timeout":
         return _number(s, path, float)
-    if key == "retransmit_base":
+    if key in ("retransmit_base", "retransmit_limit"):
         return _number(s, path, float)
+    if key == "retransmit_jitter":
+        return _number(s, path, int)
     if key == "make_before_break":
         n = normal(s.value)
         if n not in ("yes", "no", "0"):

@@ -25,11 +25,16 @@ from ..errors import ConfigError
 from ..pools import PoolConfig, pools_from_dict
 from ..proposals import Proposal, parse_proposals
 from ..selectors import TrafficSelector
+from .config_index import secret_index
+
+RETRANSMIT_JITTER_MAX = 20
+"""strongSwan's cap on ``retransmit_jitter`` (``task_manager.h``), in percent."""
 
 _CONN_KEYS = (
     "local_addrs", "remote_addrs", "local_port", "remote_port", "proposals", "local", "remote",
     "rekey_time", "over_time", "rand_time", "reauth_time", "dpd_delay", "dpd_timeout", "encap",
     "mobike", "version", "children", "retransmit_timeout", "retransmit_base", "retransmit_tries",
+    "retransmit_jitter", "retransmit_limit",
     "keyingtries", "unique", "fragmentation", "send_certreq", "send_cert", "aggressive",
     "make_before_break", "vips", "pools",
 )
@@ -176,6 +181,12 @@ class ConnectionConfig:
     """Each retransmission waits ``retransmit_base`` times longer."""
     retransmit_tries: int = 5
     """Retransmissions before the exchange (and the IKE_SA) fails."""
+    retransmit_jitter: int = 0
+    """Percent (at most 20, strongSwan's ``RETRANSMIT_JITTER_MAX``) by which each timeout is
+    shortened at random (``charon.retransmit_jitter``): peers that lost their requests
+    together do not all retry together."""
+    retransmit_limit: float = 0.0
+    """Upper limit in seconds of a timeout (``charon.retransmit_limit``; 0: none)."""
     fragmentation: str = "yes"
     """IKEv2 fragmentation (RFC 7383), swanctl's values: ``yes`` (announce; fragment large
     messages if the peer announced it too), ``accept`` (announce, never send fragments),
@@ -251,27 +262,13 @@ class IkeConfig:
             s.file == path or s.file.replace("\\", "/").rsplit("/", 1)[-1].lower() == base)]
 
     def psk(self, *ids: str) -> bytes | None:
-        """The best secret for these identities: all ids listed beats one listed beats none."""
-        return self._secret("ike", ids)
+        """The best secret for these identities: all ids listed beats one listed beats none
+        (the first of equal ones; found by identity, :mod:`.config_index`)."""
+        return secret_index(self.secrets, "ike").best(ids)
 
     def eap_secret(self, *ids: str) -> bytes | None:
         """The EAP password (``eap<suffix>`` secrets) for these identities, chosen as :meth:`psk`."""
-        return self._secret("eap", ids)
-
-    def _secret(self, kind: str, ids: tuple[str, ...]) -> bytes | None:
-        best, score = None, -1
-        for s in self.secrets:
-            if s.kind != kind or s.file:
-                continue
-            if not s.ids:
-                hit = 0
-            else:
-                hit = sum(1 for i in ids if i and i in s.ids)
-                if hit == 0:
-                    continue
-            if hit > score:
-                best, score = s.secret, hit
-        return best
+        return secret_index(self.secrets, "eap").best(ids)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> IkeConfig:
@@ -543,6 +540,9 @@ def _connection(name: str, d: Any, path: str) -> ConnectionConfig:
         retransmit_timeout=_time(d.get("retransmit_timeout", 4.0), f"{path}.retransmit_timeout"),
         retransmit_base=float(d.get("retransmit_base", 1.8)),
         retransmit_tries=_int(d.get("retransmit_tries", 5), f"{path}.retransmit_tries"),
+        retransmit_jitter=min(_int(d.get("retransmit_jitter", 0), f"{path}.retransmit_jitter"),
+                              RETRANSMIT_JITTER_MAX),
+        retransmit_limit=_time(d.get("retransmit_limit", 0), f"{path}.retransmit_limit"),
         fragmentation=_fragmentation(d.get("fragmentation", "yes"), f"{path}.fragmentation"),
         vips=_vips(d.get("vips"), f"{path}.vips"),
         pools=_list(d.get("pools"), f"{path}.pools"),

@@ -10,7 +10,8 @@ strongSwan's tasks likewise see the ``ike_sa_t`` interface, not the daemon.
 Three kinds of members:
 
 * what the endpoint was configured with: :attr:`~TaskContext.config`,
-  :attr:`~TaskContext.rng`, and every IKE_SA (:attr:`~TaskContext.ike_sas`, for
+  :attr:`~TaskContext.rng`, and the IKE_SAs of a pair of identities
+  (:meth:`~TaskContext.sas_with_ids`, strongSwan's ``connected_peers`` table, for
   INITIAL_CONTACT and ``unique``);
 * making and ending IKE_SAs and CHILD_SAs: :meth:`~TaskContext.new_sa`,
   :meth:`~TaskContext.new_spi`, :meth:`~TaskContext.next_uid`,
@@ -32,7 +33,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
 
     from ..pools import Pools
     from ..rng import Rng
@@ -63,9 +63,8 @@ class TaskContext(Protocol):
     def rng(self) -> Rng:
         """The seeded source of SPIs, nonces, DH keys, IVs and timer jitter."""
 
-    @property
-    def ike_sas(self) -> Mapping[bytes, IkeSa]:
-        """Our IKE SPI -> IKE_SA, every SA not yet destroyed (read only)."""
+    def sas_with_ids(self, local_id: Identity | None, peer_id: Identity | None) -> list[IkeSa]:
+        """The IKE_SAs (of ``ike_sas``, in its order) with this pair of identities."""
 
     def new_spi(self) -> int:
         """A fresh inbound ESP/AH SPI, unique on this endpoint."""

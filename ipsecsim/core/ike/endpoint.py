@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter, deque
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, DecodeError
@@ -28,10 +29,12 @@ from . import states as S
 from . import taskmanager as tm
 from .auth import LocalCredential, PeerCredential
 from .config import ConnectionConfig, IkeConfig
+from .config_index import conn_index
 from .context import Address
 from .halfopen import HalfOpen
 from .ids import Identity
 from .ikesa import ChildSa, IkeError, IkeSa, id_text, ident
+from .saindex import SaIndex
 from .sk import IntegrityError
 from .tasks import (
     child_create,
@@ -56,7 +59,7 @@ class IkeEndpoint:
     Shells use the API of the first section below (``start`` ... ``children``, and
     ``config``, ``drops``, ``ike_sas``). The tasks get the endpoint as a
     :class:`~.context.TaskContext`, which the members of the last section (and
-    ``config``, ``rng``, ``ike_sas``) implement.
+    ``config``, ``rng``) implement.
     """
 
     def __init__(self, config: IkeConfig, rng: Rng, name: str = "",
@@ -76,6 +79,10 @@ class IkeEndpoint:
         """Responder IKE_SAs still in IKE_SA_INIT/IKE_AUTH, by (SPIi, peer address)."""
         self._inits: dict[tuple[bytes, Address], IkeSa] = {}
         """Every responder IKE_SA by the (SPIi, peer address) of its IKE_SA_INIT (duplicates)."""
+        self._init_keys: dict[int, list[tuple[bytes, Address]]] = {}
+        """id(IKE_SA) -> its keys in ``_inits`` (forgotten with it)."""
+        self._sas = SaIndex(self._live)
+        """Timers, inbound SPIs and identities of ``ike_sas`` (:mod:`.saindex`)."""
         self._out: list[tuple[bytes, Address, Address]] = []
         self._events: deque[E.Event] = deque()
         self._cookie_secret = rng.bytes(16)
@@ -152,34 +159,25 @@ class IkeEndpoint:
 
     def get_timer(self) -> float | None:
         """The earliest time :meth:`handle_timer` has work to do, or None."""
-        times = []
-        for sa in self.ike_sas.values():
-            if sa.pending is not None:
-                times.append(sa.pending.deadline)
-            times += [t for t in (sa.rekey_at, sa.reauth_at, sa.expire_at, sa.keepalive_at,
-                                  sa.dpd_at) if t is not None]
-            for c in sa.children:
-                if c.state != S.C_DELETED:
-                    times += [t for t in (c.rekey_at, c.expire_at) if t is not None]
-                elif c.down_at is not None:
-                    times.append(c.down_at)
-        return min(times) if times else None
+        return self._sas.timers.earliest()
 
     def handle_timer(self, now: float) -> None:
-        """Retransmit, rekey, expire, check liveness, send keepalives: whatever is due."""
-        for sa in list(self.ike_sas.values()):
-            if sa.state == S.DESTROYED:
-                continue
-            tm.check_retransmit(self, sa, now)
-            if sa.state == S.DESTROYED:
-                continue
-            informational.timers(self, sa, now)
-            if sa.state == S.DESTROYED:
-                continue
-            child_rekey.timers(self, sa, now)
-            ike_rekey.timers(self, sa, now)
-            if sa.state != S.DESTROYED:
-                ike_reauth.timers(self, sa, now)
+        """Retransmit, rekey, expire, check liveness, send keepalives: whatever is due (for
+        the IKE_SAs with something due, in ``ike_sas`` order)."""
+        with closing(self._sas.timers.due(now, self._sas.count)) as due:
+            for sa in due:
+                if sa.state == S.DESTROYED:
+                    continue
+                tm.check_retransmit(self, sa, now)
+                if sa.state == S.DESTROYED:
+                    continue
+                informational.timers(self, sa, now)
+                if sa.state == S.DESTROYED:
+                    continue
+                child_rekey.timers(self, sa, now)
+                ike_rekey.timers(self, sa, now)
+                if sa.state != S.DESTROYED:
+                    ike_reauth.timers(self, sa, now)
 
     def next_event(self) -> E.Event | None:
         """The next event, or None."""
@@ -195,15 +193,14 @@ class IkeEndpoint:
 
     def sa_limit_reached(self, spi_in: int, kind: str, now: float) -> None:
         """The data plane hit a byte/packet limit of the CHILD_SA with ``spi_in`` (soft|hard)."""
-        for sa in self.ike_sas.values():
-            child = sa.child_by_spi_in(spi_in)
-            if child is None or child.state == S.C_DELETED:
-                continue
-            if kind == "soft":
-                child_rekey.start(self, sa, child, now)
-            else:
-                child_rekey.expire(self, sa, child, now, "hard byte/packet limit")
+        found = self._sas.child(spi_in)
+        if found is None or found[1].state == S.C_DELETED:
             return
+        sa, child = found
+        if kind == "soft":
+            child_rekey.start(self, sa, child, now)
+        else:
+            child_rekey.expire(self, sa, child, now, "hard byte/packet limit")
 
     def note_inbound(self, spi_in: int, now: float) -> None:
         """Traffic arrived on the CHILD_SA with our inbound SPI ``spi_in``, most recently at
@@ -212,19 +209,16 @@ class IkeEndpoint:
         CHILD_SAs' inbound use times). A shell may call it per packet, or only before
         :meth:`handle_timer` for SAs whose packet counter moved since it last looked.
         Unknown SPIs (manual keys, a child already forgotten) are ignored."""
-        for sa in self.ike_sas.values():
-            if sa.child_by_spi_in(spi_in) is not None:
-                if now > sa.last_esp_in:
-                    sa.last_esp_in = now
-                return
+        found = self._sas.child(spi_in)
+        if found is not None and now > found[0].last_esp_in:
+            found[0].last_esp_in = now
 
     def rekey_child(self, spi_in: int, now: float) -> None:
         """Rekey the CHILD_SA with our inbound SPI ``spi_in`` now."""
-        for sa in self.ike_sas.values():
-            child = sa.child_by_spi_in(spi_in)
-            if child is not None:
-                child_rekey.start(self, sa, child, now)
-                return
+        found = self._sas.child(spi_in)
+        if found is not None:
+            child_rekey.start(self, *found, now)
+            return
         raise KeyError(f"no CHILD_SA with inbound SPI {spi_in:08x}")
 
     def rekey_ike(self, name: str, now: float) -> None:
@@ -232,11 +226,10 @@ class IkeEndpoint:
         ike_rekey.start(self, self._by_name(name), now)
 
     def delete_child(self, spi_in: int, now: float) -> None:
-        for sa in self.ike_sas.values():
-            child = sa.child_by_spi_in(spi_in)
-            if child is not None:
-                informational.delete_child(self, sa, child, now, "deleted locally")
-                return
+        found = self._sas.child(spi_in)
+        if found is not None:
+            informational.delete_child(self, *found, now, "deleted locally")
+            return
         raise KeyError(f"no CHILD_SA with inbound SPI {spi_in:08x}")
 
     def delete_ike(self, name: str, now: float) -> None:
@@ -378,10 +371,12 @@ class IkeEndpoint:
                 payloads = ike_init.respond(self, sa, msg, now)
             except IkeError as exc:
                 del self.ike_sas[sa.our_spi]
+                self._sas.remove(sa)
                 err = err or exc
                 continue
             self._half_open.add((h.spi_i, src), sa)
             self._inits[(h.spi_i, src)] = sa
+            self._init_keys.setdefault(id(sa), []).append((h.spi_i, src))
             sa.expire_at = now + HALF_OPEN_TIMEOUT
             resp = M.IkeMessage(sa.spi_i, sa.spi_r, M.IKE_SA_INIT, 0, False, True, payloads)
             out = M.encode(resp)
@@ -413,10 +408,9 @@ class IkeEndpoint:
 
     def new_spi(self) -> int:
         """A fresh inbound ESP/AH SPI, unique on this endpoint."""
-        used = {c.spi_in for sa in self.ike_sas.values() for c in sa.children}
         while True:
             spi = self.rng.spi()
-            if spi not in used:
+            if self._sas.child(spi) is None:
                 return spi
 
     def next_uid(self) -> int:
@@ -428,7 +422,15 @@ class IkeEndpoint:
         self._count += 1
         sa = IkeSa(f"{conn.name}[{self._count}]", conn, initiator, spi_i, spi_r, local, remote)
         self.ike_sas[sa.our_spi] = sa
+        self._sas.add(sa)
         return sa
+
+    def _live(self, sa: IkeSa) -> bool:
+        return self.ike_sas.get(sa.our_spi) is sa
+
+    def sas_with_ids(self, local_id: Identity | None, peer_id: Identity | None) -> list[IkeSa]:
+        """The IKE_SAs with this pair of identities, in ``ike_sas`` order."""
+        return self._sas.with_ids(local_id, peer_id)
 
     def _active_sa(self, conn: ConnectionConfig) -> IkeSa | None:
         for sa in self.ike_sas.values():
@@ -444,7 +446,7 @@ class IkeEndpoint:
         raise KeyError(f"no IKE_SA named {name!r}")
 
     def _responder_conns(self, local: str, remote: str) -> list[ConnectionConfig]:
-        return [c for c in self.config.connections
+        return [c for c in conn_index(self.config.connections).candidates(remote)
                 if _addr_in(local, c.local_addrs) and _addr_in(remote, c.remote_addrs)]
 
     def pick_conn_for_id(self, sa: IkeSa, peer_id: Identity) -> None:
@@ -521,9 +523,13 @@ class IkeEndpoint:
     def forget(self, sa: IkeSa) -> None:
         """Drop every reference the endpoint holds to a destroyed IKE_SA (and its leases)."""
         cp.release(self, sa)
-        self.ike_sas.pop(sa.our_spi, None)
+        if self.ike_sas.get(sa.our_spi) is sa:
+            del self.ike_sas[sa.our_spi]
+            self._sas.remove(sa)
         self._half_open.discard(sa)
-        _unindex(self._inits, sa)
+        for key in self._init_keys.pop(id(sa), ()):
+            if self._inits.get(key) is sa:
+                del self._inits[key]
 
     def establish(self, sa: IkeSa, now: float) -> None:
         sa.move(self, "authenticated", now, f"{id_text(sa.local_id)} <-> {id_text(sa.peer_id)}")
@@ -565,12 +571,6 @@ def _has_child(sa: IkeSa, child: str) -> bool:
         return True
     queued = (*sa.tasks, sa.pending.task if sa.pending else None)
     return any(isinstance(t, child_create.ChildCreate) and t.cfg.name == child for t in queued)
-
-
-def _unindex(table: dict[tuple[bytes, Address], IkeSa], sa: IkeSa) -> None:
-    """Remove every entry of ``table`` that refers to ``sa``."""
-    for key in [k for k, v in table.items() if v is sa]:
-        del table[key]
 
 
 def _addr_in(addr: str, patterns: tuple[str, ...]) -> bool:

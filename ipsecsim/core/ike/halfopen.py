@@ -24,14 +24,19 @@ class HalfOpen(dict[tuple[bytes, Address], "IkeSa"]):
         super().__init__()
         self.by_ip: Counter[str] = Counter()
         """Half-open IKE_SAs per peer address."""
+        self._keys: dict[int, list[tuple[bytes, Address]]] = {}
+        """id(IKE_SA) -> the keys it was added under (a hub's thousands are not walked)."""
 
     def add(self, key: tuple[bytes, Address], sa: IkeSa) -> None:
         self[key] = sa
         self.by_ip[key[1][0]] += 1
+        self._keys.setdefault(id(sa), []).append(key)
 
     def discard(self, sa: IkeSa) -> None:
         """Forget ``sa`` under every key it has (the peer may have floated to 4500)."""
-        for key in [k for k, v in self.items() if v is sa]:
+        for key in self._keys.pop(id(sa), ()):
+            if self.get(key) is not sa:
+                continue
             del self[key]
             left = self.by_ip[key[1][0]] - 1
             if left > 0:

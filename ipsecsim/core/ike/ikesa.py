@@ -20,6 +20,7 @@ from .config import ChildConfig, ConnectionConfig
 from .events import ChildStateChange, IkeStateChange
 from .ids import Identity
 from .negotiate import Suite
+from .saindex import WatchedChild, WatchedIkeSa, watch
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -68,8 +69,9 @@ class Pending:
 
 
 @dataclass
-class ChildSa:
-    """One CHILD_SA (a pair of ESP/AH SAs) as IKE sees it."""
+class ChildSa(WatchedChild):
+    """One CHILD_SA (a pair of ESP/AH SAs) as IKE sees it (its timers, state and SPI are
+    watched by the endpoint's index: :mod:`.saindex`)."""
 
     cfg: ChildConfig
     state: S.ChildState = S.C_CREATED
@@ -112,8 +114,9 @@ class ChildSa:
 
 
 @dataclass
-class IkeSa:
-    """One IKE_SA with its keys, message IDs and children."""
+class IkeSa(WatchedIkeSa):
+    """One IKE_SA with its keys, message IDs and children (its timers, identities and
+    children are watched by the endpoint's index: :mod:`.saindex`)."""
 
     name: str
     conn: ConnectionConfig
@@ -209,3 +212,6 @@ class IkeSa:
 
     def live_children(self) -> list[ChildSa]:
         return [c for c in self.children if c.state != S.C_DELETED]
+
+
+watch(IkeSa, ChildSa)

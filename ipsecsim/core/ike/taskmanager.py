@@ -60,8 +60,16 @@ def kick(ep: TaskContext, sa: IkeSa, now: float) -> None:
         send_request(ep, sa, task, payloads, now)
 
 
-def _timeout(sa: IkeSa, tries: int) -> float:
-    return sa.conn.retransmit_timeout * sa.conn.retransmit_base ** tries
+def _timeout(ep: TaskContext, sa: IkeSa, tries: int) -> float:
+    """strongSwan's ``retransmission_timeout()``: ``min(timeout × base^tries, limit)``, less a
+    random part of at most ``retransmit_jitter`` percent of it (the first wait too)."""
+    conn = sa.conn
+    t = conn.retransmit_timeout * conn.retransmit_base ** tries
+    if conn.retransmit_limit and t > conn.retransmit_limit:
+        t = conn.retransmit_limit
+    if conn.retransmit_jitter:
+        t -= t * conn.retransmit_jitter / 100 * ep.rng.random()
+    return t
 
 
 def send_request(ep: TaskContext, sa: IkeSa, task: Task, payloads: list[Payload],
@@ -76,7 +84,7 @@ def send_request(ep: TaskContext, sa: IkeSa, task: Task, payloads: list[Payload]
         datagrams = fragments.encode(ep, sa, msg)  # RFC 7383: several when too big
     summary = msg.summary()
     sa.pending = Pending(sa.next_send_mid, ex, datagrams, summary, task, now,
-                         now + _timeout(sa, 0))
+                         now + _timeout(ep, sa, 0))
     sa.next_send_mid += 1
     ep.transmit(sa, sa.pending.datagrams, msg, summary, 0)
 
@@ -140,5 +148,5 @@ def check_retransmit(ep: TaskContext, sa: IkeSa, now: float) -> None:
         ep.destroy(sa, reason, now, dead=True)
         return
     p.tries += 1
-    p.deadline = now + _timeout(sa, p.tries)
+    p.deadline = now + _timeout(ep, sa, p.tries)
     ep.transmit(sa, p.datagrams, None, p.summary, p.tries, exchange=p.exchange, msg_id=p.msg_id)

@@ -116,9 +116,8 @@ def duplicates(ep: TaskContext, sa: IkeSa, local_id: Identity | None,
     """The other IKE_SAs with this pair of identities and ``sa``'s address family, as
     strongSwan's ``create_id_enumerator()`` / ``has_contact()`` find them."""
     fam = _family(sa.remote[0])
-    return [o for o in ep.ike_sas.values()
-            if o is not sa and o.state in CONNECTED and o.local_id == local_id
-            and o.peer_id == peer_id and _family(o.remote[0]) == fam]
+    return [o for o in ep.sas_with_ids(local_id, peer_id)
+            if o is not sa and o.state in CONNECTED and _family(o.remote[0]) == fam]
 
 
 def wants_initial_contact(ep: TaskContext, sa: IkeSa) -> bool:
