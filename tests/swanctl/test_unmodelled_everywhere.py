@@ -72,8 +72,8 @@ def test_the_same_keys_warn_in_swanctl_conf(tmp_path: Path):
                    for w in got.warnings), (key, got.warnings)
 
 
-@pytest.mark.parametrize("where, key", [((("children", "net")), "updown"), ((), "pools"),
-                                        (("local",), "eap_id")])
+@pytest.mark.parametrize("where, key", [((("children", "net")), "updown"), ((), "keyingtries"),
+                                        (("local",), "aaa_id")])
 def test_and_in_ipsecsim_peers_file(tmp_path: Path, capsys, where, key):
     d = block(where, key)
     d["listen"] = "203.0.113.77"  # not ours: the peer stops at the bind, after reading
