@@ -30,6 +30,7 @@ NOTEBOOKS: dict[str, str] = {
     "nb06_nat": "06-nat-traversal.ipynb",
     "nb09_replay_markers": "09-anti-replay-and-nat-t-bytes.ipynb",
     "nb10_router_setup": "10-router-setup-and-logs.ipynb",
+    "nb11_iot": "11-iot-sensors.ipynb",
     "nb12_ipsec_vs_tls": "12-ipsec-vs-tls-vpn.ipynb",
 }
 
