@@ -69,18 +69,23 @@ def fragment6(pkt: bytes, mtu: int, ident: int) -> list[bytes]:
     ulen, nh_at = unfragmentable_length(pkt)
     first_nh = pkt[nh_at]
     rest = pkt[ulen:ch.end]
-    chunk = (mtu - ulen - 8) & ~7
+    last = mtu - ulen - 8  # the last fragment may use all of it, the others a multiple of 8
+    chunk = last & ~7
     if chunk <= 0:
         raise ValueError(f"MTU {mtu} cannot carry a {ulen}-byte unfragmentable part and 8 bytes")
     head = bytearray(pkt[:ulen])
     head[nh_at] = IPPROTO_FRAGMENT
     out = []
-    for start in range(0, len(rest), chunk):
-        part = rest[start:start + chunk]
-        more = start + chunk < len(rest)
+    start = 0
+    while True:
+        more = len(rest) - start > last
+        part = rest[start:start + chunk] if more else rest[start:]
         plen = ulen - IPV6_HEADER_LEN + 8 + len(part)
         head[4], head[5] = plen >> 8, plen & 0xFF
         out.append(bytes(head) + _FRAG.pack(first_nh, 0, start | more, ident) + part)
+        if not more:
+            break
+        start += chunk
     return out
 
 
