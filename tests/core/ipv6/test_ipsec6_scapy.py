@@ -28,13 +28,14 @@ def test_we_seal_scapy_opens(proto, layout, encr, integ):
     _mode, (outer, inner) = LAYOUTS[layout]
     tx, _rx = pair6(proto, layout, encr, integ)
     theirs = scapy_sa(tx, outer)
-    for n, pkt in enumerate(inner_packets(inner), start=1):
+    pkts = inner_packets(inner)
+    for pkt in pkts:
         wire = tx.encapsulate(pkt)
         assert wire[0] >> 4 == outer
         assert len(wire) == len(pkt) + tx.overhead(len(pkt))  # the overhead figure is what is sent
         got = theirs.decrypt(scapy_ip(wire))  # raises IPSecIntegrityError on a bad ICV
         assert bytes(got) == pkt
-    assert tx.seq == n
+    assert tx.seq == len(pkts) and tx.packets == len(pkts)
 
 
 @pytest.mark.parametrize("proto,layout,encr,integ", CASES, ids=IDS)
