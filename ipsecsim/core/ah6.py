@@ -24,7 +24,14 @@ from . import algorithms as A
 from .ah import AH_FIXED_LEN, AhTransform
 from .errors import BAD_ICV, MALFORMED, PacketDrop
 from .ip.inet import IPPROTO_AH
-from .ip.ipv6 import IPPROTO_DSTOPTS, IPPROTO_HOPOPTS, IPPROTO_ROUTING, options, walk
+from .ip.ipv6 import (
+    IPPROTO_DSTOPTS,
+    IPPROTO_HOPOPTS,
+    IPPROTO_ROUTING,
+    IPV6_HEADER_LEN,
+    options,
+    walk,
+)
 
 OPT_CHANGES_EN_ROUTE = 0x20
 """The third-highest bit of an option type (RFC 8200 §4.2)."""
@@ -35,6 +42,8 @@ def zero_mutable6(hdr: bytes, sending: bool = False) -> bytearray:
     fields final -- with what may change en route zeroed (RFC 4302 §3.3.3.1.2).
     :class:`PacketDrop` ``malformed`` for a chain that does not end where ``hdr`` does,
     or (``sending``) a Routing header with segments left."""
+    if len(hdr) < IPV6_HEADER_LEN or hdr[0] >> 4 != 6:
+        raise PacketDrop(MALFORMED, f"the headers before AH are no IPv6 header ({len(hdr)} bytes)")
     try:
         ch = walk(hdr, end=len(hdr), nh=hdr[6], prefix=True)
     except ValueError as exc:
