@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from ipsecsim.core.errors import PacketDrop
+from ipsecsim.core.ip.ipv6 import walk
 from tests.core.ipv6.helpers6 import LAYOUTS, inner_packets, pair6, scapy_ip, scapy_sa
 from tests.helpers.dataplane import AH_ALGS, ESP_ALGS, alg_id
 
@@ -77,3 +78,48 @@ def test_ah_over_ipv6_is_a_multiple_of_8_bytes(integ):
         ah = scapy_ip(wire)[AH]
         assert (ah.payloadlen + 2) * 4 == want, layout
         assert len(wire) - len(pkt) == want + (0 if layout == "transport6" else (40 if layout == "6in6" else 20))
+
+
+DETERMINISTIC = [("esp", lay, e, None) for e, i in ESP_ALGS if e.aead for lay in LAYOUTS] + [
+    ("ah", lay, None, i) for i in AH_ALGS for lay in LAYOUTS]
+
+
+@pytest.mark.parametrize("proto,layout,encr,integ", DETERMINISTIC,
+                         ids=[f"{p}-{lay}-{alg_id(e, i)}" for p, lay, e, i in DETERMINISTIC])
+def test_byte_for_byte_with_scapy(proto, layout, encr, integ):
+    """AEAD ESP (IV = the sequence number, RFC 4106 §3.1) and AH have no randomness: given
+    the same IV, Scapy's packet and ours are the same bytes -- outer header, ESP/AH
+    placement, next header 41 or 4, padding, ICV."""
+    import struct
+
+    _mode, (outer, inner) = LAYOUTS[layout]
+    tx, _rx = pair6(proto, layout, encr, integ)
+    theirs = scapy_sa(tx, outer)
+    for n, pkt in enumerate(inner_packets(inner), start=1):
+        kw = {"iv": struct.pack("!Q", n)} if proto == "esp" else {}
+        if outer == 4:  # our outer IPv4 identification is the low 16 bits of Seq (AH covers it)
+            theirs.tunnel_header.id = n
+        assert tx.encapsulate(pkt) == bytes(theirs.encrypt(scapy_ip(pkt), seq_num=n, **kw))
+
+
+def test_transport_placement_around_a_routing_header_matches_scapy():
+    """RFC 4303 §3.1.1: ESP after Hop-by-Hop, Destination Options and Routing, before a
+    Destination Options header that follows the Routing header (Scapy's and Linux's choice)."""
+    import struct
+
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting
+
+    from tests.core.ipv6.helpers6 import H6_A, H6_B
+    from tests.helpers.dataplane import GCM128
+
+    pkt = bytes(IPv6(src=H6_A, dst=H6_B) / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt()
+                / IPv6ExtHdrRouting(addresses=["2001:db8::77"], segleft=0) / IPv6ExtHdrDestOpt()
+                / UDP(sport=9, dport=9) / b"routed")
+    tx, rx = pair6("esp", "transport6", GCM128, None)
+    wire = tx.encapsulate(pkt)
+    theirs = scapy_sa(tx, 6)
+    assert wire == bytes(theirs.encrypt(IPv6(pkt), seq_num=1, iv=struct.pack("!Q", 1)))
+    ch = walk(wire)
+    assert [h.kind for h in ch.headers] == [0, 60, 43] and ch.upper == 50
+    assert rx.decapsulate(wire) == pkt
