@@ -27,7 +27,15 @@ from collections.abc import Sequence
 
 from . import algorithms as A
 from .ah6 import AhTransform6
-from .errors import MALFORMED, SA_EXPIRED, UNKNOWN_SPI, ConfigError, DecodeError, PacketDrop
+from .errors import (
+    MALFORMED,
+    SA_EXPIRED,
+    SEQ_OVERFLOW,
+    UNKNOWN_SPI,
+    ConfigError,
+    DecodeError,
+    PacketDrop,
+)
 from .ip.inet import IPPROTO_AH, IPPROTO_ESP, IPPROTO_IPIP
 from .ip.ipv4 import addr, parse_ipv4
 from .ip.ipv6 import (
@@ -191,7 +199,7 @@ class DualStackSA(SecurityAssociation):
                 seq = self.next_seq()
                 out = self._tunnel_out(ip_packet, seq)
         except PacketDrop as exc:
-            if exc.reason != "seq_overflow":  # next_seq counted it already
+            if exc.reason != SEQ_OVERFLOW:  # next_seq counted it already
                 self._drop(exc)
             raise exc from None
         except (DecodeError, IndexError, struct.error) as exc:

@@ -8,6 +8,11 @@ the reassembler refuses a fragment whose fragmentable part holds another Fragmen
 (a fragment of a fragment) or whose first piece does not hold the whole header chain up to
 the upper-layer header (RFC 8200 §4.5, RFC 7112). Overlapping fragments discard the
 datagram (RFC 5722), which the family-agnostic :class:`~.reassembly.Reassembler` does.
+
+The reassembler's ``max_size`` bounds the first fragment's headers (its Fragment header
+included) plus the fragmentable part, so with the default 65,535 an IPv6 datagram
+reassembles when its payload length is at most 65,487 bytes; the last 48 bytes of IPv6's
+16-bit payload length need a larger ``max_size``.
 """
 
 from __future__ import annotations
