@@ -26,7 +26,7 @@ def big(hbh: bool = False) -> bytes:
 
 
 def reassemble(frags: list[bytes], r: Reassembler | None = None) -> bytes | None:
-    r = r or Reassembler()
+    r = Reassembler() if r is None else r  # an empty Reassembler is falsy (len 0)
     out = None
     for f in frags:
         out = r.add(f) or out
@@ -130,3 +130,19 @@ def test_malformed_fragments_are_decode_errors():
             r.add(bad)
         assert len(r) == 0
     assert fragment_info6(big()) is None
+
+
+def test_the_largest_datagram_the_default_reassembler_takes():
+    """max_size 65,535 bounds headers through the Fragment header plus the fragmentable
+    part: payload length 65,487 reassembles, one byte more is frag_oversize (a larger
+    max_size takes IPv6's full 65,535, RFC 8200 §4.5)."""
+    for plen, ok in ((65487, True), (65488, False)):
+        pkt = ipv6.build_udp6(A, B, 1, 2, bytes(plen - 8))
+        frags = fragment6(pkt, 9000, ident=plen)
+        if ok:
+            assert reassemble(frags) == pkt
+        else:
+            with pytest.raises(PacketDrop) as exc:
+                reassemble(frags)
+            assert exc.value.reason == "frag_oversize"
+            assert reassemble(frags, Reassembler(max_size=65535 + 48)) == pkt
