@@ -123,3 +123,22 @@ def test_transport_placement_around_a_routing_header_matches_scapy():
     ch = walk(wire)
     assert [h.kind for h in ch.headers] == [0, 60, 43] and ch.upper == 50
     assert rx.decapsulate(wire) == pkt
+
+
+ESN_CASES = [("esp", "6in6", e, i) for e, i in ESP_ALGS[::2]] + [("ah", "transport6", None, AH_ALGS[1]),
+                                                                 ("esp", "4in6", *ESP_ALGS[1])]
+
+
+@pytest.mark.parametrize("proto,layout,encr,integ", ESN_CASES,
+                         ids=[f"{p}-{lay}-{alg_id(e, i)}" for p, lay, e, i in ESN_CASES])
+def test_esn_near_2_32_both_ways(proto, layout, encr, integ):
+    """ESN (RFC 4303 §2.2.1, RFC 4302 §3.3.3.2): the high 32 bits are in the ICV, not on the wire."""
+    _mode, (outer, inner) = LAYOUTS[layout]
+    tx, rx = pair6(proto, layout, encr, integ, esn=True)
+    tx.seq = 2**32 + 4
+    rx.replay.accept(2**32 + 1)
+    theirs = scapy_sa(tx, outer)
+    pkt = inner_packets(inner)[0]
+    assert bytes(theirs.decrypt(scapy_ip(tx.encapsulate(pkt)), esn_en=True, esn=1)) == pkt
+    back = bytes(theirs.encrypt(scapy_ip(pkt), seq_num=6, esn_en=True, esn=1))
+    assert rx.decapsulate(back) == pkt and rx.replay.top == 2**32 + 6
