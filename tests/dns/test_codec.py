@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scapy.layers.dns import DNS, DNSQR, DNSRR, dns_compress
 
 from ipsecsim.core.errors import DecodeError
@@ -130,3 +132,21 @@ def test_random_bytes_raise_only_decode_error() -> None:
 def test_bad_names_are_refused(name: str, why: str) -> None:
     with pytest.raises(DecodeError, match=why):
         D.query(1, name)
+
+
+# hypothesis: any bytes at all, and a valid response cut anywhere with any tail
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=120) | st.builds(lambda pre, tail: VALID[:pre] + tail,
+                                           st.integers(0, len(VALID)), st.binary(max_size=40)))
+def test_decode_raises_only_decode_error_and_re_encodes(data: bytes) -> None:
+    try:
+        m = D.decode(data)
+    except DecodeError:
+        return
+    try:
+        again = D.encode(m)
+    except DecodeError:
+        return  # a name the encoder refuses (non-ASCII, an empty label from a dot inside one)
+    assert D.decode(again) == m  # what we send back says what we read
