@@ -351,7 +351,11 @@ def problems(d: dict[str, Any], bad: Any) -> None:
                 bad(["traffic", fname, "names", i], f"traffic.{fname}.names: {exc}")
         src = nodes.get(str(f.get("from"))) or {}
         if "to" in f:
-            if f["to"] not in resolvers:
+            try:
+                known = ipaddress.IPv4Address(f["to"]) in owned
+            except ValueError:
+                known = False  # the generic check says what is wrong with it
+            if known and f["to"] not in resolvers:
                 bad(["traffic", fname, "to"], f"traffic.{fname}.to: {f['to']} runs no resolver "
                     "(no node with that address has dns: {zone: ...})")
             continue
