@@ -71,6 +71,10 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
     pools = pool_summary(sim)
     if pools:  # only with pools: each gateway's leases at the end (docs/summary.md)
         summary["pools"] = pools
+    if any(f.cfg.type == "dns" for f in net.flows.values()):  # only with DNS flows (sim/dns.py)
+        from .dns import dns_summary
+
+        summary["dns"] = dns_summary(sim)
     gaps = unprotected(sim)
     if gaps:  # only when there are any: a failed IKE let protected traffic through in clear
         summary["unprotected"] = gaps
