@@ -1,7 +1,7 @@
 """Hypothesis properties for the IPv6 parsers and the dual-stack SA's receive path: mutated
 IPv6 packets (chains, fragments, ESP, AH) raise only what each function documents --
 DecodeError, or PacketDrop with a reason -- never IndexError or struct.error (issue 14's
-"bad input ... never a crash"; the budget and tally are tests/fuzz/budget.py's)."""
+"bad input ... never a crash"; `make fuzz` scales them)."""
 
 from __future__ import annotations
 
