@@ -46,7 +46,7 @@ notebooks: $(VENV)/.runtime
 # The notebooks executed, as HTML pages with their figures, in build/notebooks/ (index.html).
 docs: $(VENV)/.runtime
 	$(BIN)/pip install -q -e '.[docs]'
-	$(BIN)/python notebooks/html.py build/notebooks
+	$(BIN)/python notebooks/to_html.py build/notebooks
 
 bench: $(VENV)/.runtime
 	$(BIN)/python benchmarks/run.py --json

@@ -1,5 +1,5 @@
 """``make docs``: a notebook executed and written as an HTML page a reader opens without
-running anything (notebooks/html.py, nbconvert's HTML exporter)."""
+running anything (notebooks/to_html.py, nbconvert's HTML exporter)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytest.importorskip("nbconvert", reason="the docs extra (nbconvert) is needed")
 
 @pytest.mark.notebook
 def test_a_notebook_becomes_a_page_with_its_figures(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("ipsecsim_notebook_html", NB_DIR / "html.py")
+    spec = importlib.util.spec_from_file_location("ipsecsim_notebook_html", NB_DIR / "to_html.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
