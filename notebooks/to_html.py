@@ -1,6 +1,6 @@
 """Execute the teaching notebooks and write them as HTML pages, for ``make docs``.
 
-    python notebooks/html.py [OUT_DIR]      # default: build/notebooks/
+    python notebooks/to_html.py [OUT_DIR]      # default: build/notebooks/
 
 Each ``NN-name.ipynb`` is run top to bottom in a fresh kernel (from ``notebooks/``, as
 Jupyter would) and exported with nbconvert's HTML exporter, figures inlined, into
