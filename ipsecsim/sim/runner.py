@@ -144,6 +144,14 @@ class Simulation:
                 bytes=int(f.get("bytes", 0)), mss=int(f.get("mss", 0)),
                 rwnd=int(f.get("rwnd", 262144)), min_rto=T.parse_time(f.get("min_rto", 1.0)))
             make_flow(net, cfg, i).start()
+        self.attackers: list[Any] = []
+        """The ``attackers:`` tapping links (:mod:`.attacker`)."""
+        if topo.get("attackers"):
+            from .attacker import install_attackers
+
+            self.attackers = install_attackers(net, topo)
+            for atk in self.attackers:
+                atk.start()
         if any(n.get("tlsvpn") for n in topo["nodes"].values()):
             from .tlsvpn import connect_tls_vpns
 

@@ -71,6 +71,9 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
     pools = pool_summary(sim)
     if pools:  # only with pools: each gateway's leases at the end (docs/summary.md)
         summary["pools"] = pools
+    attackers = getattr(sim, "attackers", None)
+    if attackers:  # only with attackers: what each sent, acted on and learned (attacker.py)
+        summary["attacks"] = {a.name: a.summary() for a in attackers}
     gaps = unprotected(sim)
     if gaps:  # only when there are any: a failed IKE let protected traffic through in clear
         summary["unprotected"] = gaps
