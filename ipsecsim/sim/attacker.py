@@ -50,6 +50,8 @@ ATTACK_DROP = "attack_drop"
 ATTACK_ABSORBED = "attack_absorbed"
 """Drop reason: a reply to a source address the attacker spoofed, taken in by it."""
 
+MAX_SENT = 1_000_000
+"""Packets one inject or flood may send (its trace records are kept, as every packet's)."""
 KINDS = ("esp", "ah", "ike", "other")
 SENT = ("replay", "inject_random_spi", "inject_live_spi", "flood", "cookie_echo")
 """What an attacker sends, the keys of its summary's ``sent_by_kind``."""
@@ -262,5 +264,13 @@ def check_attackers(d: dict[str, Any], bad: Callable[[list[Any], str], None]) ->
                         if net.num_addresses < 4:
                             bad(path + ["spoof"], f"{where}.spoof: {a['spoof']} has too few "
                                 "addresses to spoof from (a /30 or larger)")
-            if a.get("type") in ("inject", "flood") and not a.get("count") and "stop" not in a:
-                bad(path, f"{where}: a {a['type']} needs count: or stop:")
+            if a.get("type") in ("inject", "flood") and not a.get("count"):
+                if "stop" not in a:
+                    bad(path, f"{where}: a {a['type']} needs count: or stop:")
+                else:
+                    n = float(a.get("rate", 10.0)) * (min(parse_time(a["stop"]), end) - start)
+                    if n > MAX_SENT:
+                        bad(path + ["rate"], f"{where}: {n:.0f} packets (rate x time) are more "
+                            f"than an attack may send ({MAX_SENT:,}); give count:")
+            if a.get("type") == "replay" and not a.get("count"):
+                bad(path, f"{where}: a replay needs count: (the packets it keeps copies of)")

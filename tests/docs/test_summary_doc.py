@@ -20,7 +20,8 @@ DOC = TOPOLOGIES.parent / "docs" / "summary.md"
 SHIPPED = sorted(p.stem for p in TOPOLOGIES.glob("*.yaml"))
 #: dict keys whose children are names chosen by the topology or the run, not fixed keys
 NAMED = {"packets.dropped": "<reason>", "drops_all": "<reason>", "flows": "<flow>",
-         "links": "<link>", "pools": "<node>", "pools.<node>": "<pool>", "tlsvpn": "<node>"}
+         "links": "<link>", "pools": "<node>", "pools.<node>": "<pool>", "tlsvpn": "<node>",
+         "attacks": "<attacker>"}
 
 
 def documented() -> list[tuple[str, str]]:

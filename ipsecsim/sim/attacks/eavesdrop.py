@@ -57,7 +57,8 @@ class Eavesdropper(Attack):
         """IKE_SA_INIT proposals read in the clear (offered and chosen)."""
 
     def see(self, d: _Direction, data: bytes, kind: str, now: float) -> None:
-        if not self.active(now) or (self.src is not None and d.sname != self.src):
+        if kind not in self.match or not self.active(now) or \
+                (self.src is not None and d.sname != self.src):
             return
         if data[16:20] in self.atk.spoofed:
             return  # a reply to its own flood: nothing it did not know
