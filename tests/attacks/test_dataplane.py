@@ -45,7 +45,7 @@ def test_replays_on_the_same_sa_are_refused_by_the_window():
 
 
 def test_replays_across_a_rekey_refused_while_the_old_sa_lingers_then_unknown_spi():
-    # CHILD_SA rekeyed at ~3.6 s; the old inbound SA stays 5 s after its DELETE
+    # CHILD_SA rekeyed at ~3.3 s; the old inbound SA stays 5 s after its DELETE
     # (strongSwan's delete_rekeyed_delay) for packets in flight, then is gone
     sim = run(ike_s2s(
         {"type": "replay", "start": 2.0, "count": 5, "from": "gw-a", "at": 5},
