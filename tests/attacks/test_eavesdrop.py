@@ -2,12 +2,14 @@
 
 Without IPsec it reads the hosts and the application's ports. ESP in tunnel mode encrypts
 the inner header (RFC 4303 §3.1.2): on the WAN it sees only the two gateways and the SPIs --
-but still each packet's size and time (RFC 4303 §2.4: TFC padding, not modelled here, is the
-countermeasure), so two flows of different packet sizes stay apart. AH authenticates without
+but still each packet's size and time, so two flows of different packet sizes stay apart --
+unless the CHILD_SA pads them (swanctl ``tfc_padding``, RFC 4303 §2.4 TFC padding). AH authenticates without
 encrypting (RFC 4302 §1): the inner ports are in the clear.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from tests.attacks.topos import mallory, manual_s2s, run
 from tests.helpers.sim_topos import assert_conserved, plain_chain
@@ -71,3 +73,25 @@ def test_ike_sa_init_shows_the_suites_the_rest_only_exchange_types():
     assert learned["ike_suites"][:2] == [
         "offered ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE25519",
         "offered ENCR_AES_CBC_128/AUTH_HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE25519"]
+
+
+def test_tfc_padding_hides_the_sizes_but_not_the_timing():
+    # swanctl's tfc_padding (RFC 4303 §2.4): every inner packet padded to 1300 bytes before
+    # encryption, both ways; voice (200 B), web (1200 B) and pings (84 B) then look alike
+    from tests.attacks.topos import ike_s2s
+
+    topo = ike_s2s({"type": "eavesdrop", "match": "esp", "start": 1}, duration=4)
+    for gw in ("gw-a", "gw-b"):
+        topo["nodes"][gw]["ipsec"]["connections"]["office-link"]["children"]["lan-lan"][
+            "tfc_padding"] = 1300
+    padded = run(topo)
+    plain = run(ike_s2s({"type": "eavesdrop", "match": "esp", "start": 1}, duration=4))
+    lp, lc = mallory(padded)["learned"], mallory(plain)["learned"]
+    assert lc["sizes"]["distinct"] == 3  # 140, 256, 1256: one per kind of traffic
+    assert lp["sizes"]["distinct"] == 1 and lp["sizes"]["min"] == 1300 + 56
+    assert lp["packets"] == lc["packets"]  # the same packets, at the same times
+    assert lp["timing"]["mean_rate_pps"] == pytest.approx(lc["timing"]["mean_rate_pps"], rel=1e-3)
+    assert abs(lp["timing"]["first"] - lc["timing"]["first"]) < 1e-3  # only serialisation longer
+    s = assert_conserved(padded)
+    assert s["dropped"] == {} and s["delivered"] > 190  # the receiver strips the padding
+    assert lp["bytes"] > 2 * lc["bytes"]  # what it costs
