@@ -113,8 +113,7 @@ class Attacker:
             else:
                 self.attacks.append(ATTACKS[a["type"]](self, a, i))
         self._hooks = [a for a in self.attacks if a.on_packet is not Attack.on_packet]
-        for d in link.dirs.values():
-            d._receive = self._tap(d, d._receive)
+        link.tap(self._tap)
 
     def start(self) -> None:
         """Arm the timers of the attacks that send on their own (inject, flood)."""

@@ -130,3 +130,16 @@ def test_check_refuses_an_attack_that_would_send_without_end(tmp_path):
     (msg,) = [str(p) for p in info.value.problems]
     assert f"long.yaml:{_line('count: 300, rate: 300')}:" in msg
     assert "8930000 packets (rate x time) are more than an attack may send (1,000,000)" in msg
+
+
+def test_same_seed_same_attacks_other_seed_other_sources():
+    def attacks(seed):
+        sim = Simulation.from_file(ATTACKS, seed=seed).run(7.2)
+        return [r[1:] for r in sim.trace.of("attack")], sim.summary()["attacks"]
+
+    a1, s1 = attacks(3)
+    a2, s2 = attacks(3)
+    assert a1 == a2 and s1 == s2
+    a3, _ = attacks(4)
+    floods = [r for r in a3 if r[4] == "flood"]
+    assert floods and floods != [r for r in a1 if r[4] == "flood"]  # other spoofed sources
