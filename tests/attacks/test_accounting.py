@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
+import sys
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from ipsecsim.cli import run as cli
 from ipsecsim.sim.attacker import ACTED, SENT
 from ipsecsim.sim.runner import Simulation
 from ipsecsim.sim.topology import TopologyError, load
+from tests.helpers.oracles import need_tool
 from tests.helpers.paths import TOPOLOGIES
 from tests.helpers.sim_topos import assert_conserved
 
@@ -66,22 +70,44 @@ def test_conservation_holds_and_the_attackers_packets_are_its_own():
     assert set(m["acted_on"]) == set(ACTED) and set(m["sent_by_kind"]) == set(SENT)
 
 
-def test_check_and_run_pass_on_attacks_yaml(tmp_path):
-    exe = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "ipsecsim"
-    if not exe.exists():
-        exe = Path("/work/main/.venv/bin/ipsecsim")
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """``ipsecsim run attacks.yaml --until 6`` (the downgrade, tampering, replays, injections)."""
+    out = tmp_path_factory.mktemp("attacks") / "out"
+    args = argparse.Namespace(topology=str(ATTACKS), out=str(out), seed=None, until=6.0, quiet=True)
+    assert cli.run(args) == 0
+    return out
+
+
+def test_check_and_run_pass_on_attacks_yaml(run_dir):
+    exe = Path(sys.executable).with_name("ipsecsim")
     res = subprocess.run([str(exe), "check", str(ATTACKS)], capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0, res.stderr
-    out = tmp_path / "out"
-    args = argparse.Namespace(topology=str(ATTACKS), out=str(out), seed=None, until=3.0, quiet=True)
-    assert cli.run(args) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["attacks"]["mallory"]["acted_on"]["tampered"] == 5
-    assert (out / "pcap" / "wan-a.pcap").stat().st_size > 0
-    recs = [json.loads(line) for line in (out / "trace.jsonl").read_text().splitlines()]
+    recs = [json.loads(line) for line in (run_dir / "trace.jsonl").read_text().splitlines()]
     kinds = {r["action"] for r in recs if r["kind"] == "attack"}
-    assert {"downgrade", "tamper", "replay"} <= kinds
+    assert {"downgrade", "tamper", "replay", "inject_random_spi", "inject_live_spi"} <= kinds
+
+
+def test_tshark_sees_the_forgeries_in_the_pcaps(run_dir):
+    """An independent dissector with the run's keys (wireshark/esp_sa): on wan-a, where mallory
+    sends, its 5 live-SPI injections fail the ICV and its 5 made-up SPIs match no SA; on
+    wan-b, past the tap, the 5 tampered packets fail it too. Everything else is good."""
+    exe = need_tool("tshark")
+    env = dict(os.environ, WIRESHARK_CONFIG_DIR=str(run_dir / "wireshark"))
+    verdicts = {}
+    for link in ("wan-a", "wan-b"):
+        res = subprocess.run([exe, "-n", "-r", str(run_dir / "pcap" / f"{link}.pcap"), "-Y", "esp",
+                              "-T", "fields", "-e", "esp.icv_good", "-e", "esp.icv_bad"],
+                             capture_output=True, text=True, env=env, timeout=120, check=True)
+        verdicts[link] = Counter(tuple(line.split("\t")) for line in res.stdout.splitlines())
+    for link, bad in (("wan-a", 5), ("wan-b", 10)):
+        v = verdicts[link]
+        assert v[("0", "1")] == bad, (link, v)
+        assert v[("", "")] == 5, (link, v)  # the made-up SPIs: no SA to check them with
+        assert set(v) == {("1", "0"), ("0", "1"), ("", "")}
 
 
 def _problems(tmp_path, old: str, new: str) -> list[str]:
