@@ -35,13 +35,16 @@ def _build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a topology file")
     check.add_argument("topology")
 
-    ov = sub.add_parser("overhead", help="bytes on the wire for an IPv4 packet of N bytes")
+    ov = sub.add_parser("overhead", help="bytes on the wire for an IPv4 (or IPv6) packet of N bytes")
     ov.add_argument("--proto", choices=["esp", "ah"], default="esp")
     ov.add_argument("--mode", choices=["tunnel", "transport"], default="tunnel")
     ov.add_argument("--proposal", default="aes128gcm16",
                     help="strongSwan ESP/AH proposal, e.g. aes128gcm16 or aes256-sha256 or sha256 (AH)")
     ov.add_argument("--size", type=int, required=True, help="original IPv4 packet size, header included")
     ov.add_argument("--nat-t", action="store_true", help="ESP in UDP (RFC 3948): adds 8 bytes")
+    ov.add_argument("--ip", type=int, choices=[4, 6], default=4, help="outer IP family (default 4)")
+    ov.add_argument("--inner", type=int, choices=[4, 6],
+                    help="family of the original packet, tunnel mode (default: as --ip): 4in6, 6in4")
     ov.add_argument("--json", action="store_true")
 
     sw = sub.add_parser("sweep", help="run a topology over a grid of parameters and seeds (Dask)")

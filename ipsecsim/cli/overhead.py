@@ -1,7 +1,8 @@
-"""``ipsecsim overhead``: bytes on the wire for one IPv4 packet through ESP or AH.
+"""``ipsecsim overhead``: bytes on the wire for one IPv4 or IPv6 packet through ESP or AH.
 
 Backed by :func:`ipsecsim.core.overhead.overhead`, which builds the packet.
-Exit status 2 with a one-line message for a size below 20 or a bad proposal.
+Exit status 2 with a one-line message for a size below the header (20, or 40 for IPv6),
+a bad proposal, NAT-T over IPv6, or transport mode with ``--inner`` unlike ``--ip``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from ..core.overhead import overhead
 def format_table(r: dict[str, Any]) -> str:
     """The human-readable table printed without ``--json``."""
     title = f"{r['proto'].upper()} {r['mode']} {r['algorithms']}" + (" + NAT-T" if r["nat_t"] else "")
-    lines = [title, f"  {'original IPv4 packet':<28}{r['size']:>6} B"]
+    if "ip" in r:
+        title += f" (IPv{r['inner']} in IPv{r['ip']})" if r["mode"] == "tunnel" else " (IPv6)"
+    lines = [title, f"  {'original IPv' + str(r.get('inner', 4)) + ' packet':<28}{r['size']:>6} B"]
     for name, n in r["breakdown"].items():
         lines.append(f"  + {name:<26}{n:>6} B")
     lines.append(f"  {'= on the wire':<28}{r['wire_bytes']:>6} B")
@@ -31,7 +34,8 @@ def format_table(r: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        r = overhead(args.proto, args.mode, args.proposal, args.size, bool(args.nat_t))
+        r = overhead(args.proto, args.mode, args.proposal, args.size, bool(args.nat_t),
+                     ip=getattr(args, "ip", 4), inner=getattr(args, "inner", None))
     except ConfigError as exc:
         print(f"ipsecsim overhead: error: {exc}", file=sys.stderr)
         return 2

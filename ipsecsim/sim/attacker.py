@@ -8,7 +8,8 @@ can look at it (``eavesdrop``), change it (``tamper``, ``downgrade``), keep a co
 to send again (``replay``), take it off the wire (``drop``; the replies to its
 spoofed sources) and put packets of its own on the link (``inject``, ``replay``,
 ``flood``). The attacks are in :mod:`.attacks`; each is one entry of the
-attacker's ``attacks:`` list with its own start/stop/count.
+attacker's ``attacks:`` list with its own start/stop/count. They read and write IPv4
+packets; an IPv6 packet passes the tap untouched.
 
 Accounting (what keeps conservation exact, ``docs/summary.md``):
 
@@ -128,6 +129,9 @@ class Attacker:
         def arrive(data: bytes, pkt_id: int, iface: Any) -> None:
             if pkt_id in own:  # its own packet reaching the far end
                 own.discard(pkt_id)
+                receive(data, pkt_id, iface)
+                return
+            if data[0] >> 4 != 4:  # the attacks read IPv4 headers: anything else passes
                 receive(data, pkt_id, iface)
                 return
             now = env.now

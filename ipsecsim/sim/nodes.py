@@ -115,6 +115,11 @@ class Node:
         """Destination -> virtual IP to send from (``roadwarrior.VipSources``), once a
         CFG_REPLY gave this node one; None on every other node (the packet path checks only
         that; an instance attribute: the cheapest lookup on the per-packet path)."""
+        self.dns_resolver: str | None = None
+        """``dns: {resolver: ADDR}``: the configured resolver (``/etc/resolv.conf``, :mod:`.dns`)."""
+        self.cp_dns: tuple[str, ...] = ()
+        """DNS servers of the CFG_REPLY that gave this node a virtual IP (strongSwan's resolve
+        plugin puts them ahead of the configured one); set by :mod:`.roadwarrior`."""
         self._plain_output = type(self).output is Node.output
         """No subclass processing on output (a router, a host): forwarding may go straight
         to the route cache."""

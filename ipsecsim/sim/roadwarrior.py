@@ -78,8 +78,14 @@ def on_event(gw: Gateway, ev: Any, now: float) -> None:
                 gw.vip_src = VipSources()
             gw.vip_src.set_routes(_routes(gw))
             gw.net.trace.emit(now, "note", gw.name, f"installing new virtual IP {vip}")
+            if ev.dns:  # strongSwan's resolve plugin (resolve_handler.c), words and all
+                gw.cp_dns = ev.dns
+                for server in ev.dns:
+                    gw.net.trace.emit(now, "note", gw.name, f"installing DNS server {server} via resolvconf")
         case V.VirtualIpRemoved(address=vip) if ":" not in vip and vip not in gw.node.virtual_ips:
             gw.local.discard(P.aton(vip))  # unless another IKE_SA (a reauthentication) has it
+            if not gw.node.virtual_ips:
+                gw.cp_dns = ()
             if gw.vip_src is not None:
                 gw.vip_src.set_routes([r for r in _routes(gw) if r[2] != P.aton(vip)])
         case V.VirtualIpAssigned(address=addr, peer_id=who, pool=pool):

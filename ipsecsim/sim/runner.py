@@ -132,9 +132,13 @@ class Simulation:
         _BY_NET.clear()
         install_routes(net, {name: [(r["to"], r["via"]) for r in n.get("routes", []) or []]
                              for name, n in topo["nodes"].items()})
+        if any(isinstance(n, dict) and n.get("dns") for n in topo["nodes"].values()):
+            from .dns import install as install_dns
+
+            install_dns(net, topo)  # resolvers on UDP 53, configured resolvers (sim/dns.py)
         for i, (fname, f) in enumerate((topo.get("traffic") or {}).items()):
             cfg = FlowConfig(
-                name=fname, type=f["type"], src=f["from"], dst=f["to"],
+                name=fname, type=f["type"], src=f["from"], dst=f.get("to", ""),
                 start=T.parse_time(f.get("start", 1.0)),
                 stop=T.parse_time(f["stop"]) if "stop" in f else None,
                 size=int(f.get("size", 84 if f["type"] == "ping" else 1000)),
@@ -142,7 +146,8 @@ class Simulation:
                 count=int(f.get("count", 0)), df=bool(f.get("df", f["type"] == "tcp")),
                 window=int(f.get("window", 16)), ack_size=int(f.get("ack_size", 40)),
                 bytes=int(f.get("bytes", 0)), mss=int(f.get("mss", 0)),
-                rwnd=int(f.get("rwnd", 262144)), min_rto=T.parse_time(f.get("min_rto", 1.0)))
+                rwnd=int(f.get("rwnd", 262144)), min_rto=T.parse_time(f.get("min_rto", 1.0)),
+                names=tuple(f.get("names") or ()))
             make_flow(net, cfg, i).start()
         self.attackers: list[Any] = []
         """The ``attackers:`` tapping links (:mod:`.attacker`)."""

@@ -71,6 +71,10 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
     pools = pool_summary(sim)
     if pools:  # only with pools: each gateway's leases at the end (docs/summary.md)
         summary["pools"] = pools
+    if any(f.cfg.type == "dns" for f in net.flows.values()):  # only with DNS flows (sim/dns.py)
+        from .dns import dns_summary
+
+        summary["dns"] = dns_summary(sim)
     attackers = getattr(sim, "attackers", None)
     if attackers:  # only with attackers: what each sent, acted on and learned (attacker.py)
         summary["attacks"] = {a.name: a.summary() for a in attackers}

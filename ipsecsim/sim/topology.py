@@ -28,6 +28,7 @@ import yaml
 
 from ..core.errors import ConfigError
 from ..core.units import parse_rate, parse_time
+from . import dns as DNS
 from . import schema_fast
 from . import switch as SW
 from .bounds import bounds_problems
@@ -359,13 +360,16 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
         src = f.get("from")
         if src not in nodes:
             bad(["traffic", fname_, "from"], f"traffic.{fname_}.from: no node named {src!r}{did_you_mean(src, nodes)}")
-        try:
-            to = ipaddress.IPv4Address(f.get("to"))
-        except ValueError:
-            bad(["traffic", fname_, "to"], f"traffic.{fname_}.to: {f.get('to')!r} is not an IPv4 address")
-            continue
-        if to not in owner:
-            bad(["traffic", fname_, "to"], f"traffic.{fname_}.to: no node has address {to}")
+        if f.get("type") == "dns" and "to" not in f:
+            pass  # the client's own resolver (sim/dns.py checks it has one)
+        else:
+            try:
+                to = ipaddress.IPv4Address(f.get("to"))
+            except ValueError:
+                bad(["traffic", fname_, "to"], f"traffic.{fname_}.to: {f.get('to')!r} is not an IPv4 address")
+                continue
+            if to not in owner:
+                bad(["traffic", fname_, "to"], f"traffic.{fname_}.to: no node has address {to}")
         start = parse_time(f.get("start", 1.0))
         if "stop" in f and parse_time(f["stop"]) <= start:
             bad(["traffic", fname_, "stop"], f"traffic.{fname_}: stop ({f['stop']}) is not after start ({start})")
@@ -383,6 +387,7 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
             for k in ("bytes", "mss", "rwnd", "min_rto"):
                 if k in f:
                     bad(["traffic", fname_, k], f"traffic.{fname_}.{k}: only a tcp flow has {k}")
+    DNS.problems(d, bad)
     SW.check_segments(d, bad)
     if d.get("attackers"):
         from .attacker import check_attackers

@@ -33,11 +33,11 @@ class FlowConfig:
     name: str
     """Flow name (trace ``flow`` field)."""
     type: str
-    """``ping``, ``cbr``, ``poisson``, ``bulk`` or ``tcp`` (:mod:`.tcp`)."""
+    """``ping``, ``cbr``, ``poisson``, ``bulk``, ``tcp`` (:mod:`.tcp`) or ``dns`` (:mod:`.dns`)."""
     src: str
     """Source node name."""
     dst: str
-    """Destination IPv4 address."""
+    """Destination IPv4 address (DNS: the resolver, ``""``: the node's own)."""
     start: float = 1.0
     """Simulated time of the first packet."""
     stop: float | None = None
@@ -62,6 +62,8 @@ class FlowConfig:
     """TCP: the receive window in bytes (window scaling when over 65,535)."""
     min_rto: float = 1.0
     """TCP: the retransmission timeout's lower bound (RFC 6298 §2.4; Linux uses 0.2 s)."""
+    names: tuple[str, ...] = ()
+    """DNS: the names to query, in turn (:mod:`.dns`)."""
 
 
 class Flow:
@@ -269,6 +271,12 @@ def make_flow(net: Network, cfg: FlowConfig, index: int) -> Flow:
         from .tcp import make_tcp_flow
 
         return make_tcp_flow(net, cfg, index)
+    if cfg.type == "dns":
+        from .dns import DnsFlow
+
+        dns = DnsFlow(net, cfg, index)
+        net.flows[cfg.name] = dns
+        return dns
     if cfg.type == "bulk":
         flow: Flow = Bulk(net, cfg, index)
     else:

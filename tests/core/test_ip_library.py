@@ -60,7 +60,7 @@ def test_one_library_ipv4_beside_a_family_agnostic_reassembler():
 
     assert ip.checksum is inet.checksum is ipv4.checksum
     assert ip.parse_ipv4 is ipv4.parse_ipv4 and ip.Reassembler is reassembly.Reassembler
-    assert set(reassembly.FAMILIES) == {4}  # IPv6 adds 6 (RFC 8200 §4.5)
+    assert set(reassembly.FAMILIES) == {4, 6}  # IPv6's Fragment header (RFC 8200 §4.5)
     # one function per job: the core's old names are the same objects as the packet path's
     assert ip.addr is ip.aton and ip.ipv4_ports is ip.ports
     # what sim/gateway.py, peer/dataplane.py and peer/runner.py read through the module
@@ -289,9 +289,13 @@ def test_malformed_fragments_are_decode_errors(mutate, match):
     assert len(r) == 0
 
 
-def test_ipv6_is_not_yet_a_family():
-    with pytest.raises(DecodeError, match="IP version 6"):
-        Reassembler().add(b"\x60" + bytes(39))
+def test_ipv6_is_a_family_and_other_versions_are_not():
+    """An IPv6 packet without a Fragment header is whole (tests/core/ipv6 has the rest);
+    a version the reassembler does not know is still a DecodeError."""
+    whole = b"\x60" + bytes(5) + b"\x3b\x40" + bytes(32)  # next header 59: nothing follows
+    assert Reassembler().add(whole) == whole
+    with pytest.raises(DecodeError, match="IP version 5"):
+        Reassembler().add(b"\x50" + bytes(39))
 
 
 # ------------------------------------------------------------------ the simulator counts every refusal

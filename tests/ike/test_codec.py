@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ipsecsim.core import algorithms as A
@@ -55,6 +55,7 @@ from ipsecsim.core.ike.message import (
 from ipsecsim.core.proposals import Proposal, parse_proposals
 from ipsecsim.core.rng import Rng
 from ipsecsim.core.selectors import TrafficSelector
+from tests.fuzz.budget import fuzz
 from tests.helpers.oracles import need_tool
 from tests.helpers.paths import VECTORS
 
@@ -227,7 +228,7 @@ def test_sa_substructure_errors() -> None:
         decode(bytes(bad))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@fuzz(300)  # make fuzz scales it
 @given(st.data())
 def test_mutated_messages_raise_only_decode_errors(data) -> None:
     """Any byte flip, cut or insertion either decodes or raises DecodeError -- never anything else."""

@@ -1,6 +1,6 @@
-"""topologies/remote-access.yaml: a gateway with a pool, a certificate client with a split
-tunnel and a PSK client behind a NAT with a full tunnel (RFC 7296 §2.19; strongSwan's
-ikev2/ip-pool and ikev2/nat-rw scenarios). Run through the CLI; tshark (an independent
+"""topologies/remote-access.yaml: a gateway with pools, a certificate client with a split
+tunnel, a PSK client behind a NAT with a full tunnel and an EAP-MSCHAPv2 client with a full
+tunnel (RFC 7296 §2.19, §2.16; strongSwan's ikev2/ip-pool and ikev2/nat-rw scenarios). Run through the CLI; tshark (an independent
 dissector) decrypts every ESP packet with the run's exported keys."""
 
 from __future__ import annotations
@@ -23,12 +23,18 @@ def _icmp_on(sim: Simulation, link: str) -> list[tuple[str, str]]:
 def test_split_and_full_tunnel_with_virtual_ips() -> None:
     sim = Simulation.from_file(TOPO).run()
     s = assert_conserved(sim)
-    assert s["sent"] == s["delivered"] == 20
+    # 25 pings, and 2 x 6 DNS queries with their 12 responses
+    assert s["sent"] == s["delivered"] == 49
     summary = sim.summary()
-    leases = {le["identity"]: le["address"] for le in summary["pools"]["moon"]["rw_pool"]["leases"]}
+    pools = summary["pools"]["moon"]
+    leases = {le["identity"]: le["address"]
+              for p in ("rw_pool", "split_pool") for le in pools[p]["leases"]}
     carol, dave = leases["carol@strongswan.org"], leases["dave@strongswan.org"]
+    assert leases["alice@strongswan.org"] in ("10.3.0.1", "10.3.0.2")  # rw_pool, after dave
+    assert carol.startswith("10.3.0.") and 16 < int(carol.rsplit(".", 1)[1]) < 32  # split_pool
     # the server sees both clients by their virtual IPs, never by their own addresses
-    assert {a for a, _ in _icmp_on(sim, "lan") if a != "10.1.0.10"} == {carol, dave}
+    assert {a for a, _ in _icmp_on(sim, "lan") if a != "10.1.0.10"} == \
+        {carol, dave, leases["alice@strongswan.org"]}
     # the web server on the internet: dave (full tunnel) arrives from its virtual IP through
     # moon, carol (split tunnel) from its real address, directly
     web = {a for a, _ in _icmp_on(sim, "web-net") if a != "203.0.114.80"}
@@ -42,9 +48,10 @@ def test_split_and_full_tunnel_with_virtual_ips() -> None:
 def test_cli_run_decrypts_every_esp_packet(tmp_path) -> None:
     out = tmp_path / "ra"
     s = run_cli("remote-access", out)
-    assert s["packets"]["delivered"] == 20
+    assert s["packets"]["delivered"] == 49
     n = check_pcaps_decrypt(out, {"moon.strongswan.org", "dave@strongswan.org"})
     assert n >= 30
     moon = (out / "console" / "moon.txt").read_text()
     assert "rw_pool              10.3.0.0                             2 / 0 / 14\n" in moon
-    assert "assigning virtual IP 10.3.0.2 to peer 'dave@strongswan.org'" in moon
+    assert "assigning virtual IP 10.3.0.1 to peer 'dave@strongswan.org'" in moon
+    assert "assigning virtual IP 10.3.0.17 to peer 'carol@strongswan.org'" in moon

@@ -3,17 +3,20 @@
 * :mod:`.inet` -- what every family shares: protocol numbers, the Internet checksum.
 * :mod:`.ipv4` -- IPv4, UDP and ICMP: checked codecs (``parse_*``, ``build_*``), the fast
   slice helpers of the per-packet path; :mod:`.ipv4_frag` -- its fragmentation.
-* :mod:`.reassembly` -- one bounded :class:`Reassembler` for every family (IPv4 today;
-  IPv6 adds an ``ipv6`` module and one entry in :data:`.reassembly.FAMILIES`).
+* :mod:`.ipv6` -- IPv6 (RFC 8200): header, extension-header chain, UDP over IPv6;
+  :mod:`.ipv6_frag` -- source fragmentation with the Fragment header; :mod:`.icmpv6` --
+  echo and Packet Too Big (RFC 4443).
+* :mod:`.reassembly` -- one bounded :class:`Reassembler` for every family (entries 4 and 6
+  of :data:`.reassembly.FAMILIES`).
 
-The names below are IPv4's (the only family yet), so ``from ipsecsim.core import ip`` and
+The unqualified names below are IPv4's (the family the simulator has always run), so ``from ipsecsim.core import ip`` and
 ``from ipsecsim.core.ip import parse_ipv4`` read as they always did; packet-path code
 imports the family module itself (``from ipsecsim.core.ip import ipv4 as P``).
 """
 
 from __future__ import annotations
 
-from . import inet, ipv4, ipv4_frag, reassembly
+from . import icmpv6, inet, ipv4, ipv4_frag, ipv6, ipv6_frag, reassembly
 from .inet import (
     IPPROTO_AH,
     IPPROTO_ESP,
@@ -75,6 +78,17 @@ from .ipv4 import (
     udp_parts,
 )
 from .ipv4_frag import fragment, fragment_info, reassembled
+from .ipv6 import (
+    IPV6_HEADER_LEN,
+    IPv6Header,
+    aton6,
+    build_ipv6,
+    build_udp6,
+    ntoa6,
+    parse_ipv6,
+    parse_udp6,
+)
+from .ipv6_frag import fragment6
 from .reassembly import Reassembler
 
 __all__ = [
@@ -92,18 +106,23 @@ __all__ = [
     "IPPROTO_TCP",
     "IPPROTO_UDP",
     "IPV4_HEADER_LEN",
+    "IPV6_HEADER_LEN",
     "MF",
     "OFFMASK",
     "UDP_HEADER_LEN",
     "FragmentationNeeded",
     "IPv4Header",
+    "IPv6Header",
     "IcmpEcho",
     "Reassembler",
     "UdpHeader",
     "addr",
     "aton",
+    "aton6",
     "build_ipv4",
     "build_ipv4_header",
+    "build_ipv6",
+    "build_udp6",
     "build_udp",
     "checksum",
     "decrement_ttl",
@@ -111,16 +130,20 @@ __all__ = [
     "fix_l4_checksum",
     "flags_offset",
     "fragment",
+    "fragment6",
     "fragment_info",
     "has_df",
     "header_checksum",
     "header_len",
+    "icmpv6",
     "icmp",
     "icmp_echo_packet",
     "icmp_frag_needed",
     "inet",
     "ipv4",
     "ipv4_frag",
+    "ipv6",
+    "ipv6_frag",
     "ipv4_dst",
     "ipv4_header",
     "ipv4_ports",
@@ -131,9 +154,12 @@ __all__ = [
     "l4",
     "l4_checksum",
     "ntoa",
+    "ntoa6",
     "parse_icmp_echo",
     "parse_ipv4",
+    "parse_ipv6",
     "parse_udp",
+    "parse_udp6",
     "ports",
     "reassembled",
     "reassembly",

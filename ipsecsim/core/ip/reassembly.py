@@ -2,8 +2,8 @@
 
 One :class:`Reassembler` per receiving node. It asks the packet's family (its version
 nibble, :data:`FAMILIES`) where a fragment goes -- :func:`.ipv4_frag.fragment_info` and
-:func:`.ipv4_frag.reassembled` for IPv4; IPv6's Fragment header (RFC 8200 §4.5) adds an entry
--- and keeps the rest family-agnostic: datagrams keyed by what the family says, pieces
+:func:`.ipv4_frag.reassembled` for IPv4; IPv6's Fragment header (RFC 8200 §4.5) is the other entry
+(:mod:`.ipv6_frag`) -- and keeps the rest family-agnostic: datagrams keyed by what the family says, pieces
 held in offset order, a datagram handed back once its pieces cover it from 0 to the end
 the last fragment gave.
 
@@ -39,7 +39,7 @@ from ..errors import (
     DecodeError,
     PacketDrop,
 )
-from . import ipv4_frag
+from . import ipv4_frag, ipv6_frag
 
 FragmentInfo = tuple[Hashable, int, bool, bytes, int]
 """(datagram key, offset in bytes, more fragments follow, payload, header length)."""
@@ -55,7 +55,10 @@ class Family:
     """(first fragment's first ``header length`` bytes, joined payload) -> the whole datagram."""
 
 
-FAMILIES: dict[int, Family] = {4: Family(ipv4_frag.fragment_info, ipv4_frag.reassembled)}
+FAMILIES: dict[int, Family] = {
+    4: Family(ipv4_frag.fragment_info, ipv4_frag.reassembled),
+    6: Family(ipv6_frag.fragment_info6, ipv6_frag.reassembled6),  # RFC 8200 §4.5
+}
 """IP version (a packet's first nibble) -> its fragment format."""
 
 MAX_DATAGRAMS = 256
