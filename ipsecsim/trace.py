@@ -55,6 +55,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "sa": ("event", "proto", "spi", "direction", "peer", "child", "old_spi", "detail"),
     # anything else worth a line (node up/down, link up/down, config notes)
     "note": ("text",),
+    # an attacker on a link (sim/attacker.py): a packet it made, changed or took off the wire
+    "attack": ("link", "action", "pkt_id", "size", "detail"),
 }
 
 
@@ -117,6 +119,7 @@ TYPES: dict[str, tuple[type | tuple[type, ...], ...]] = {
     "child_state": (str, str, int, str, str, str),
     "sa": (str, str, _SPI, str, str, str, (int, str, type(None)), str),
     "note": (str,),
+    "attack": (str, str, int, int, str),
 }
 
 #: the kinds appended raw on the packet path -> their writer (nothing else appends them raw)

@@ -29,6 +29,7 @@ NOTEBOOKS: dict[str, str] = {
     "nb05_lifecycle": "05-sa-lifecycle.ipynb",
     "nb06_nat": "06-nat-traversal.ipynb",
     "nb07_remote_access": "07-remote-access.ipynb",
+    "nb08_attacks": "08-attacks.ipynb",
     "nb09_replay_markers": "09-anti-replay-and-nat-t-bytes.ipynb",
     "nb10_router_setup": "10-router-setup-and-logs.ipynb",
     "nb11_iot": "11-iot-sensors.ipynb",

@@ -50,3 +50,6 @@ class ChildSaKeys:
     """Identifier of the owning IKE_SA (for traces)."""
     unique_id: int = 0
     """Distinguishes the generations of a child across rekeys."""
+    tfc_pad: int = 0
+    """Tunnel mode: outbound inner packets padded with zeros to this many bytes (RFC 4303
+    §2.4); 0: none."""

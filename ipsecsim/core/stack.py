@@ -165,7 +165,8 @@ class IPsecStack:
             keys.proto, keys.spi_out, keys.mode, keys.encr, keys.key_out_encr, keys.integ,
             keys.key_out_integ, tunnel_src=keys.local_addr, tunnel_dst=keys.remote_addr, esn=keys.esn,
             replay_window=0, encap=keys.encap,
-            rng=self.rng.child(f"sa-out-{keys.spi_out:08x}"), limits=limits, name=keys.name)
+            rng=self.rng.child(f"sa-out-{keys.spi_out:08x}"), limits=limits, name=keys.name,
+            tfc_pad=keys.tfc_pad)
         self.sad.add(SadEntry(sa_in, IN, keys.name, keys.remote_ts, keys.local_ts, now,
                               keys.unique_id, keys.ike_sa))
         self.sad.add(SadEntry(sa_out, OUT, keys.name, keys.local_ts, keys.remote_ts, now,

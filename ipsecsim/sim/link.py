@@ -19,6 +19,7 @@ second record is written when it arrives.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -249,6 +250,13 @@ class Link:
             d.bad = True
         p = ge.get("loss_bad", 1.0) if d.bad else ge.get("loss_good", 0.0)
         return p > 0 and d.rng.random() < p
+
+    def tap(self, wrap: Callable[[_Direction, Callable[..., None]], Callable[..., None]]) -> None:
+        """Put a tap on both directions (an attacker on the link, :mod:`.attacker`):
+        ``wrap(direction, receive)`` returns what each arriving packet is handed to,
+        ``(data, pkt_id, interface)``, instead of the receiving node's ``receive``."""
+        for d in self.dirs.values():
+            d._receive = wrap(d, d._receive)
 
     def send(self, src: Interface, data: bytes, pkt_id: int) -> bool:
         """Queue ``data`` out of ``src``; False (and a counted drop) when it cannot go."""

@@ -149,6 +149,14 @@ class Simulation:
                 rwnd=int(f.get("rwnd", 262144)), min_rto=T.parse_time(f.get("min_rto", 1.0)),
                 names=tuple(f.get("names") or ()))
             make_flow(net, cfg, i).start()
+        self.attackers: list[Any] = []
+        """The ``attackers:`` tapping links (:mod:`.attacker`)."""
+        if topo.get("attackers"):
+            from .attacker import install_attackers
+
+            self.attackers = install_attackers(net, topo)
+            for atk in self.attackers:
+                atk.start()
         if any(n.get("tlsvpn") for n in topo["nodes"].values()):
             from .tlsvpn import connect_tls_vpns
 

@@ -75,6 +75,9 @@ def build_summary(sim: Simulation) -> dict[str, Any]:
         from .dns import dns_summary
 
         summary["dns"] = dns_summary(sim)
+    attackers = getattr(sim, "attackers", None)
+    if attackers:  # only with attackers: what each sent, acted on and learned (attacker.py)
+        summary["attacks"] = {a.name: a.summary() for a in attackers}
     gaps = unprotected(sim)
     if gaps:  # only when there are any: a failed IKE let protected traffic through in clear
         summary["unprotected"] = gaps

@@ -389,6 +389,10 @@ def semantic_problems(d: dict[str, Any], fname: str) -> list[Problem]:
                     bad(["traffic", fname_, k], f"traffic.{fname_}.{k}: only a tcp flow has {k}")
     DNS.problems(d, bad)
     SW.check_segments(d, bad)
+    if d.get("attackers"):
+        from .attacker import check_attackers
+
+        check_attackers(d, bad)
     bounds_problems(d, bad)
     _console_problems(d, nodes, bad)
     return out

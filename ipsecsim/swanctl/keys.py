@@ -150,7 +150,7 @@ CHILD: dict[str, str | Unmodelled] = {
     "if_id_out": Unmodelled(_IFID, ("0",)),
     "label": Unmodelled("security labels are not modelled"),
     "label_mode": Unmodelled("security labels are not modelled", ("system",)),
-    "tfc_padding": Unmodelled("traffic flow confidentiality padding is not modelled", ("0",)),
+    "tfc_padding": MAPPED,
     "replay_window": MAPPED,
     "hw_offload": Unmodelled("hardware offload is not modelled", ("no",)),
     "copy_df": Unmodelled("the DF bit of the outer header is not modelled", ("yes",)),

@@ -21,7 +21,8 @@ SHIPPED = sorted(p.stem for p in TOPOLOGIES.glob("*.yaml"))
 #: dict keys whose children are names chosen by the topology or the run, not fixed keys
 NAMED = {"packets.dropped": "<reason>", "drops_all": "<reason>", "flows": "<flow>",
          "links": "<link>", "pools": "<node>", "pools.<node>": "<pool>", "tlsvpn": "<node>",
-         "dns": "<node>", "dns.<node>.resolvers": "<address>", "dns.<node>.answers": "<name>"}
+         "dns": "<node>", "dns.<node>.resolvers": "<address>", "dns.<node>.answers": "<name>",
+         "attacks": "<attacker>"}
 
 
 def documented() -> list[tuple[str, str]]:

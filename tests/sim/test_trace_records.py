@@ -64,6 +64,7 @@ def _runs() -> list[tuple[str, Simulation]]:
     return [
         ("nat-traversal", Simulation.from_file(ROOT / "topologies" / "nat-traversal.yaml").run(3)),
         ("road-warriors", Simulation.from_file(ROOT / "topologies" / "road-warriors.yaml").run(3)),
+        ("attackers", Simulation.from_file(ROOT / "topologies" / "attacks.yaml").run(5)),
         ("lossy tunnel", Simulation.from_dict(lossy).run()),
         ("fragments and PMTU", Simulation.from_dict(frag).run()),
         ("bulk", Simulation.from_dict(bulk).run()),

@@ -47,7 +47,7 @@ _CHILD_KEYS = (
     "mode", "local_ts", "remote_ts", "esp_proposals", "ah_proposals", "rekey_time", "life_time",
     "rand_time", "rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets", "life_packets",
     "rand_packets", "start_action", "dpd_action", "close_action", "replay_window", "ipcomp",
-    "policies", "hw_offload",
+    "policies", "hw_offload", "tfc_padding",
 )
 _TOP_KEYS = ("connections", "secrets", "pools", "listen", "inner_addrs", "cookie_threshold", "nat_keepalive",
              "fragment_size", "block_threshold", "init_limit_half_open")
@@ -111,6 +111,9 @@ class ChildConfig:
     """``none``, ``trap`` or ``start``: what the peer closing the child does."""
     replay_window: int = 32
     """Anti-replay window in packets."""
+    tfc_padding: int = 0
+    """Tunnel mode: pad each inner packet with zeros to at least this many bytes before
+    encrypting it (RFC 4303 §2.4, TFC padding; swanctl ``tfc_padding``, 0: none)."""
 
     @property
     def pfs_groups(self) -> tuple[int, ...]:
@@ -463,6 +466,13 @@ def _child(name: str, d: Any, path: str) -> ChildConfig:
     rp = _int(d.get("rekey_packets", 0), f"{path}.rekey_packets")
     lp = _int(d["life_packets"], f"{path}.life_packets") if "life_packets" in d else int(rp * 1.1)
     window = _int(d.get("replay_window", 32), f"{path}.replay_window")
+    tfc_d = d.get("tfc_padding", 0)
+    if str(tfc_d).strip().lower() == "mtu":
+        raise ConfigError(f"{path}.tfc_padding: 'mtu' (pad to the path MTU) is not modelled; "
+                          "give the bytes to pad each inner packet to, 0 to 1500")
+    tfc = _int(tfc_d, f"{path}.tfc_padding")
+    if not 0 <= tfc <= 1500:
+        raise ConfigError(f"{path}.tfc_padding: {tfc} is not 0 to 1500 bytes")
     return ChildConfig(
         name=name,
         mode=_choice(d.get("mode", "tunnel"), ("tunnel", "transport"), f"{path}.mode"),
@@ -484,6 +494,7 @@ def _child(name: str, d: Any, path: str) -> ChildConfig:
         close_action=_choice(d.get("close_action", "none"), ("none", "trap", "start"),
                              f"{path}.close_action"),
         replay_window=window,
+        tfc_padding=tfc,
     )
 
 

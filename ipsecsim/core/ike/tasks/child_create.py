@@ -207,7 +207,7 @@ def complete(ep: TaskContext, sa: IkeSa, child: ChildSa, suite: Suite,
         remote_ts=child.remote_ts, esn=suite.esn,
         encap=(4500, sa.remote[1]) if sa.encap else None,
         replay_window=cfg.replay_window, lifetime=lifetime, ike_sa=sa.name,
-        unique_id=child.unique_id,
+        unique_id=child.unique_id, tfc_pad=cfg.tfc_padding,
     )
     if child not in sa.children:
         sa.children.append(child)
